@@ -1,0 +1,22 @@
+// ESLint flat config. Lives under test/ to keep the project's top level to the mandated files.
+import neostandard from 'neostandard'
+
+export default [
+  ...neostandard({ ts: true, ignores: ['dist/**', 'node_modules/**', '.tap/**'] }),
+  {
+    rules: {
+      // R3: exactly one module may start processes (shared/process-runner.ts).
+      'no-restricted-imports': ['error', {
+        paths: [
+          { name: 'node:child_process', message: 'use shared/process-runner.ts' },
+          { name: 'child_process', message: 'use shared/process-runner.ts' }
+        ]
+      }]
+    }
+  },
+  {
+    // Bootstrap scripts run before the TypeScript build exists, so they cannot use the runner.
+    files: ['shared/process-runner.ts', 'test/run-tests.mjs', 'test/lab/run-lab-cli.mjs'],
+    rules: { 'no-restricted-imports': 'off' }
+  }
+]

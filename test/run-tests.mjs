@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// The project's one test command (`npm test`, called by .ci/run): prepares the machine, builds,
+// lints, runs the unit tier and the lab tier (real systemd nodes), and ends with ONE line
+// `N passed, N failed` (CI reads that line, not tap's own summary).
+//
+// The lab tier cannot be skipped silently: it runs unless KEYROLL_SKIP_LAB=1, and then this
+// script says so in its last lines. If the lab cannot start, its tests fail loudly.
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+process.chdir(root)
+const skipLab = process.env.KEYROLL_SKIP_LAB === '1'
+const totals = { pass: 0, fail: 0 }
+const bin = (name) => join(root, 'node_modules', '.bin', name)
+
+function step (title, file, args, opts = {}) {
+  console.log(`\n== ${title}`)
+  const r = spawnSync(file, args, { stdio: opts.capture ? ['ignore', 'pipe', 'inherit'] : 'inherit', encoding: 'utf8', env: { ...process.env, ...opts.env } })
+  if (opts.capture) process.stdout.write(r.stdout ?? '')
+  return r
+}
+
+// A failed preparation step counts as one failed check so the closing line is never "0 failed"
+// after something broke.
+function check (title, r) {
+  if (r.status === 0) { totals.pass++; return true }
+  totals.fail++
+  console.log(`!! ${title} failed (exit ${r.status ?? r.signal})`)
+  return false
+}
+
+// tap prints `# { total: N, pass: N, fail: N, ... }` at the end of a run that is not on a TTY.
+function tapTier (title, files, extra) {
+  if (files.length === 0) { totals.fail++; console.log(`!! ${title}: no test files found`); return }
+  const r = step(title, bin('tap'), ['--reporter=tap', ...extra, ...files], { capture: true })
+  const m = /^# \{ total: (\d+)(?:, pass: (\d+))?(?:, fail: (\d+))?/m.exec(r.stdout ?? '')
+  if (m === null) { totals.fail++; console.log(`!! ${title}: no tap summary (exit ${r.status})`); return }
+  const pass = Number(m[2] ?? 0); const fail = Number(m[3] ?? 0)
+  totals.pass += pass
+  totals.fail += fail
+  if (r.status !== 0 && fail === 0) { totals.fail++; console.log(`!! ${title}: tap exited ${r.status}`) }
+  console.log(`-- ${title}: ${pass} passed, ${fail} failed`)
+}
+
+function listTests (dir) {
+  const r = spawnSync('find', [dir, '-name', '*.test.ts', '-type', 'f'], { encoding: 'utf8' })
+  return (r.stdout ?? '').split('\n').filter(Boolean).sort()
+}
+
+if (!skipLab) check('lab prerequisites', step('lab prerequisites', 'bash', [join(root, 'test/tools/install-lab-deps.sh')]))
+const built = check('build (tsc)', step('build (tsc)', bin('tsc'), ['-p', 'tsconfig.json']))
+check('lint (eslint)', step('lint (eslint)', bin('eslint'), ['-c', 'test/eslint.config.js', '.']))
+
+tapTier('unit and integration tier', [...listTests('test/unit'), ...(existsSync('test/integration') ? listTests('test/integration') : [])], ['--timeout=120'])
+if (skipLab) {
+  console.log('\n!! lab tier SKIPPED (KEYROLL_SKIP_LAB=1): nothing ran against real systemd')
+} else if (!built) {
+  totals.fail++
+  console.log('!! lab tier not run: the build failed (the lab runs the compiled emulator)')
+} else {
+  // One lab at a time: each lab test boots several systemd nodes and this machine has 2 cores.
+  tapTier('lab tier (real systemd)', listTests('test/lab'), ['--jobs=1', '--timeout=600'])
+  // Safety net: labs whose owning process died (a killed test run) are removed.
+  check('lab sweep', step('lab sweep', process.execPath, ['dist/test/lab/lab-cli.js', 'down', '--stale']))
+}
+
+console.log('')
+if (skipLab) console.log('lab tier: SKIPPED')
+console.log(`${totals.pass} passed, ${totals.fail} failed`)
+process.exit(totals.fail === 0 ? 0 : 1)
