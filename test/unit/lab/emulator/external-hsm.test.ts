@@ -1,0 +1,142 @@
+// The external Key Manager HSM (hsm.minio.minkms): a second in-process emulator plays the external
+// Key Manager, provisioned through the real client exactly as the HSM migration procedure does.
+import t from 'tap'
+import { generateApiKey } from '../../../../shared/minkms/keys.js'
+import type { CommandEvent } from '../../../lab/emulator/http-server.js'
+import { clientFor, configYaml, failedStart, startNode, testEnv, type ExternalHsmSpec, type TestEnv } from './helpers/harness.js'
+
+const ENCLAVE = 'aistor-key-manager'
+const KEY = 'aistor-key-manager-hsm'
+
+/** Starts the external Key Manager with an enclave, an admin identity and the sealing key. */
+async function externalKm (env: TestEnv): Promise<{ host: string, spec: ExternalHsmSpec, events: CommandEvent[], close: () => Promise<void> }> {
+  const events: CommandEvent[] = []
+  const ext = await startNode(env, { hsmKey: 'hsm:aes256:' + Buffer.alloc(32, 0x11).toString('base64'), onCommand: (e) => events.push(e) })
+  const root = clientFor(env, ext.emu.host, ext.emu.rootApiKey)
+  await root.createEnclave(ENCLAVE)
+  const admin = generateApiKey('k1')
+  await root.createIdentity(ENCLAVE, { identity: admin.identity, privilege: 'Admin' })
+  await clientFor(env, ext.emu.host, admin.key).createKey(ENCLAVE, KEY)
+  events.length = 0
+  return { host: ext.emu.host, spec: { servers: [ext.emu.host], enclave: ENCLAVE, key: KEY, apiKey: admin.key }, events, close: () => ext.emu.close() }
+}
+
+const crypto = (events: CommandEvent[]): string[] =>
+  events.filter((e) => e.command.startsWith('KEY:')).map((e) => `${e.command} ${e.enclave} ${e.status}`)
+
+t.test('seal with the external Key Manager, then run without the soft HSM', async (t) => {
+  const env = await testEnv(t)
+  const ext = await externalKm(env)
+
+  // Phase A: add hsm.minio.minkms while MINIO_KMS_HSM_KEY is still set.
+  const soft = await startNode(env)
+  const rootKey = soft.emu.rootApiKey
+  await soft.emu.close()
+  const a = await startNode(env, { dataDir: soft.dataDir, config: configYaml(env.pki, ext.spec) })
+  t.match(a.logs.text(), /INFO {2}Sealed root encryption key with HSM hsm:minio:minkms/)
+  t.same(crypto(ext.events), [`KEY:ENCRYPT ${ENCLAVE} 200`], 'the external saw the seal')
+  t.ok(a.logs.lines.includes('HSM            hsm:minio:soft') && a.logs.lines.includes('               hsm:minio:minkms'), 'one banner line per HSM')
+  const st = await clientFor(env, a.emu.host, rootKey).clusterStatus()
+  t.same(st.nodesUp[0]?.hsms, ['hsm:minio:minkms', 'hsm:minio:soft'])
+  t.same(st.nodesUp[0]?.configuredHsms, ['hsm:minio:soft', 'hsm:minio:minkms'])
+  t.notMatch(a.logs.text(), ext.spec.apiKey, 'auth.key is never logged')
+  await a.emu.close()
+
+  // Phase B: MINIO_KMS_HSM_KEY removed; the external HSM alone unseals, the root key stays.
+  ext.events.length = 0
+  const b = await startNode(env, { dataDir: soft.dataDir, config: configYaml(env.pki, ext.spec), hsmKey: null })
+  t.equal(b.emu.rootApiKey, rootKey, 'root API key unchanged without the soft HSM')
+  t.match(b.logs.text(), /INFO {2}Unsealed root encryption key with HSM hsm:minio:minkms/)
+  t.same(crypto(ext.events), [`KEY:DECRYPT ${ENCLAVE} 200`], 'the external saw the unseal')
+  t.ok(b.logs.lines.includes('HSM            hsm:minio:minkms'))
+  const root = clientFor(env, b.emu.host, rootKey)
+  const st2 = await root.clusterStatus()
+  t.same(st2.nodesUp[0]?.hsms, ['hsm:minio:minkms', 'hsm:minio:soft'], 'the stale soft entry stays on disk')
+  t.same(st2.nodesUp[0]?.configuredHsms, ['hsm:minio:minkms'])
+
+  // rm-hsm of the stale soft entry; the last usable entry cannot be removed.
+  await root.removeHsm('hsm:minio:soft')
+  t.same((await root.clusterStatus()).nodesUp[0]?.hsms, ['hsm:minio:minkms'])
+  await t.rejects(root.removeHsm('hsm:minio:minkms'), { statusCode: 409, message: /no other configured HSM/ })
+  await t.rejects(root.removeHsm('hsm:minio:soft'), { statusCode: 404, message: "HSM 'hsm:minio:soft' holds no sealed root encryption key" })
+  await t.rejects(root.addHsm('hsm:minio:soft'), { statusCode: 400, message: "HSM 'hsm:minio:soft' is not configured on this node" })
+  await t.rejects(root.addHsm('hsm:minio:minkms'), { statusCode: 409, message: /already holds a sealed root encryption key/ })
+  ext.events.length = 0
+  await root.addHsm('hsm:minio:minkms', { overwrite: true })
+  t.same(crypto(ext.events), [`KEY:ENCRYPT ${ENCLAVE} 200`], 'overwrite re-seals')
+  await b.emu.close()
+
+  // And it still starts on the re-sealed entry.
+  const c = await startNode(env, { dataDir: soft.dataDir, config: configYaml(env.pki, ext.spec), hsmKey: null })
+  t.equal(c.emu.rootApiKey, rootKey)
+})
+
+t.test('add-hsm re-adds a removed soft HSM entry', async (t) => {
+  const env = await testEnv(t)
+  const ext = await externalKm(env)
+  const n = await startNode(env, { config: configYaml(env.pki, ext.spec) })
+  const root = clientFor(env, n.emu.host, n.emu.rootApiKey)
+  await root.removeHsm('hsm:minio:soft')
+  t.same((await root.clusterStatus()).nodesUp[0]?.hsms, ['hsm:minio:minkms'])
+  await root.addHsm('hsm:minio:soft')
+  t.same((await root.clusterStatus()).nodesUp[0]?.hsms, ['hsm:minio:minkms', 'hsm:minio:soft'])
+  await t.rejects(root.addHsm('hsm:minio:nope'), { statusCode: 400, message: "HSM 'hsm:minio:nope' is not configured on this node" })
+})
+
+t.test('refusals', async (t) => {
+  const env = await testEnv(t)
+  const ext = await externalKm(env)
+
+  await t.test('removing the soft HSM before the external sealed fails', async (t) => {
+    const soft = await startNode(env)
+    await soft.emu.close()
+    const { message } = await failedStart(env, { dataDir: soft.dataDir, config: configYaml(env.pki, ext.spec), hsmKey: null })
+    t.equal(message, 'kms: no configured HSM can unseal the root encryption key: sealed by [hsm:minio:soft], configured [hsm:minio:minkms]')
+  })
+
+  await t.test('a wrong auth.key cannot seal', async (t) => {
+    const soft = await startNode(env)
+    await soft.emu.close()
+    const wrong = { ...ext.spec, apiKey: generateApiKey('k2').key }
+    const { message, logs } = await failedStart(env, { dataDir: soft.dataDir, config: configYaml(env.pki, wrong) })
+    t.equal(message, `kms: failed to seal the root encryption key with HSM 'hsm:minio:minkms': external Key Manager ${ext.host} ` +
+      `(enclave '${ENCLAVE}', key '${KEY}'): access denied: insufficient permissions`)
+    t.notMatch(logs.text() + message, wrong.apiKey)
+    // The node still starts as before once the bad config is reverted.
+    await startNode(env, { dataDir: soft.dataDir })
+  })
+
+  await t.test('a wrong key name is a 404 from the external', async (t) => {
+    const { message } = await failedStart(env, { config: configYaml(env.pki, { ...ext.spec, key: 'nope' }) })
+    t.match(message, /^kms: failed to seal .*: key does not exist$/)
+  })
+
+  await t.test('servers are tried in turn; none reachable is fatal', async (t) => {
+    const dead = await startNode(env)
+    const deadHost = dead.emu.host
+    await dead.emu.close()
+    const n = await startNode(env, { config: configYaml(env.pki, { ...ext.spec, servers: [deadHost, ext.host] }) })
+    t.match(n.logs.text(), /Sealed root encryption key with HSM hsm:minio:minkms/)
+    const { message } = await failedStart(env, { config: configYaml(env.pki, { ...ext.spec, servers: [deadHost] }), externalHsmTimeoutMs: 1000 })
+    t.match(message, new RegExp(`^kms: failed to seal the root encryption key with HSM 'hsm:minio:minkms': no external Key Manager server reachable: ${deadHost}: .*ECONNREFUSED`))
+  })
+
+  await t.test('a wrong soft HSM key falls back to the external with a warning', async (t) => {
+    const n = await startNode(env, { config: configYaml(env.pki, ext.spec) })
+    await n.emu.close()
+    const other = 'hsm:aes256:' + Buffer.alloc(32, 0x77).toString('base64')
+    const m = await startNode(env, { dataDir: n.dataDir, config: configYaml(env.pki, ext.spec), hsmKey: other })
+    t.match(m.logs.text(), /WARN {2}HSM hsm:minio:soft failed to unseal the root encryption key: wrong HSM key/)
+    t.match(m.logs.text(), /Unsealed root encryption key with HSM hsm:minio:minkms/)
+    t.equal(m.emu.rootApiKey, n.emu.rootApiKey, 'the stored root key wins')
+  })
+
+  await t.test('external down and no soft HSM: fatal', async (t) => {
+    const n = await startNode(env, { config: configYaml(env.pki, ext.spec) })
+    await n.emu.close()
+    await ext.close()
+    const { message, logs } = await failedStart(env, { dataDir: n.dataDir, config: configYaml(env.pki, ext.spec), hsmKey: null, externalHsmTimeoutMs: 1000 })
+    t.match(message, /^kms: failed to unseal the root encryption key: hsm:minio:minkms: no external Key Manager server reachable/)
+    t.match(logs.text(), /WARN {2}HSM hsm:minio:minkms failed to unseal/)
+  })
+})
