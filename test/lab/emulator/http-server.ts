@@ -79,14 +79,21 @@ async function route (node: EmulatorNode, req: IncomingMessage, res: ServerRespo
     const body = await readBody(req)
     const caller = callerIdentity(req)
     const event = (status: number): CommandEvent => ({ command: body.length >= 2 ? commandName(body.readUInt16BE(0)) : '', enclave, caller, status })
+    // One audit line per request (as minkms's audit log has): tests read the journal to see
+    // which commands a node served, e.g. the external Key Manager's KEY:ENCRYPT/DECRYPT.
+    const observe = (status: number): void => {
+      const e = event(status)
+      node.log.info(`audit ${e.command || '-'} enclave=${e.enclave || '-'} identity=${e.caller ?? '-'} status=${status}`)
+      hooks.onCommand?.(e)
+    }
     let answer: Buffer
     try {
       answer = await dispatchKms(node, caller, enclave, body)
     } catch (err) {
-      hooks.onCommand?.(event(err instanceof KmsHttpError ? err.status : 500))
+      observe(err instanceof KmsHttpError ? err.status : 500)
       throw err
     }
-    hooks.onCommand?.(event(200))
+    observe(200)
     send(res, 200, answer, 'application/octet-stream')
     return
   }

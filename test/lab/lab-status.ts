@@ -1,0 +1,88 @@
+// What a lab looks like from outside: the `status` views, and the list of anything a lab id
+// still holds on the host (used by `down` callers and tests to prove nothing is left behind).
+import { existsSync } from 'node:fs'
+import { processRunner, type ProcessRunner } from '../../shared/process-runner.js'
+import { cgroupMounts, cgroupPids, labCgroupDirs } from './cgroups.js'
+import { mountsBelow, nspawnMachineState } from './host.js'
+import { readOwner, staleDirs } from './lab-ids.js'
+import { labLayout, type NodeRole } from './lab-paths.js'
+import type { LabState } from './lab-state.js'
+import { labNetworkObjects } from './netns.js'
+import { isRunning } from './procfs.js'
+
+/** One node in `status --json`. */
+export interface NodeStatus {
+  name: string
+  role: NodeRole
+  address: string
+  port: number
+  leaderPid: number | null
+  /** The node's root directory on the host. */
+  root: string
+  /** The root API key file of its Key Manager. */
+  rootKeyFile: string
+  running: boolean
+}
+
+/** `status --json`. */
+export interface LabStatus {
+  id: number
+  phase: LabState['phase']
+  /** The lab CA bundle (PEM) to trust. */
+  ca: string
+  base: string
+  owner: { kind: string, pid: number } | null
+  nodes: NodeStatus[]
+}
+
+/** The status view of a lab. */
+export async function labStatus (state: LabState): Promise<LabStatus> {
+  const owner = await readOwner(labLayout(state.id))
+  return {
+    id: state.id,
+    phase: state.phase,
+    ca: state.ca.cert,
+    base: state.base,
+    owner: owner === undefined ? null : { kind: owner.kind, pid: owner.pid },
+    nodes: state.nodes.map((n) => ({
+      name: n.name,
+      role: n.role,
+      address: n.address,
+      port: n.port,
+      leaderPid: n.leaderPid ?? null,
+      root: n.root,
+      rootKeyFile: n.rootKeyFile,
+      running: n.nspawn !== undefined && isRunning(n.nspawn)
+    }))
+  }
+}
+
+/** A readable table of the status. */
+export function statusTable (s: LabStatus): string {
+  const rows = [['NODE', 'ROLE', 'ADDRESS', 'LEADER', 'STATE', 'ROOT'], ...s.nodes.map((n) => [
+    n.name, n.role, `${n.address}:${n.port}`, String(n.leaderPid ?? '-'), n.running ? 'running' : 'stopped', n.root
+  ])]
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? []
+  const table = rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd())
+  const keys = [...new Set(s.nodes.map((n) => `${n.role} root API key: ${n.rootKeyFile}`))]
+  const hint = 'inside a node: nsenter -t <LEADER> -a /bin/bash   (or: ... -a journalctl -u minkms)'
+  return [`lab ${s.id} (${s.phase}) in ${s.base}`, `CA: ${s.ca}`, ...keys, `nspawn logs: ${s.base}/logs`, hint, '', ...table].join('\n')
+}
+
+/** Everything lab `id` still holds on the host: processes, cgroups, interfaces, namespaces, mounts, files. */
+export async function labLeftovers (id: number, runner: ProcessRunner = processRunner): Promise<string[]> {
+  const layout = labLayout(id)
+  const left: string[] = []
+  for (const dir of labCgroupDirs(id, cgroupMounts())) {
+    if (!existsSync(dir)) continue
+    left.push(`cgroup ${dir}`)
+    for (const pid of cgroupPids(dir)) left.push(`process ${pid} in ${dir}`)
+  }
+  const net = await labNetworkObjects(layout, runner)
+  left.push(...net.links.map((l) => `link ${l}`), ...net.netns.map((n) => `netns ${n}`))
+  left.push(...mountsBelow(layout.base).map((m) => `mount ${m}`))
+  left.push(...(await nspawnMachineState(layout.netnsPrefix)).map((d) => `nspawn state ${d}`))
+  if (existsSync(layout.base)) left.push(`dir ${layout.base}`)
+  left.push(...(await staleDirs(id)).map((d) => `dir ${d}`))
+  return left
+}

@@ -1,0 +1,170 @@
+// Building and booting a lab whose id the caller has claimed (lab-ids.ts): CA and secrets, one
+// root directory per node with minkms installed, the network, one systemd-nspawn per node; then
+// wait for systemd and minkms, and form the Key Managers.
+import { mkdir, rm } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
+import { createMinkmsClient } from '../../shared/minkms/client.js'
+import { processRunner, type ProcessRunner } from '../../shared/process-runner.js'
+import { cgroupMounts, killLabCgroups, removeLabCgroups } from './cgroups.js'
+import { formKeyManagers, saveSecret, type ClusterClientFactory } from './cluster.js'
+import { nodeDiagnostics } from './diagnostics.js'
+import { acquireNspawnRunDir, ensureHost } from './host.js'
+import { LabCa } from './lab-ca.js'
+import { staleDirs } from './lab-ids.js'
+import { planNodes, type LabLayout, type NodePlan, type NodeRole } from './lab-paths.js'
+import { writeLabState, type KeyManagerSecrets, type LabNodeState, type LabState } from './lab-state.js'
+import { createBridge, createNodeNetwork, deleteLabNetwork } from './netns.js'
+import { startNode, waitForBoot, waitForMinkms } from './node-boot.js'
+import { newHsmKey, type ExtraUnit } from './node-files.js'
+import { buildNodeRoot } from './node-root.js'
+import type { BindMount } from './nspawn.js'
+import { assertEmulatorBuilt, repoRoot } from './repo.js'
+import { HOST_BINDS, accountTables } from './thin-root.js'
+
+/** What to build. Everything but the counts exists so that later issues can add to the nodes. */
+export interface UpOptions {
+  /** Cluster nodes `node1..N` (default 3). */
+  nodes?: number
+  /** External Key Manager nodes `ext1..M` (default 1). */
+  external?: number
+  /** The repository to bind at /opt/keyroll (default: the one containing this file). */
+  repo?: string
+  /**
+   * A JavaScript file on the host that the nodes' `minkms` runs instead of the compiled emulator
+   * (default: $KEYROLL_LAB_MINKMS_MAIN). Its directory is bound read-only into every node.
+   */
+  minkmsMain?: string
+  /** More units to install (and by default enable) in every node, e.g. keyroll-agent.service. */
+  extraUnits?: readonly ExtraUnit[]
+  /** More bind mounts into every node. */
+  binds?: readonly BindMount[]
+  /** Called for every node after its root is built and before it boots, to add files. */
+  prepareNode?: (node: NodePlan, root: string) => Promise<void>
+  /** Forms the Key Managers (default: keyroll's minkms client). */
+  clientFactory?: ClusterClientFactory
+  /** Deadline of each waiting phase (default 60 s). */
+  timeoutMs?: number
+  /** Progress lines. */
+  log?: (line: string) => void
+  runner?: ProcessRunner
+}
+
+/** `up` failed; the message ends with what the nodes said (nspawn logs, minkms journals). */
+export class LabStartError extends Error {
+  readonly code = 'LAB_START_FAILED'
+  constructor (message: string, readonly diagnostics: string, options?: { cause?: unknown }) {
+    super(`${message}${diagnostics !== '' ? `\n--- lab diagnostics ---\n${diagnostics}` : ''}`, options)
+    this.name = 'LabStartError'
+  }
+}
+
+/** Where the directory of an overriding `minkmsMain` is bound in the nodes. */
+const OVERRIDE_DIR = '/opt/keyroll-minkms-main'
+
+/** Removes what a stale lab with this id left behind (found by name), keeping the claimed base dir. */
+async function clearStale (layout: LabLayout, runner: ProcessRunner): Promise<void> {
+  await killLabCgroups(layout.id, { timeoutMs: 10_000 })
+  removeLabCgroups(layout.id)
+  await deleteLabNetwork(layout, runner)
+  for (const d of await staleDirs(layout.id)) await rm(d, { recursive: true, force: true })
+}
+
+/** Creates a software HSM key per Key Manager (every node of one must share it, §1.5) and saves them. */
+async function createSecrets (layout: LabLayout): Promise<{ hsmKeys: Record<NodeRole, string>, secrets: Record<NodeRole, KeyManagerSecrets> }> {
+  await mkdir(layout.secretsDir, { recursive: true, mode: 0o700 })
+  const hsmKeys: Record<NodeRole, string> = { cluster: newHsmKey(), external: newHsmKey() }
+  const files = (role: NodeRole): KeyManagerSecrets => ({
+    hsmKeyFile: join(layout.secretsDir, `${role}.hsm-key`),
+    rootKeyFile: join(layout.secretsDir, `${role}.root-api-key`)
+  })
+  const secrets = { cluster: files('cluster'), external: files('external') }
+  for (const role of ['cluster', 'external'] as const) await saveSecret(secrets[role].hsmKeyFile, hsmKeys[role])
+  return { hsmKeys, secrets }
+}
+
+/**
+ * Builds and boots lab `layout.id` (already claimed) and returns its state once every node runs
+ * systemd and minkms and each Key Manager is formed and ready for writes. On failure the caller
+ * still owns the id and must run `downLab`.
+ */
+export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<LabState> {
+  const t0 = Date.now()
+  const timings: Record<string, number> = {}
+  const mark = (phase: string): void => { timings[phase] = Date.now() - t0 }
+  const log = opts.log ?? (() => {})
+  const runner = opts.runner ?? processRunner
+  const timeoutMs = opts.timeoutMs ?? 60_000
+  const repo = opts.repo ?? repoRoot()
+  const envMain = process.env.KEYROLL_LAB_MINKMS_MAIN
+  const main = opts.minkmsMain ?? (envMain === '' ? undefined : envMain)
+  const plans = planNodes(layout, { nodes: opts.nodes ?? 3, external: opts.external ?? 1 })
+
+  await ensureHost(repo, runner)
+  if (main === undefined) assertEmulatorBuilt(repo)
+  await clearStale(layout, runner)
+  await acquireNspawnRunDir(runner)
+  mark('host')
+
+  const ca = await LabCa.create(`keyroll lab ${layout.id} CA`)
+  const { hsmKeys, secrets } = await createSecrets(layout)
+  const binds: BindMount[] = [
+    { host: repo, node: '/opt/keyroll', readOnly: true },
+    ...(main !== undefined ? [{ host: dirname(resolve(main)), node: OVERRIDE_DIR, readOnly: true }] : []),
+    ...opts.binds ?? []
+  ]
+  const nodes: LabNodeState[] = plans.map((p) => ({ ...p, rootKeyFile: secrets[p.role].rootKeyFile }))
+  const state: LabState = {
+    version: 1,
+    id: layout.id,
+    base: layout.base,
+    repo,
+    phase: 'building',
+    createdAt: new Date().toISOString(),
+    gateway: layout.gateway,
+    bridge: layout.bridge,
+    ca: await ca.save(layout.caDir),
+    secrets,
+    binds: [...HOST_BINDS, ...binds.map((b) => b.node ?? b.host)],
+    nodes,
+    timings
+  }
+  await writeLabState(layout, state)
+
+  await Promise.all([layout.nodesDir, layout.logsDir].map(async (d) => await mkdir(d, { recursive: true, mode: 0o700 })))
+  const tables = await accountTables()
+  await Promise.all(nodes.map(async (n) => await buildNodeRoot(n, {
+    tables,
+    ca,
+    hsmKey: hsmKeys[n.role],
+    ...(main !== undefined && { main: join(OVERRIDE_DIR, basename(main)) }),
+    ...(opts.extraUnits !== undefined && { extraUnits: opts.extraUnits }),
+    ...(opts.prepareNode !== undefined && { prepareNode: opts.prepareNode })
+  })))
+  mark('roots')
+
+  await createBridge(layout, runner)
+  await Promise.all(nodes.map(async (n) => await createNodeNetwork(layout, n, runner)))
+  mark('network')
+
+  const mounts = cgroupMounts()
+  for (const n of nodes) await startNode(layout.id, n, binds, mounts, runner)
+  state.phase = 'booting'
+  await writeLabState(layout, state)
+  mark('spawned')
+
+  try {
+    await Promise.all(nodes.map(async (n) => await waitForBoot(n, { timeoutMs, log, runner })))
+    await writeLabState(layout, state)
+    mark('booted')
+    await Promise.all(nodes.map(async (n) => await waitForMinkms(n, ca.certPem, { timeoutMs, runner })))
+    mark('live')
+    await formKeyManagers(nodes, secrets, { ca: ca.certPem, clientFactory: opts.clientFactory ?? createMinkmsClient, timeoutMs, log })
+    mark('ready')
+  } catch (err) {
+    throw new LabStartError(`lab ${layout.id} did not start: ${(err as Error).message}`, await nodeDiagnostics(nodes, runner), { cause: err })
+  }
+  state.phase = 'ready'
+  await writeLabState(layout, state)
+  log(`lab ${layout.id} up in ${timings.ready} ms (${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')})`)
+  return state
+}
