@@ -1,0 +1,156 @@
+// From an untrusted value (a parsed spec file, an HTTP body) to a Change. Every problem is
+// collected before failing, so one error lists all of them, each with its path and what to do.
+// Secrets are recognised three ways: marked (`$secret` / `!secret`), by name (env names with
+// KEY/SECRET/PASSWORD/TOKEN, config keys such as auth.key or password), or by looking like an API
+// or HSM key. The last two are defence in depth against a spec author who forgot to mark one.
+import { isWithin, parseDottedPath, formatDottedPath } from '../edit/dotted-path.js'
+import { envValueProblem } from '../edit/env-quote.js'
+import { EditError } from '../edit/errors.js'
+import type { Problem } from '../edit/problem.js'
+import { isSecretConfigPath, isSecretEnvName, looksLikeSecretValue } from '../secrets/patterns.js'
+import { Secret } from '../secrets/secret.js'
+import { deepFreeze, type Change, type ConfigValue } from './change.js'
+import { parseDuration } from './duration.js'
+import { ChangeValidationError } from './errors.js'
+import { CHANGE_DEFAULTS, ChangeSpecSchema, type ChangeSpec, type SecretRef } from './schema.js'
+import { formatValuePath, schemaProblems, withLocation, type Locate, type ValuePath } from './schema-problems.js'
+
+/**
+ * Validates `value` against {@link ChangeSpecSchema} and the change rules, and returns the frozen
+ * Change. Throws ChangeValidationError listing every problem; `locate` adds source lines.
+ */
+export function validateChange (value: unknown, locate: Locate = () => undefined): Change {
+  const problems = [...schemaProblems(ChangeSpecSchema, value, locate), ...ruleProblems(value, locate)]
+  if (problems.length > 0) throw new ChangeValidationError(problems)
+  return normalize(value as ChangeSpec)
+}
+
+/** True for `{ "$secret": "<string>" }` and nothing else. */
+export function isSecretRef (v: unknown): v is SecretRef {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 &&
+    typeof (v as { $secret?: unknown }).$secret === 'string'
+}
+
+// Rules the schema cannot say. Written defensively: the value may also break the schema, and its
+// problems are reported alongside these.
+function ruleProblems (value: unknown, locate: Locate): Problem[] {
+  const problems: Problem[] = []
+  const add = (path: ValuePath, message: string): void => { problems.push(withLocation(formatValuePath(path), message, locate(path))) }
+  const spec = asObject(value)
+  const files = asObject(spec?.files)
+  const config = asObject(files?.config)
+  const env = asObject(files?.env)
+
+  const paths: Array<{ at: ValuePath, segments: string[], label: string }> = []
+  const checkPath = (at: ValuePath, p: unknown, label: string): void => {
+    if (typeof p !== 'string' || p === '') return
+    try {
+      paths.push({ at, segments: parseDottedPath(p), label })
+    } catch (err) {
+      if (!(err instanceof EditError)) throw err
+      add(at, err.message)
+    }
+  }
+  for (const [p, v] of Object.entries(asObject(config?.set) ?? {})) {
+    const at = ['files', 'config', 'set', p]
+    checkPath(at, p, `set ${p}`)
+    checkConfigValue(v, at, add)
+  }
+  asArray(config?.delete).forEach((p, i) => { checkPath(['files', 'config', 'delete', i], p, `delete ${String(p)}`) })
+  for (let i = 0; i < paths.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const a = paths[i]
+      const b = paths[j]
+      if (a === undefined || b === undefined) continue
+      if (isWithin(a.segments, b.segments) || isWithin(b.segments, a.segments)) {
+        add(a.at, `overlaps "${b.label}" (${formatDottedPath(b.segments)}): one path contains the other; combine them into one edit`)
+      }
+    }
+  }
+
+  const envSet = asObject(env?.set) ?? {}
+  for (const [k, v] of Object.entries(envSet)) {
+    const raw = isSecretRef(v) ? v.$secret : v
+    if (typeof raw !== 'string') continue // the schema reports the type
+    const problem = envValueProblem(raw)
+    if (problem !== undefined) add(['files', 'env', 'set', k], problem)
+  }
+  asArray(env?.unset).forEach((k, i) => {
+    if (typeof k === 'string' && Object.hasOwn(envSet, k)) add(['files', 'env', 'unset', i], `${k} is also in set; a variable is either set or unset`)
+  })
+
+  const verify = asObject(spec?.verify)
+  const deadline = typeof verify?.deadline === 'string' ? parseDuration(verify.deadline) : parseDuration(CHANGE_DEFAULTS.deadline)
+  const stable = typeof verify?.stableFor === 'string' ? parseDuration(verify.stableFor) : parseDuration(CHANGE_DEFAULTS.stableFor)
+  if (deadline === 0) add(['verify', 'deadline'], 'must be longer than 0')
+  if (deadline !== undefined && stable !== undefined && deadline > 0 && stable >= deadline) {
+    add(['verify', verify?.stableFor === undefined ? 'deadline' : 'stableFor'], 'stableFor must be shorter than deadline: the unit must prove itself stable before the deadline')
+  }
+  return problems
+}
+
+function checkConfigValue (v: unknown, at: ValuePath, add: (path: ValuePath, message: string) => void): void {
+  if (typeof v === 'number' && !Number.isFinite(v)) add(at, 'must be a finite number')
+  else if (Array.isArray(v)) v.forEach((x, i) => { checkConfigValue(x, [...at, i], add) })
+  else if (typeof v === 'object' && v !== null) {
+    if (Object.hasOwn(v, '$secret') && !isSecretRef(v)) {
+      add(at, '{ "$secret": … } holds exactly one key, $secret, whose value is a non-empty string')
+      return
+    }
+    if (isSecretRef(v)) {
+      if (v.$secret === '') add(at, '$secret must not be empty')
+      return
+    }
+    for (const [k, x] of Object.entries(v)) checkConfigValue(x, [...at, k], add)
+  }
+}
+
+function normalize (spec: ChangeSpec): Change {
+  const { config, env } = spec.files
+  const deadlineMs = parseDuration(spec.verify?.deadline ?? CHANGE_DEFAULTS.deadline) ?? 0
+  const stableForMs = parseDuration(spec.verify?.stableFor ?? CHANGE_DEFAULTS.stableFor) ?? 0
+  return deepFreeze({
+    revision: spec.revision,
+    files: {
+      ...(config === undefined
+        ? {}
+        : {
+            config: {
+              set: Object.fromEntries(Object.entries(config.set ?? {}).map(([p, v]) => [p, wrapConfig(v, parseDottedPath(p))])),
+              delete: [...(config.delete ?? [])]
+            }
+          }),
+      ...(env === undefined
+        ? {}
+        : {
+            env: {
+              set: Object.fromEntries(Object.entries(env.set ?? {}).map(([k, v]) => [k, wrapEnv(k, v)])),
+              unset: [...(env.unset ?? [])]
+            }
+          })
+    },
+    restart: spec.restart ?? CHANGE_DEFAULTS.restart,
+    verify: { deadlineMs, stableForMs }
+  })
+}
+
+function wrapConfig (v: unknown, segments: readonly string[]): ConfigValue {
+  if (isSecretRef(v)) return new Secret(v.$secret)
+  if (typeof v === 'string') return isSecretConfigPath(segments) || looksLikeSecretValue(v) ? new Secret(v) : v
+  if (Array.isArray(v)) return v.map(x => wrapConfig(x, segments))
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, wrapConfig(x, [...segments, k])]))
+  return v as ConfigValue
+}
+
+function wrapEnv (key: string, v: string | SecretRef): string | Secret {
+  if (isSecretRef(v)) return new Secret(v.$secret)
+  return isSecretEnvName(key) || looksLikeSecretValue(v) ? new Secret(v) : v
+}
+
+function asObject (v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? v as Record<string, unknown> : undefined
+}
+
+function asArray (v: unknown): unknown[] {
+  return Array.isArray(v) ? v : []
+}

@@ -1,0 +1,149 @@
+// Error catalogue of the file editors and validators (STYLE R9: stable SHR_ codes, HTTP status).
+// Messages name the path, line and column of the problem and never contain a file's values, which
+// may be secrets (an API key on the line that failed to parse).
+import { formatProblems, type Problem } from './problem.js'
+
+/** Every code an EditError can carry, with what it means. */
+export const EDIT_ERROR_CODES = {
+  SHR_EDIT_INVALID_PATH: 'a dotted config path is malformed (400)',
+  SHR_YAML_PARSE: 'a YAML text does not parse; line and column say where (400)',
+  SHR_YAML_MULTIPLE_DOCUMENTS: 'a YAML file holds more than one document (400)',
+  SHR_YAML_NOT_A_MAPPING: 'the YAML document root is not a mapping (400)',
+  SHR_YAML_PATH_BLOCKED: 'a config path runs through a scalar, sequence or alias in the current file (409)',
+  SHR_YAML_UNSUPPORTED: 'the file uses YAML the editor will not touch (anchors on the path, explicit keys) (422)',
+  SHR_YAML_EDIT_MISMATCH: 'internal: the edited YAML does not hold what the change asked for; nothing is written (500)',
+  SHR_ENV_INVALID_KEY: 'an environment variable name is not [A-Za-z_][A-Za-z0-9_]* (400)',
+  SHR_ENV_INVALID_VALUE: 'an environment variable value holds NUL, CR or LF (400)',
+  SHR_ENV_EDIT_MISMATCH: 'the edited env file would not read back as intended (e.g. an unterminated quote) (409)',
+  SHR_CONFIG_INVALID: 'the minkms config file would be invalid after the change (400)',
+  SHR_ENV_FILE_INVALID: 'the minkms environment file would be invalid after the change (400)'
+} as const
+
+/** A stable error code of the editors. */
+export type EditErrorCode = keyof typeof EDIT_ERROR_CODES
+
+/** Base class of every error the editors and validators throw. */
+export class EditError extends Error {
+  /** Stable code, see {@link EDIT_ERROR_CODES}. */
+  readonly code: EditErrorCode
+  /** HTTP status this error maps to. */
+  readonly statusCode: number
+
+  constructor (code: EditErrorCode, message: string, statusCode: number, opts?: { cause?: unknown }) {
+    super(message, opts?.cause === undefined ? undefined : { cause: opts.cause })
+    this.name = new.target.name
+    this.code = code
+    this.statusCode = statusCode
+  }
+}
+
+/** A dotted path that does not follow the path syntax (see dotted-path.ts). */
+export class InvalidPathError extends EditError {
+  /** The offending path. Paths are field names, never values, so it is safe to show. */
+  readonly path: string
+  constructor (path: string, reason: string) {
+    super('SHR_EDIT_INVALID_PATH', `invalid path ${JSON.stringify(path)}: ${reason}`, 400)
+    this.path = path
+  }
+}
+
+/** A YAML text that does not parse. */
+export class YamlParseError extends EditError {
+  /** 1-based line of the first error. */
+  readonly line: number
+  /** 1-based column of the first error. */
+  readonly column: number
+  /** What is wrong, without the position. */
+  readonly reason: string
+  constructor (reason: string, line: number, column: number) {
+    super('SHR_YAML_PARSE', `YAML does not parse at line ${line}, column ${column}: ${reason}`, 400)
+    this.line = line
+    this.column = column
+    this.reason = reason
+  }
+}
+
+/** A YAML file with several documents (`---` between them). */
+export class YamlMultipleDocumentsError extends EditError {
+  /** 1-based line where the second document starts. */
+  readonly line: number
+  constructor (count: number, line: number) {
+    super('SHR_YAML_MULTIPLE_DOCUMENTS', `YAML file holds ${count} documents (the second starts at line ${line}); a config file must hold exactly one`, 400)
+    this.line = line
+  }
+}
+
+/** A YAML document whose root is a scalar or a sequence. */
+export class YamlNotAMappingError extends EditError {
+  constructor (found: string) {
+    super('SHR_YAML_NOT_A_MAPPING', `the YAML document root is ${found}; a config file must be a mapping`, 400)
+  }
+}
+
+/** A path that would have to descend into a scalar, a sequence or an alias of the current file. */
+export class YamlPathBlockedError extends EditError {
+  /** The dotted path of the change. */
+  readonly path: string
+  /** The dotted prefix that ends at the blocking node. */
+  readonly at: string
+  constructor (path: string, at: string, found: string, line: number) {
+    super('SHR_YAML_PATH_BLOCKED', `cannot edit ${path}: ${at} is ${found} (line ${line}), not a mapping; set ${at} itself to replace it`, 409)
+    this.path = path
+    this.at = at
+  }
+}
+
+/** YAML the editor refuses to touch, with the reason and line. */
+export class YamlUnsupportedError extends EditError {
+  constructor (path: string, reason: string, line: number) {
+    super('SHR_YAML_UNSUPPORTED', `cannot edit ${path}: ${reason} (line ${line}); edit this part by hand`, 422)
+  }
+}
+
+/** Internal: the edited text did not read back as intended. Nothing must be written. */
+export class YamlEditMismatchError extends EditError {
+  constructor (what: string) {
+    super('SHR_YAML_EDIT_MISMATCH', `YAML edit self-check failed: ${what}`, 500)
+  }
+}
+
+/** An environment variable name systemd would reject. */
+export class InvalidEnvKeyError extends EditError {
+  constructor (key: string) {
+    super('SHR_ENV_INVALID_KEY', `invalid environment variable name ${JSON.stringify(key)}: use letters, digits and _, not starting with a digit`, 400)
+  }
+}
+
+/** An environment variable value an EnvironmentFile cannot hold on one line. */
+export class InvalidEnvValueError extends EditError {
+  constructor (key: string, reason: string) {
+    super('SHR_ENV_INVALID_VALUE', `invalid value for ${key}: ${reason}`, 400)
+  }
+}
+
+/** The edited env file would not read back as intended; says which key and why. */
+export class EnvEditMismatchError extends EditError {
+  constructor (what: string) {
+    super('SHR_ENV_EDIT_MISMATCH', `env file edit refused: ${what}`, 409)
+  }
+}
+
+/** Base of the validators' errors: every problem found, each with its path. */
+export abstract class FileValidationError extends EditError {
+  /** Every problem found. */
+  readonly problems: readonly Problem[]
+  constructor (code: EditErrorCode, what: string, problems: readonly Problem[]) {
+    super(code, `${what}:\n${formatProblems(problems)}`, 400)
+    this.problems = problems
+  }
+}
+
+/** The minkms config would be invalid. */
+export class MinkmsConfigInvalidError extends FileValidationError {
+  constructor (problems: readonly Problem[]) { super('SHR_CONFIG_INVALID', 'invalid minkms config', problems) }
+}
+
+/** The minkms environment file would be invalid. */
+export class MinkmsEnvInvalidError extends FileValidationError {
+  constructor (problems: readonly Problem[]) { super('SHR_ENV_FILE_INVALID', 'invalid minkms environment file', problems) }
+}
