@@ -54,7 +54,7 @@ if (!skipLab) check('lab prerequisites', step('lab prerequisites', 'bash', [join
 const built = check('build (tsc)', step('build (tsc)', bin('tsc'), ['-p', 'tsconfig.json']))
 check('lint (eslint)', step('lint (eslint)', bin('eslint'), ['-c', 'test/eslint.config.js', '.']))
 
-tapTier('unit and integration tier', [...listTests('test/unit'), ...(existsSync('test/integration') ? listTests('test/integration') : [])], ['--timeout=120'])
+tapTier('unit and integration tier', [...listTests('test/unit'), ...(existsSync('test/integration') ? listTests('test/integration') : [])], ['--timeout=300'])
 if (skipLab) {
   console.log('\n!! lab tier SKIPPED (KEYROLL_SKIP_LAB=1): nothing ran against real systemd')
 } else if (!built) {

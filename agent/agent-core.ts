@@ -1,0 +1,124 @@
+// The real AgentCore: the change applier plus status, readiness, metrics and the journal, over
+// the node's real ports (composed in agent/deps.ts). The HTTP API and the CLI drive it.
+import type { AgentCore, AgentStatus, ApplyEvent, ApplyResult, Check, PlanResult } from './core.js'
+import type { ChangeApplier } from './apply/change-applier.js'
+import type { DriftDetector } from './apply/drift-detector.js'
+import type { AgentMetrics } from './metrics.js'
+import type { Journal } from './os/journal.js'
+import type { ServiceManager, UnitStatus } from './os/service-manager.js'
+import type { AgentStateStore } from './state/agent-state.js'
+
+export interface AgentCoreParts {
+  node: string
+  applier: ChangeApplier
+  service: ServiceManager
+  journal: Journal
+  state: AgentStateStore
+  metrics: AgentMetrics
+  drift?: DriftDetector
+  /** Stops what the daemon runs in the background (drift watch, convergence). */
+  onClose?: () => Promise<void>
+}
+
+const errText = (err: unknown): string => err instanceof Error ? err.message : String(err)
+
+export class RealAgentCore implements AgentCore {
+  readonly #p: AgentCoreParts
+  readonly journal: Journal
+  readonly unit: string
+  #journalCache: { at: number, check: Check } | undefined
+  /** What boot convergence is doing, shown in the config check. */
+  convergence = 'idle'
+
+  constructor (parts: AgentCoreParts) {
+    this.#p = parts
+    this.journal = parts.journal
+    this.unit = parts.service.unit
+  }
+
+  async plan (change: unknown): Promise<PlanResult> {
+    return await this.#p.applier.plan(change)
+  }
+
+  async apply (change: unknown, opts: { check?: boolean, onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal } = {}): Promise<ApplyResult> {
+    const r = await this.#p.applier.apply(change, opts)
+    await this.#refreshRevisions()
+    return r
+  }
+
+  async rollback (opts: { onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal } = {}): Promise<ApplyResult> {
+    const r = await this.#p.applier.rollback(opts)
+    await this.#refreshRevisions()
+    return r
+  }
+
+  async #refreshRevisions (): Promise<{ applied: number, desired: number }> {
+    const [applied, desired] = await Promise.all([this.#p.state.readApplied(), this.#p.state.readDesired().catch(() => undefined)])
+    const a = applied?.revision ?? 0
+    const d = this.#p.applier.applying ?? desired?.record.revision ?? a
+    this.#p.metrics.setAppliedRevision(a)
+    this.#p.metrics.setDesiredRevision(d)
+    return { applied: a, desired: d }
+  }
+
+  async #unit (): Promise<{ status?: UnitStatus, check: Check }> {
+    try {
+      const status = await this.#p.service.status()
+      this.#p.metrics.setUnitState(status.activeState)
+      const check = status.loadState === 'loaded'
+        ? { ok: true, message: `${this.unit} is ${status.activeState}/${status.subState}` }
+        : { ok: false, message: `${this.unit} is ${status.loadState}: install the unit or fix unit in the agent config` }
+      return { status, check }
+    } catch (err) {
+      this.#p.metrics.setUnitState(undefined)
+      return { check: { ok: false, message: `cannot read the state of ${this.unit}: ${errText(err)}` } }
+    }
+  }
+
+  /** The journal can be read (cached for a second: /health/ready is polled). */
+  async #journalCheck (): Promise<Check> {
+    const now = Date.now()
+    if (this.#journalCache !== undefined && now - this.#journalCache.at < 1000) return this.#journalCache.check
+    const check: Check = await this.journal.tailCursor()
+      .then(() => ({ ok: true, message: 'the journal answers' }), (err: unknown) => ({ ok: false, message: `cannot read the journal: ${errText(err)}` }))
+    this.#journalCache = { at: now, check }
+    return check
+  }
+
+  async #checks (): Promise<{ checks: AgentStatus['checks'], status?: UnitStatus }> {
+    const [unit, journal] = await Promise.all([this.#unit(), this.#journalCheck()])
+    return {
+      checks: { config: { ok: true, message: `config loaded; convergence ${this.convergence}` }, unit: unit.check, journal },
+      ...(unit.status === undefined ? {} : { status: unit.status })
+    }
+  }
+
+  async status (): Promise<AgentStatus> {
+    const [{ checks, status }, revs, last] = await Promise.all([this.#checks(), this.#refreshRevisions(), this.#p.state.readLast()])
+    return {
+      node: this.#p.node,
+      unit: { name: this.unit, ...(status === undefined ? {} : { status }) },
+      appliedRevision: revs.applied,
+      desiredRevision: revs.desired,
+      applying: this.#p.applier.applying !== undefined,
+      drift: this.#p.drift?.entries() ?? [],
+      ...(last === undefined ? {} : { lastResult: last as unknown as NonNullable<AgentStatus['lastResult']> }),
+      checks
+    }
+  }
+
+  async ready (): Promise<{ ok: boolean, checks: AgentStatus['checks'] }> {
+    const { checks } = await this.#checks()
+    return { ok: checks.config.ok && checks.unit.ok && checks.journal.ok, checks }
+  }
+
+  async metrics (): Promise<string> {
+    await Promise.all([this.#unit(), this.#refreshRevisions()])
+    return await this.#p.metrics.render()
+  }
+
+  async close (): Promise<void> {
+    await this.#p.onClose?.()
+    await this.#p.drift?.close()
+  }
+}

@@ -1,0 +1,67 @@
+// One apply at a time per node, across processes: `keyroll-agent serve` and a
+// `keyroll-agent apply` run by hand share the state directory, so an in-process flag is not
+// enough. The lock is a file created with O_EXCL holding the owner's PID; a lock whose owner is
+// dead is stale (a killed agent) and is taken over — crash recovery runs before any new apply.
+import { open, readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+
+/** Another apply holds the lock. */
+export class ApplyLockedError extends Error {
+  readonly code = 'AGT_CHANGE_CONFLICT'
+  readonly statusCode = 409
+  constructor (readonly holderPid: number | undefined) {
+    super(`another apply is in progress${holderPid === undefined ? '' : ` (process ${holderPid})`}; wait for it to finish`)
+    this.name = 'ApplyLockedError'
+  }
+}
+
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** The lock of one state directory. */
+export class ApplyLock {
+  readonly #path: string
+  #held = false
+
+  constructor (stateDir: string) {
+    this.#path = join(stateDir, 'apply.lock')
+  }
+
+  get held (): boolean { return this.#held }
+
+  /** Takes the lock or throws ApplyLockedError. */
+  async acquire (): Promise<void> {
+    if (this.#held) throw new ApplyLockedError(process.pid)
+    this.#held = true
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          const fh = await open(this.#path, 'wx', 0o600)
+          try { await fh.writeFile(String(process.pid)) } finally { await fh.close() }
+          return
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+        }
+        const holder = Number((await readFile(this.#path, 'utf8').catch(() => '')).trim())
+        if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) throw new ApplyLockedError(holder)
+        await rm(this.#path, { force: true }) // stale: its owner is gone
+      }
+      throw new ApplyLockedError(undefined)
+    } catch (err) {
+      this.#held = false
+      throw err
+    }
+  }
+
+  async release (): Promise<void> {
+    if (!this.#held) return
+    await rm(this.#path, { force: true })
+    this.#held = false
+  }
+}

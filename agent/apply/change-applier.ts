@@ -1,0 +1,260 @@
+// The node's change applier: validates and plans a change, applies it as a transaction under the
+// node's apply lock, rolls back to the previous revision on request, undoes an apply a killed
+// agent left behind, and converges the node to its desired revision at start.
+import { planChange, type ChangePlan } from '../../shared/change/plan.js'
+import { toChangeSpec, type Change } from '../../shared/change/change.js'
+import { validateChange } from '../../shared/change/validate-change.js'
+import type { Problem } from '../../shared/edit/problem.js'
+import type { ApplyEvent, ApplyResult, ApplyStep, FilePlan, PlanResult } from '../core.js'
+import type { FileSnapshot } from '../os/file-store.js'
+import { sha256, type AppliedRecord } from '../state/agent-state.js'
+import { ApplyLockedError, type ApplyLock } from './apply-lock.js'
+import { InvalidResultError, NothingToRollBackError, RevisionConflictError, StaleRevisionError } from './apply-errors.js'
+import { restoreFromPending, runTransaction, type TxDeps, type TxFile, type TxOutcome } from './transaction.js'
+
+/** The managed files: logical name → path (the allowlist). */
+export interface ManagedFiles { config: string, env: string }
+const NAMES = ['config', 'env'] as const
+
+/** Told about results and the applying flag (metrics). */
+export interface ApplyObserver {
+  result? (r: ApplyResult, ms: number): void
+  applying? (on: boolean): void
+}
+
+export interface ApplierDeps extends TxDeps {
+  lock: ApplyLock
+  observer?: ApplyObserver
+}
+
+export interface ApplierOptions {
+  files: ManagedFiles
+  /** Key of the `***<fingerprint>` masks in diffs. */
+  fingerprintKey: Uint8Array
+  /** Backup sets (and stored changes) to keep. */
+  keep: number
+  /** Verification window for rollbacks and recovery (changes carry their own). */
+  verify: { deadlineMs: number, stableForMs: number }
+}
+
+export interface ApplyOptions { check?: boolean, onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal }
+
+const shaOf = (s: FileSnapshot): string => s.content === undefined ? '' : sha256(s.content)
+
+export class ChangeApplier {
+  readonly #deps: ApplierDeps
+  readonly #opts: ApplierOptions
+  #inFlight: number | undefined
+
+  constructor (deps: ApplierDeps, opts: ApplierOptions) {
+    this.#deps = deps
+    this.#opts = opts
+  }
+
+  /** Revision being applied right now, if any. */
+  get applying (): number | undefined { return this.#inFlight }
+
+  async #read (): Promise<Record<typeof NAMES[number], FileSnapshot>> {
+    const [config, env] = await Promise.all(NAMES.map(async (n) => await this.#deps.store.read(this.#opts.files[n])))
+    return { config: config!, env: env! }
+  }
+
+  /** Plans `change` against the files as they are now; invalid resulting files → 400. */
+  async #plan (change: Change): Promise<{ plan: ChangePlan, current: Record<typeof NAMES[number], FileSnapshot> }> {
+    const current = await this.#read()
+    const plan = planChange({ config: current.config.content, env: current.env.content }, change, {
+      fingerprintKey: this.#opts.fingerprintKey,
+      labels: { config: this.#opts.files.config, env: this.#opts.files.env }
+    })
+    if (!plan.ok) {
+      const problems: Problem[] = NAMES.flatMap((n) => (plan.files[n]?.problems ?? []).map((p) => ({ ...p, path: `${this.#opts.files[n]}${p.path === '' ? '' : ` ${p.path}`}` })))
+      throw new InvalidResultError(problems)
+    }
+    return { plan, current }
+  }
+
+  #view (plan: ChangePlan): PlanResult {
+    const files: FilePlan[] = NAMES.flatMap((n) => {
+      const f = plan.files[n]
+      return f === undefined ? [] : [{ name: n, path: this.#opts.files[n], changed: f.changed, diff: f.diff }]
+    })
+    return { revision: plan.revision, changed: plan.changed, restart: plan.restart, files }
+  }
+
+  /** Validates and plans; writes nothing. */
+  async plan (input: unknown): Promise<PlanResult> {
+    return this.#view((await this.#plan(validateChange(input))).plan)
+  }
+
+  /** Runs `fn` under the apply lock, reporting the result to the observer and last.json. */
+  async #locked (revision: number, onEvent: ApplyOptions['onEvent'], fn: (emit: (s: ApplyStep, st: ApplyEvent['status'], m?: string) => void) => Promise<ApplyResult>): Promise<ApplyResult> {
+    const { clock, lock, observer, state, log } = this.#deps
+    const emit = (step: ApplyStep, status: ApplyEvent['status'], message?: string): void => {
+      const e: ApplyEvent = { step, status, at: clock.now(), ...(message === undefined ? {} : { message }) }
+      log.info({ revision, step, status }, 'apply step')
+      onEvent?.(e)
+    }
+    if (this.#inFlight !== undefined) throw new ApplyLockedError(process.pid)
+    await lock.acquire()
+    const started = clock.monotonic()
+    this.#inFlight = revision
+    observer?.applying?.(true)
+    try {
+      emit('lock', 'done')
+      const r = await fn(emit)
+      const { plan: _plan, ...rest } = r
+      await state.writeLast({ ...rest, at: clock.now() })
+      observer?.result?.(r, clock.monotonic() - started)
+      log.info({ revision: r.revision, result: r.result, failedStep: r.failedStep }, r.message)
+      return r
+    } finally {
+      this.#inFlight = undefined
+      observer?.applying?.(false)
+      await lock.release()
+    }
+  }
+
+  #result (revision: number, plan: PlanResult, out: TxOutcome, changed: boolean): ApplyResult {
+    return { ...out, revision, changed, plan }
+  }
+
+  /** Applies `input` (see AgentCore.apply). */
+  async apply (input: unknown, opts: ApplyOptions = {}): Promise<ApplyResult> {
+    const change = validateChange(input)
+    const first = await this.#plan(change)
+    if (opts.check === true) {
+      return {
+        result: first.plan.changed ? 'changed' : 'ok',
+        revision: change.revision,
+        changed: first.plan.changed,
+        restarted: false,
+        message: `check mode: revision ${change.revision} would ${first.plan.changed ? `change ${this.#view(first.plan).files.filter((f) => f.changed).map((f) => f.path).join(', ')}` : 'change nothing'}; nothing written`,
+        plan: this.#view(first.plan)
+      }
+    }
+    return await this.#locked(change.revision, opts.onEvent, async (emit) => {
+      const { state, clock } = this.#deps
+      const applied = await state.readApplied()
+      const changeHash = sha256(JSON.stringify(toChangeSpec(change)))
+      if (applied !== undefined && change.revision < applied.revision) throw new StaleRevisionError(change.revision, applied.revision)
+      if (applied !== undefined && change.revision === applied.revision && changeHash !== applied.changeHash) throw new RevisionConflictError(change.revision)
+      emit('plan', 'started')
+      // Planned again under the lock: the files may have changed since the first plan.
+      const { plan, current } = await this.#plan(change)
+      const view = this.#view(plan)
+      emit('plan', 'done', plan.changed ? `changes ${view.files.filter((f) => f.changed).map((f) => f.path).join(', ')}` : 'nothing to change')
+      emit('validate', 'done')
+
+      // Desired first, applied second: applied.json (with the transaction id) is the commit
+      // point; a kill before it leaves the change desired but not applied, which recovery undoes
+      // and boot convergence then applies again.
+      const commit = async (txId?: string): Promise<void> => {
+        const now = await this.#read()
+        const previous = applied === undefined || applied.revision === change.revision
+          ? applied?.previous ?? []
+          : [...applied.previous, { revision: applied.revision, changeHash: applied.changeHash }].slice(-this.#opts.keep)
+        await state.writeDesired({ revision: change.revision, changeHash, acceptedAt: clock.now() }, toChangeSpec(change))
+        await state.writeApplied({ revision: change.revision, changeHash, previous, files: { config: shaOf(now.config), env: shaOf(now.env) }, at: clock.now(), ...(txId === undefined ? {} : { txId }) })
+        await this.#prune(change.revision, previous)
+      }
+
+      if (!plan.changed && change.restart !== 'always') {
+        if (applied?.revision !== change.revision || applied.changeHash !== changeHash) await commit()
+        emit('write', 'skipped', 'nothing to change')
+        emit('restart', 'skipped', 'nothing changed')
+        return { result: 'ok', revision: change.revision, changed: false, restarted: false, message: `revision ${change.revision}: files already as the change wants; nothing written, nothing restarted`, plan: view }
+      }
+      const files: TxFile[] = NAMES.flatMap((n) => {
+        const f = plan.files[n]
+        return f?.changed === true ? [{ name: n, path: this.#opts.files[n], old: current[n], next: { content: f.newText } }] : []
+      })
+      const out = await runTransaction(this.#deps, {
+        kind: 'apply',
+        revision: change.revision,
+        changeHash,
+        fromRevision: applied?.revision ?? 0,
+        backupKey: String(change.revision),
+        files,
+        restart: plan.restart,
+        verify: change.verify,
+        ...(opts.signal === undefined ? {} : { signal: opts.signal })
+      }, emit, commit)
+      return this.#result(change.revision, view, out, plan.changed)
+    })
+  }
+
+  async #prune (revision: number, previous: AppliedRecord['previous']): Promise<void> {
+    const keepRevs = [revision, ...previous.map((p) => p.revision)]
+    await this.#deps.state.pruneBackups(this.#opts.keep, keepRevs.map(String))
+    await this.#deps.state.pruneChanges(keepRevs)
+  }
+
+  /** Restores the files as they were before the applied revision, restarts and verifies. */
+  async rollback (opts: ApplyOptions = {}): Promise<ApplyResult> {
+    const applied = await this.#deps.state.readApplied()
+    const prev = applied?.previous.at(-1)
+    if (applied === undefined || prev === undefined) throw new NothingToRollBackError('no earlier revision was applied by this agent')
+    const names = await this.#deps.state.backupNames(String(applied.revision))
+    return await this.#locked(prev.revision, opts.onEvent, async (emit) => {
+      const { state, clock } = this.#deps
+      const current = await this.#read()
+      const files: TxFile[] = []
+      for (const n of NAMES) {
+        if (!names.includes(n)) continue
+        const b = await state.readBackup(String(applied.revision), n)
+        if (b.content === current[n].content) continue
+        files.push({ name: n, path: this.#opts.files[n], old: current[n], next: { content: b.content, ...(b.meta === undefined ? {} : { meta: b.meta }) } })
+      }
+      const plan: PlanResult = { revision: prev.revision, changed: files.length > 0, restart: files.length > 0, files: files.map((f) => ({ name: f.name, path: f.path, changed: true, diff: '' })) }
+      emit('plan', 'done', `back to revision ${prev.revision}`)
+      const commit = async (txId: string): Promise<void> => {
+        const now = await this.#read()
+        await state.setDesiredRevision(prev.revision, clock.now())
+        await state.writeApplied({ revision: prev.revision, changeHash: prev.changeHash, previous: applied.previous.slice(0, -1), files: { config: shaOf(now.config), env: shaOf(now.env) }, at: clock.now(), txId })
+      }
+      const out = await runTransaction(this.#deps, {
+        kind: 'rollback',
+        revision: prev.revision,
+        changeHash: prev.changeHash,
+        fromRevision: applied.revision,
+        backupKey: `rollback-${applied.revision}`,
+        files,
+        restart: files.length > 0,
+        verify: this.#opts.verify,
+        ...(opts.signal === undefined ? {} : { signal: opts.signal })
+      }, emit, commit)
+      return this.#result(prev.revision, plan, out, files.length > 0)
+    })
+  }
+
+  /**
+   * Undoes an apply a killed agent left behind (pending.json), before anything else runs.
+   * Returns undefined when there was none.
+   */
+  async recover (opts: ApplyOptions = {}): Promise<ApplyResult | undefined> {
+    const pending = await this.#deps.state.readPending()
+    if (pending === undefined) return undefined
+    return await this.#locked(pending.fromRevision, opts.onEvent, async (emit) => {
+      const out = await restoreFromPending(this.#deps, pending, this.#opts.verify, emit)
+      const plan: PlanResult = { revision: pending.fromRevision, changed: true, restart: out.restarted, files: [] }
+      return this.#result(pending.fromRevision, plan, out, true)
+    })
+  }
+
+  /**
+   * Boot convergence: when the files do not match the desired revision's change, applies it
+   * again, after `goAhead` (the coordinator's slot) when given. Returns what happened.
+   */
+  async converge (goAhead?: (revision: number) => Promise<(r: ApplyResult) => Promise<void>>): Promise<{ state: 'none' | 'in-sync' } | { state: 'applied', result: ApplyResult }> {
+    const desired = await this.#deps.state.readDesired()
+    if (desired === undefined) return { state: 'none' }
+    const change = validateChange(desired.spec)
+    const { plan } = await this.#plan(change)
+    if (!plan.changed) return { state: 'in-sync' }
+    this.#deps.log.warn({ revision: change.revision }, 'files differ from the desired revision; converging')
+    const done = goAhead === undefined ? undefined : await goAhead(change.revision)
+    const result = await this.apply(desired.spec)
+    await done?.(result)
+    return { state: 'applied', result }
+  }
+}

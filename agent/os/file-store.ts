@@ -1,0 +1,20 @@
+// Port: the managed files on disk. Writes are atomic (temp + fsync + rename + dir fsync), so a
+// reader or a crash sees the old or the new content, never a torn mix.
+
+/** Mode and owner of a file. */
+export interface FileMeta { mode: number, uid: number, gid: number }
+
+/** A file as read: content undefined when it does not exist. */
+export interface FileSnapshot { content: string | undefined, meta: FileMeta | undefined }
+
+/** Reads and atomically replaces files. Implementations must be safe for concurrent reads. */
+export interface FileStore {
+  read (path: string): Promise<FileSnapshot>
+  /**
+   * Replaces (or creates) `path` atomically. An existing file keeps its mode and owner unless
+   * `meta` is given (restoring a backup); a new file gets `meta` or 0600 root.
+   */
+  write (path: string, content: string, meta?: FileMeta): Promise<void>
+  /** Removes `path` (restoring a file that did not exist before an apply). Missing is fine. */
+  remove (path: string): Promise<void>
+}

@@ -1,0 +1,31 @@
+// The real FileStore, on node:fs and shared/fs/atomic-write.
+import { chmod, chown, lstat, rm, stat } from 'node:fs/promises'
+import { atomicWrite } from '../../shared/fs/atomic-write.js'
+import { readFileIfExists } from '../../shared/fs/read-file-if-exists.js'
+import type { FileMeta, FileSnapshot, FileStore } from './file-store.js'
+
+export class FsFileStore implements FileStore {
+  async read (path: string): Promise<FileSnapshot> {
+    const content = await readFileIfExists(path)
+    if (content === undefined) return { content, meta: undefined }
+    const s = await stat(path)
+    return { content, meta: { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid } }
+  }
+
+  async write (path: string, content: string, meta?: FileMeta): Promise<void> {
+    const exists = await lstat(path).then(() => true, () => false)
+    await atomicWrite(path, content, meta === undefined ? {} : { mode: meta.mode, uid: meta.uid, gid: meta.gid })
+    // atomicWrite keeps an existing file's mode and owner; a restore must put back the backup's.
+    if (exists && meta !== undefined) {
+      const s = await stat(path)
+      if ((s.mode & 0o7777) !== meta.mode) await chmod(path, meta.mode)
+      if (s.uid !== meta.uid || s.gid !== meta.gid) await chown(path, meta.uid, meta.gid)
+    }
+  }
+
+  async remove (path: string): Promise<void> {
+    await rm(path, { force: true })
+  }
+}
+
+export const fsFileStore: FileStore = new FsFileStore()

@@ -1,0 +1,85 @@
+// The real ServiceManager: `systemctl` through the project's one process runner (STYLE R3).
+// D-Bus would avoid the subprocesses, but systemctl is what an operator can re-run by hand, and
+// a `systemctl show` costs a few ms (reference/systemd-lab.md §3).
+import { ProcessError, type ProcessRunner } from '../../shared/process-runner.js'
+import { OsPortError } from './errors.js'
+import type { ServiceManager, UnitStatus } from './service-manager.js'
+import { parseUnitStatus, UNIT_PROPERTIES, UnitShowParseError } from './systemctl-show.js'
+
+/** Options of {@link SystemctlServiceManager}. */
+export interface SystemctlServiceManagerOptions {
+  /** The unit, e.g. `minkms.service`. */
+  unit: string
+  runner: ProcessRunner
+  /** The systemctl binary (default `systemctl`, found on PATH). */
+  systemctl?: string
+  /** Limit for each systemctl call (default 10 s); systemd answering slower is itself a fault. */
+  timeoutMs?: number
+}
+
+/** systemctl exits 5 when the unit is not loaded/found (systemctl(1) "Exit status"). */
+const EXIT_NOT_FOUND = 5
+/** reset-failed's exit is ignored: every code counts as success. */
+const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i)
+
+function stderrOf (e: unknown): string {
+  return e instanceof ProcessError ? e.stderrTail : ''
+}
+
+/** Controls one unit with `systemctl`. Safe to call concurrently: each call is its own process. */
+export class SystemctlServiceManager implements ServiceManager {
+  readonly unit: string
+  readonly #runner: ProcessRunner
+  readonly #bin: string
+  readonly #timeoutMs: number
+
+  constructor (opts: SystemctlServiceManagerOptions) {
+    this.unit = opts.unit
+    this.#runner = opts.runner
+    this.#bin = opts.systemctl ?? 'systemctl'
+    this.#timeoutMs = opts.timeoutMs ?? 10_000
+  }
+
+  async status (): Promise<UnitStatus> {
+    const args = ['show', this.unit, '-p', UNIT_PROPERTIES.join(','), '--no-pager']
+    let stdout: string
+    try {
+      stdout = (await this.#runner.run(this.#bin, args, { timeoutMs: this.#timeoutMs })).stdout
+    } catch (e) {
+      throw new OsPortError('AGT_UNIT_STATUS_FAILED', `systemctl show ${this.unit} failed: ${(e as Error).message}`,
+        { stderr: stderrOf(e), cause: e })
+    }
+    try {
+      return parseUnitStatus(stdout)
+    } catch (e) {
+      if (!(e instanceof UnitShowParseError)) throw e
+      throw new OsPortError('AGT_UNIT_STATUS_FAILED', `${e.message} for ${this.unit}`, { cause: e })
+    }
+  }
+
+  async restart (opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const base = { timeoutMs: this.#timeoutMs, ...(opts.signal !== undefined && { signal: opts.signal }) }
+    // A failed unit may have hit its start limit (5 starts in 10 s by default), and then systemd
+    // refuses the restart. reset-failed clears that; it exits non-zero when there is nothing to
+    // reset (or the unit is unknown: the restart below reports that better), so its exit is ignored.
+    try {
+      await this.#runner.run(this.#bin, ['--no-ask-password', 'reset-failed', this.unit], { ...base, okCodes: ANY_EXIT })
+    } catch (e) {
+      opts.signal?.throwIfAborted()
+      if (!(e instanceof ProcessError)) throw e
+    }
+    // --no-block: returns once the job is queued. For Type=simple a blocking restart returns 0
+    // even when the process dies at once, so waiting for it would prove nothing; the verifier
+    // watches the outcome instead.
+    try {
+      await this.#runner.run(this.#bin, ['--no-ask-password', 'restart', '--no-block', this.unit], base)
+    } catch (e) {
+      opts.signal?.throwIfAborted()
+      const stderr = stderrOf(e)
+      if (e instanceof ProcessError && e.exitCode === EXIT_NOT_FOUND) {
+        throw new OsPortError('AGT_UNIT_NOT_FOUND', `unit ${this.unit} not found${stderr ? `: ${stderr}` : ''}`, { stderr, cause: e })
+      }
+      throw new OsPortError('AGT_UNIT_RESTART_FAILED', `systemctl restart ${this.unit} failed: ${(e as Error).message}`, { stderr, cause: e })
+    }
+  }
+}

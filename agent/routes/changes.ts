@@ -1,0 +1,113 @@
+// POST /v1/plan, /v1/apply and /v1/rollback. The change body is accepted as any JSON here and
+// validated by the core (shared/change owns the schema and its error messages); a rejection is a
+// 4xx with every problem. Apply and rollback stream progress as NDJSON (shared/schemas/apply.ts):
+// ApplyEvent lines, `{}` heartbeats, then one `{ "result": ApplyResult }` line.
+//
+// Committing to 200 is deferred: events are held back until the core shows it got past the steps
+// that may still refuse the change (`lock`, `plan`, `validate`: a conflict, a stale revision, an
+// invalid result), so those are proper 4xx responses, not a line inside a 200 stream. The first
+// event of any later step (backup, write, restart, …, or a skipped write) commits to 200; a
+// failure after that arrives as a final `{ "error": ErrorBody }` line.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import Type from 'typebox'
+import type { AgentCore, ApplyResult as CoreApplyResult } from '../core.js'
+import { renderError } from '../../shared/errors.js'
+import {
+  ApplyEventSchema, ApplyResultLineSchema, ApplyStreamLineSchema, PlanResultSchema, StreamErrorLineSchema,
+  type ApplyEvent
+} from '../../shared/schemas/apply.js'
+import { ErrorBodySchema } from '../../shared/schemas/errors.js'
+import { wire, type Wire } from '../../shared/schemas/wire.js'
+import { NDJSON, lineSerializer, startNdjson, type NdjsonWriter } from './ndjson-stream.js'
+
+/** Options of the change routes. */
+export interface ChangeRoutesOptions {
+  core: AgentCore
+  /** Heartbeat interval of the streams in ms. */
+  heartbeatMs: number
+  /** Fires when the server is closing; handed to the core so it can wind down an apply. */
+  closing: AbortSignal
+}
+
+const ChangeBody = Type.Unknown({ description: 'a change (shared/change/schema.ts ChangeSpec); validated by the agent core' })
+const ApplyQuery = Type.Object({
+  check: Type.Optional(Type.Boolean({ description: '1/true: plan only, no writes (Ansible --check)' }))
+}, { additionalProperties: false })
+const RollbackBody = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()], { description: 'empty: {} or no body' })
+
+const streamResponses = {
+  200: { description: 'NDJSON stream', content: { [NDJSON]: { schema: ApplyStreamLineSchema } } },
+  400: ErrorBodySchema,
+  409: ErrorBodySchema,
+  '4xx': ErrorBodySchema,
+  '5xx': ErrorBodySchema
+}
+
+type Run = (onEvent: (e: ApplyEvent) => void) => Promise<Wire<CoreApplyResult>>
+
+const changeRoutes: FastifyPluginAsyncTypebox<ChangeRoutesOptions> = async (app, opts) => {
+  const { core, closing } = opts
+
+  app.post('/v1/plan', {
+    schema: { body: ChangeBody, response: { 200: PlanResultSchema, 400: ErrorBodySchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } }
+  }, async (req) => wire(await core.plan(req.body)))
+
+  app.post('/v1/apply', {
+    schema: { querystring: ApplyQuery, body: ChangeBody, response: streamResponses }
+  }, async (req, reply) => {
+    const check = req.query.check === true
+    return await streamTransaction(req, reply, opts.heartbeatMs, async onEvent => wire(await core.apply(req.body, { check, onEvent, signal: closing })))
+  })
+
+  app.post('/v1/rollback', {
+    schema: { body: Type.Optional(RollbackBody), response: streamResponses }
+  }, async (req, reply) => await streamTransaction(req, reply, opts.heartbeatMs, async onEvent => wire(await core.rollback({ onEvent, signal: closing }))))
+}
+
+const REFUSING_STEPS: ReadonlySet<ApplyEvent['step']> = new Set(['lock', 'plan', 'validate'])
+
+/** True once an event shows the transaction is past every step that may refuse the change. */
+function accepted (e: ApplyEvent): boolean {
+  return !REFUSING_STEPS.has(e.step)
+}
+
+async function streamTransaction (req: FastifyRequest, reply: FastifyReply, heartbeatMs: number, run: Run): Promise<FastifyReply> {
+  const eventLine = lineSerializer(reply, ApplyEventSchema)
+  const resultLine = lineSerializer(reply, ApplyResultLineSchema)
+  const errorLine = lineSerializer(reply, StreamErrorLineSchema)
+
+  const held: ApplyEvent[] = []
+  const stream: { writer?: NdjsonWriter } = {}
+  let onAccepted: () => void = () => {}
+  const acceptedSignal = new Promise<'accepted'>(resolve => { onAccepted = () => { resolve('accepted') } })
+  const onEvent = (e: ApplyEvent): void => {
+    if (stream.writer !== undefined) {
+      // Ordered: write() queues synchronously; it never rejects.
+      stream.writer.write(eventLine(e)).catch(() => undefined)
+      return
+    }
+    held.push(e)
+    if (accepted(e)) onAccepted()
+  }
+
+  const result = Promise.resolve().then(async () => await run(onEvent))
+  const first = await Promise.race([result.then(() => 'settled' as const, () => 'settled' as const), acceptedSignal])
+  // Settled before it was accepted: a rejection becomes a plain error response (409/400/5xx).
+  if (first === 'settled') await result
+
+  const writer = stream.writer = startNdjson(reply, { heartbeatMs })
+  for (const e of held) await writer.write(eventLine(e))
+  try {
+    const r = await result
+    req.log.info({ result: r.result, revision: r.revision, failedStep: r.failedStep }, 'transaction finished')
+    await writer.write(resultLine({ result: r }))
+  } catch (err) {
+    await writer.write(errorLine({ error: renderError(err, req).body }))
+  } finally {
+    writer.end()
+  }
+  return reply
+}
+
+export default changeRoutes

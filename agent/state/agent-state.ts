@@ -1,0 +1,188 @@
+// The agent's durable state (stateDir, default /var/lib/keyroll-agent):
+//   applied.json   the revision the files are on (last committed apply) and their hashes
+//   desired.json   the revision the node should be on (boot convergence re-applies its change)
+//   changes/<rev>.sealed  the changes of recent revisions (sealed: they may hold secrets)
+//   pending.json   write-ahead record of an apply in progress (crash recovery reads it)
+//   last.json      the last apply result (no secrets), shown by /v1/status after a restart
+//   backups/<key>/<name>.sealed  the files as they were before a transaction (key: the revision
+//                  applied, or `rollback-<rev>` for a rollback from <rev>)
+// Every record is written with atomicWrite, so a crash leaves the old or the new record, never a
+// torn one.
+import { createHash } from 'node:crypto'
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { atomicWrite } from '../../shared/fs/atomic-write.js'
+import type { FileMeta } from '../os/file-store.js'
+import type { SealedBox } from './sealed-box.js'
+
+/** sha256 hex of a file's content. */
+export function sha256 (data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
+/** A revision the node was on. */
+export interface RevisionRef { revision: number, changeHash: string }
+
+/** What a committed apply left on disk. */
+export interface AppliedRecord {
+  revision: number
+  /** Hash of the canonical change (same revision, other content → conflict). */
+  changeHash: string
+  /** Earlier revisions, oldest first (POST /v1/rollback returns to the last one). */
+  previous: RevisionRef[]
+  /** File name → sha256 of its content after the commit ('' when absent). */
+  files: Record<string, string>
+  at: number
+  /** The transaction that wrote this record (matches PendingRecord.txId until it is cleared). */
+  txId?: string
+}
+
+/** One file of an apply in progress. */
+export interface PendingFile {
+  name: string
+  path: string
+  /** sha256 before the apply ('' if the file did not exist). */
+  oldSha: string
+  /** sha256 the apply writes. */
+  newSha: string
+}
+
+/** Write-ahead record of an apply in progress. */
+export interface PendingRecord {
+  /** Random id; the commit writes it into applied.json, so recovery can tell a committed transaction. */
+  txId: string
+  /** 'apply' of a change, or 'rollback' to the previous revision. */
+  kind: 'apply' | 'rollback'
+  revision: number
+  changeHash: string
+  /** Revision the files were on before. */
+  fromRevision: number
+  /** Where the files' old contents are kept: backups/<backupKey>/. */
+  backupKey: string
+  /**
+   * writing: files may be partly written, the unit was not restarted yet;
+   * restarting: the unit may run the new files; restoring: a rollback of this apply is under way.
+   */
+  phase: 'writing' | 'restarting' | 'restoring'
+  files: PendingFile[]
+  startedAt: number
+}
+
+/** The last result, as /v1/status shows it (secret-free by construction of ApplyResult). */
+export interface LastRecord { result: string, revision: number, message: string, at: number, [k: string]: unknown }
+
+export interface DesiredRecord { revision: number, changeHash: string, acceptedAt: number }
+
+/** Durable agent state in one directory. Not safe for concurrent writers: the apply lock serialises them. */
+export class AgentStateStore {
+  readonly dir: string
+  readonly #box: SealedBox
+
+  constructor (dir: string, box: SealedBox) {
+    this.dir = dir
+    this.#box = box
+  }
+
+  async init (): Promise<void> {
+    await mkdir(join(this.dir, 'backups'), { recursive: true, mode: 0o700 })
+  }
+
+  async #readJson<T> (name: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.dir, name), 'utf8')) as T
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw err
+    }
+  }
+
+  async #writeJson (name: string, value: unknown): Promise<void> {
+    await atomicWrite(join(this.dir, name), JSON.stringify(value, null, 2) + '\n', { mode: 0o600 })
+  }
+
+  readApplied = async (): Promise<AppliedRecord | undefined> => await this.#readJson<AppliedRecord>('applied.json')
+  writeApplied = async (r: AppliedRecord): Promise<void> => { await this.#writeJson('applied.json', r) }
+  readPending = async (): Promise<PendingRecord | undefined> => await this.#readJson<PendingRecord>('pending.json')
+  writePending = async (r: PendingRecord): Promise<void> => { await this.#writeJson('pending.json', r) }
+  clearPending = async (): Promise<void> => { await rm(join(this.dir, 'pending.json'), { force: true }) }
+  readLast = async (): Promise<LastRecord | undefined> => await this.#readJson<LastRecord>('last.json')
+  writeLast = async (r: LastRecord): Promise<void> => { await this.#writeJson('last.json', r) }
+
+  /**
+   * Records `spec` (the change's JSON form, with secret values: sealed on disk) as the change of
+   * revision `r.revision` and makes it the desired one.
+   */
+  async writeDesired (r: DesiredRecord, spec: unknown): Promise<void> {
+    await mkdir(join(this.dir, 'changes'), { recursive: true, mode: 0o700 })
+    await atomicWrite(join(this.dir, 'changes', `${r.revision}.sealed`), this.#box.seal(JSON.stringify(spec)), { mode: 0o600 })
+    await this.#writeJson('desired.json', r)
+  }
+
+  /** Makes an earlier revision the desired one again (after a rollback); none if its change is unknown. */
+  async setDesiredRevision (revision: number, at: number): Promise<void> {
+    const spec = await this.#readChange(revision)
+    if (spec === undefined) { await rm(join(this.dir, 'desired.json'), { force: true }); return }
+    const old = await this.#readJson<DesiredRecord>('desired.json')
+    await this.#writeJson('desired.json', { revision, changeHash: old?.revision === revision ? old.changeHash : '', acceptedAt: at })
+  }
+
+  async #readChange (revision: number): Promise<unknown> {
+    let raw: Buffer
+    try {
+      raw = await readFile(join(this.dir, 'changes', `${revision}.sealed`))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw err
+    }
+    return JSON.parse(this.#box.unseal(raw, `change ${revision}`).toString('utf8'))
+  }
+
+  async readDesired (): Promise<{ record: DesiredRecord, spec: unknown } | undefined> {
+    const record = await this.#readJson<DesiredRecord>('desired.json')
+    if (record === undefined) return undefined
+    const spec = await this.#readChange(record.revision)
+    return spec === undefined ? undefined : { record, spec }
+  }
+
+  /** Drops stored changes of revisions not in `keep`. */
+  async pruneChanges (keep: readonly number[]): Promise<void> {
+    const names = await readdir(join(this.dir, 'changes')).catch(() => [] as string[])
+    for (const n of names) {
+      if (!keep.includes(Number(n.replace(/\.sealed$/, '')))) await rm(join(this.dir, 'changes', n), { force: true })
+    }
+  }
+
+  #backupPath (key: string, name: string): string {
+    return join(this.dir, 'backups', key, `${name}.sealed`)
+  }
+
+  /** Saves a file's pre-transaction content (undefined: it did not exist) under `key`. */
+  async writeBackup (key: string, name: string, content: string | undefined, meta: FileMeta | undefined): Promise<void> {
+    await mkdir(join(this.dir, 'backups', key), { recursive: true, mode: 0o700 })
+    const body = JSON.stringify({ exists: content !== undefined, content: content ?? '', meta: meta ?? null })
+    await atomicWrite(this.#backupPath(key, name), this.#box.seal(body), { mode: 0o600 })
+  }
+
+  async readBackup (key: string, name: string): Promise<{ content: string | undefined, meta: FileMeta | undefined }> {
+    const raw = await readFile(this.#backupPath(key, name))
+    const b = JSON.parse(this.#box.unseal(raw, `backup ${key}/${name}`).toString('utf8')) as { exists: boolean, content: string, meta: FileMeta | null }
+    return { content: b.exists ? b.content : undefined, meta: b.meta ?? undefined }
+  }
+
+  /** Names of the files backed up under `key` ([] when none). */
+  async backupNames (key: string): Promise<string[]> {
+    const names = await readdir(join(this.dir, 'backups', key)).catch(() => [] as string[])
+    return names.filter((n) => n.endsWith('.sealed')).map((n) => n.slice(0, -'.sealed'.length)).sort()
+  }
+
+  /** Keeps the `keep` newest backup sets (by modification time), plus those in `protect`. */
+  async pruneBackups (keep: number, protect: readonly string[] = []): Promise<void> {
+    const dir = join(this.dir, 'backups')
+    const keys = await readdir(dir).catch(() => [] as string[])
+    const dated = await Promise.all(keys.map(async (k) => ({ k, t: (await stat(join(dir, k))).mtimeMs })))
+    dated.sort((a, b) => b.t - a.t)
+    for (const { k } of dated.slice(keep)) {
+      if (!protect.includes(k)) await rm(join(dir, k), { recursive: true, force: true })
+    }
+  }
+}

@@ -1,0 +1,99 @@
+// A ChangeApplier on fakes at the OS ports (MemoryFileStore, FakeServiceManager, a scripted
+// verifier) and a real state directory, for unit tests of the apply engine.
+import { randomBytes } from 'node:crypto'
+import { ApplyLock } from '../../agent/apply/apply-lock.js'
+import { ChangeApplier } from '../../agent/apply/change-applier.js'
+import type { Log, Verifier } from '../../agent/apply/transaction.js'
+import { FakeServiceManager } from '../../agent/os/fake-service-manager.js'
+import { MemoryFileStore } from '../../agent/os/memory-file-store.js'
+import { AgentStateStore } from '../../agent/state/agent-state.js'
+import { SealedBox } from '../../agent/state/sealed-box.js'
+import type { RestartBaseline, Verdict, VerifyOptions } from '../../agent/verify/verdict.js'
+import { systemClock } from '../../shared/clock.js'
+
+export const CONFIG_PATH = '/etc/minkms/config.yaml'
+export const ENV_PATH = '/etc/default/minkms'
+export const HSM_KEY = 'hsm:aes256:PuKzChdhTmMcYqfbB+CpR7g2aRHbBO7uaMXdqCJmW40='
+export const API_KEY = 'k1:xZnpcYtPdVMNLBBRaUO5HPEoK_jVrcc3MWR8BshkjJw'
+
+export const CONFIG = `# minkms configuration (comments must survive)
+version: v1
+
+# TLS is mandatory.
+tls:
+  certs:
+    - key: /etc/minkms/certs/private.key   # server key
+      cert: /etc/minkms/certs/public.crt
+  ca: /etc/minkms/certs/CAs
+`
+export const ENV = `# minkms environment
+MINIO_KMS_HSM_KEY=${HSM_KEY}
+MINIO_KMS_VOLUME=/mnt/minio-kms
+MINIO_KMS_OPTS="--host 10.77.0.11:7373 --config /etc/minkms/config.yaml"
+`
+
+/** The HSM change of DESIGN.md (step 3, optionally step 4). */
+export function hsmChange (revision: number, opts: { apiKey?: string, unsetHsmKey?: boolean, restart?: string } = {}): unknown {
+  return {
+    revision,
+    files: {
+      config: {
+        set: {
+          'hsm.minio.minkms': {
+            server: ['10.77.0.51:7373'],
+            enclave: 'aistor-key-manager',
+            key: 'aistor-key-manager-hsm',
+            auth: { key: { $secret: opts.apiKey ?? API_KEY } }
+          }
+        }
+      },
+      ...(opts.unsetHsmKey === true ? { env: { unset: ['MINIO_KMS_HSM_KEY'] } } : {})
+    },
+    ...(opts.restart === undefined ? {} : { restart: opts.restart }),
+    verify: { deadline: '10s', stableFor: '0s' }
+  }
+}
+
+/** A verifier that answers from a script: each verify() takes the next entry (true = ok). */
+export class ScriptedVerifier implements Verifier {
+  readonly script: boolean[] = []
+  verifies = 0
+  async baseline (): Promise<RestartBaseline> {
+    return { cursor: 'c', invocationId: 'old', nRestarts: 0, takenAt: Date.now() }
+  }
+
+  async verify (baseline: RestartBaseline, _opts: VerifyOptions): Promise<Verdict> {
+    this.verifies++
+    const ok = this.script.shift() ?? true
+    const now = Date.now()
+    return {
+      ok,
+      reason: ok ? 'ready' : 'fatal-line',
+      summary: ok ? 'minkms.service started and was ready' : 'minkms.service logged a fatal line',
+      baseline,
+      invocationId: 'new',
+      unit: undefined,
+      lines: ok ? [{ at: now, message: '=> Server is up and running...', kind: 'ready' }] : [{ at: now, message: '2026-01-01 00:00:00 FATAL kms: boom', kind: 'fatal' }],
+      timings: { restartAt: baseline.takenAt, verdictAt: now }
+    }
+  }
+}
+
+export const silentLog: Log = { info: () => {}, warn: () => {}, error: () => {} }
+
+/** Builds an applier over fakes with its state in `stateDir`. */
+export async function buildApplier (stateDir: string, files: Record<string, string> = { [CONFIG_PATH]: CONFIG, [ENV_PATH]: ENV }) {
+  const store = new MemoryFileStore(files)
+  const service = new FakeServiceManager()
+  const verifier = new ScriptedVerifier()
+  const box = SealedBox.withKey(randomBytes(32))
+  const state = new AgentStateStore(stateDir, box)
+  await state.init()
+  const lock = new ApplyLock(stateDir)
+  const expected: Array<[string, string]> = []
+  const applier = new ChangeApplier(
+    { store, state, service, verifier, clock: systemClock, log: silentLog, lock, writes: { expect: (n, s) => { expected.push([n, s]) } } },
+    { files: { config: CONFIG_PATH, env: ENV_PATH }, fingerprintKey: box.derive('fingerprint'), keep: 5, verify: { deadlineMs: 10_000, stableForMs: 0 } }
+  )
+  return { applier, store, service, verifier, state, lock, expected }
+}

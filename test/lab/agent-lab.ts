@@ -1,0 +1,160 @@
+// A lab whose cluster nodes run the real keyroll-agent under systemd (systemd/keyroll-agent.service,
+// the compiled agent from /opt/keyroll/dist), with HTTPS + client certificates from an agent CA
+// of the test's own, and an HTTP client for the tests.
+import { readFile, symlink, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Agent, request } from 'undici'
+import { createMinkmsClient } from '../../shared/minkms/client.js'
+import { generateApiKey } from '../../shared/minkms/keys.js'
+import { probe } from './health.js'
+import { LabCa } from './lab-ca.js'
+import type { NodePlan } from './lab-paths.js'
+import { NODE_PATHS, putFile } from './node-files.js'
+import { repoRoot } from './repo.js'
+import { startLab, type Lab, type LabNode, type TeardownHost } from './start-lab.js'
+
+export const AGENT_PORT = 7400
+export const AGENT_UNIT = 'keyroll-agent.service'
+export const AGENT_CONFIG = '/etc/keyroll/agent.yaml'
+export const ENCLAVE = 'aistor-key-manager'
+export const HSM_KEY_NAME = 'aistor-key-manager-hsm'
+
+/** The agent config of a lab node. */
+export function agentConfig (node: NodePlan): string {
+  return `# keyroll-agent on ${node.name} (keyroll lab)
+node: ${node.name}
+unit: minkms.service
+stateDir: /var/lib/keyroll-agent
+listen:
+  host: 0.0.0.0
+  port: ${AGENT_PORT}
+tls:
+  cert: /etc/keyroll/agent.crt
+  key: /etc/keyroll/agent.key
+  clientCa: /etc/keyroll/client-ca.pem
+minkms:
+  endpoint: ${node.address}:${node.port}
+  ca: ${NODE_PATHS.caFile}
+verify:
+  deadline: 30s
+  stableFor: 1s
+`
+}
+
+export interface AgentResponse { status: number, text: string, json: unknown }
+
+/** What an apply streamed: its events and its final line. */
+export interface StreamedApply { status: number, lines: unknown[], result: Record<string, unknown> | undefined, text: string }
+
+export interface AgentLab {
+  lab: Lab
+  agentCa: LabCa
+  /** A request to a node's agent with the test's client certificate. */
+  call (node: LabNode | string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<AgentResponse>
+  /** POST /v1/apply (or /v1/rollback), read to the end. */
+  apply (node: LabNode | string, change: unknown, path?: string): Promise<StreamedApply>
+  /** Waits until every cluster node's agent answers /health/ready 200. */
+  ready (): Promise<void>
+  /** The external Key Manager provisioned as in DESIGN.md steps 1-2; the admin API key. */
+  provisionExternal (): Promise<{ apiKey: string, identity: string }>
+  /** The HSM change of DESIGN.md step 3 (and step 4 with unsetHsmKey). */
+  hsmChange (revision: number, apiKey: string, opts?: { unsetHsmKey?: boolean }): unknown
+  /** InvocationID of minkms.service on the node. */
+  invocation (node: LabNode | string): Promise<string>
+}
+
+/** Boots a lab whose cluster nodes run keyroll-agent. */
+export async function startAgentLab (t: TeardownHost, opts: { nodes?: number, external?: number } = {}): Promise<AgentLab> {
+  const agentCa = await LabCa.create('keyroll agent CA (lab)')
+  const unit = await readFile(join(repoRoot(), 'systemd', AGENT_UNIT), 'utf8')
+  const lab = await startLab(t, {
+    nodes: opts.nodes ?? 3,
+    external: opts.external ?? 1,
+    extraUnits: [{ name: AGENT_UNIT, content: unit, enable: false }],
+    prepareNode: async (node, root) => {
+      if (node.role !== 'cluster') return
+      const server = await agentCa.issue({ commonName: `${node.name} agent`, ips: [node.address], dns: [node.name], usage: ['server'] })
+      await putFile(root, '/etc/keyroll/agent.crt', server.cert, 0o644)
+      await putFile(root, '/etc/keyroll/agent.key', server.key, 0o600)
+      await putFile(root, '/etc/keyroll/client-ca.pem', agentCa.certPem, 0o644)
+      await putFile(root, AGENT_CONFIG, agentConfig(node), 0o640)
+      const wants = join(root, 'etc/systemd/system/multi-user.target.wants')
+      await mkdir(wants, { recursive: true })
+      await symlink(`/etc/systemd/system/${AGENT_UNIT}`, join(wants, AGENT_UNIT))
+    }
+  })
+  const client = await agentCa.issue({ commonName: 'keyroll test client', usage: ['client'] })
+  const dispatcher = new Agent({ connect: { ca: agentCa.certPem, cert: client.cert, key: client.key }, headersTimeout: 120_000, bodyTimeout: 120_000 })
+  t.teardown(async () => { await dispatcher.close() })
+  const node = (ref: LabNode | string): LabNode => typeof ref === 'string' ? lab.node(ref) : ref
+
+  const call = async (ref: LabNode | string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<AgentResponse> => {
+    const n = node(ref)
+    const res = await request(`https://${n.address}:${AGENT_PORT}${path}`, {
+      method,
+      dispatcher,
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    })
+    const text = await res.body.text()
+    let json: unknown
+    try { json = JSON.parse(text) } catch { json = undefined }
+    return { status: res.statusCode, text, json }
+  }
+
+  const agentLab: AgentLab = {
+    lab,
+    agentCa,
+    call,
+    apply: async (ref, change, path = '/v1/apply') => {
+      const r = await call(ref, 'POST', path, change)
+      const lines = r.text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as unknown)
+      const last = lines.at(-1) as { result?: Record<string, unknown> } | undefined
+      return { status: r.status, lines, result: last?.result, text: r.text }
+    },
+    ready: async () => {
+      for (const n of lab.nodes.filter((x) => x.role === 'cluster')) {
+        try {
+          await lab.waitFor(async () => (await call(n, 'GET', '/health/ready').catch(() => ({ status: 0 }))).status === 200,
+            { timeoutMs: 30_000, what: `${n.name} agent ready` })
+        } catch (err) {
+          // What the agent said is the diagnosis: put it in the failure.
+          const journal = await lab.exec(n, ['journalctl', '-u', AGENT_UNIT, '-o', 'cat', '--no-pager', '-n', '40'], { okCodes: [0, 1] }).then((r) => r.stdout, () => '(no journal)')
+          throw new Error(`${(err as Error).message}\n--- journalctl -u ${AGENT_UNIT} on ${n.name}:\n${journal}`, { cause: err })
+        }
+      }
+    },
+    provisionExternal: async () => {
+      const ext = lab.nodes.find((n) => n.role === 'external')
+      if (ext === undefined) throw new Error('the lab has no external Key Manager')
+      const root = createMinkmsClient({ endpoints: [`${ext.address}:${ext.port}`], apiKey: lab.rootKey('external'), ca: lab.ca.pem })
+      try {
+        await root.createEnclave(ENCLAVE)
+        const admin = generateApiKey('k1')
+        await root.createIdentity(ENCLAVE, { identity: admin.identity, privilege: 'Admin' })
+        const asAdmin = createMinkmsClient({ endpoints: [`${ext.address}:${ext.port}`], apiKey: admin.key, ca: lab.ca.pem })
+        try { await asAdmin.createKey(ENCLAVE, HSM_KEY_NAME) } finally { await asAdmin.close() }
+        return { apiKey: admin.key, identity: admin.identity }
+      } finally {
+        await root.close()
+      }
+    },
+    hsmChange: (revision, apiKey, o = {}) => {
+      const servers = lab.nodes.filter((n) => n.role === 'external').map((n) => `${n.address}:${n.port}`)
+      return {
+        revision,
+        files: {
+          config: { set: { 'hsm.minio.minkms': { server: servers, enclave: ENCLAVE, key: HSM_KEY_NAME, auth: { key: { $secret: apiKey } } } } },
+          ...(o.unsetHsmKey === true ? { env: { unset: ['MINIO_KMS_HSM_KEY'] } } : {})
+        },
+        verify: { deadline: '30s', stableFor: '1s' }
+      }
+    },
+    invocation: async (ref) => (await lab.systemctl(node(ref), 'show', '-p', 'InvocationID', '--value', 'minkms')).stdout.trim()
+  }
+  return agentLab
+}
+
+/** minkms on `node` answers ready over TLS. */
+export async function minkmsReady (lab: Lab, n: LabNode): Promise<boolean> {
+  return await probe(n.address, n.port, 'ready', lab.ca.pem) === 200
+}

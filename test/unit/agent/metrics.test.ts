@@ -1,0 +1,66 @@
+import t from 'tap'
+import { createAgentMetrics } from '../../../agent/metrics.js'
+import { fakeVerdict } from '../../helpers/fake-agent-core.js'
+
+function sample (text: string, series: string): number | undefined {
+  const line = text.split('\n').find(l => l.startsWith(`${series} `))
+  return line === undefined ? undefined : Number(line.slice(series.length + 1))
+}
+
+t.test('every series exists from the start, at 0', async t => {
+  const text = await createAgentMetrics({ files: ['config', 'env'] }).render()
+  for (const r of ['ok', 'changed', 'failed', 'rolled-back', 'rollback-failed']) t.equal(sample(text, `keyroll_agent_applies_total{result="${r}"}`), 0, r)
+  t.equal(sample(text, 'keyroll_agent_drift{file="config"}'), 0)
+  t.equal(sample(text, 'keyroll_agent_drift{file="env"}'), 0)
+  t.equal(sample(text, 'keyroll_agent_applied_revision'), 0)
+  t.equal(sample(text, 'keyroll_agent_desired_revision'), 0)
+  t.equal(sample(text, 'keyroll_agent_applying'), 0)
+  t.equal(sample(text, 'keyroll_agent_unit_state{state="unknown"}'), 1)
+  t.match(text, /# TYPE keyroll_agent_verdict_seconds histogram/)
+})
+
+t.test('the facade moves the right series', async t => {
+  const m = createAgentMetrics({ files: ['config', 'env'] })
+  m.recordApply('changed')
+  m.recordApply('changed')
+  m.recordApply('rolled-back')
+  m.observeVerdict(fakeVerdict(true, 1000))
+  m.observeVerdict(fakeVerdict(false, 1000))
+  m.setDrift('env', true)
+  m.setAppliedRevision(11)
+  m.setDesiredRevision(12)
+  m.setUnitState('activating')
+  m.setApplying(true)
+  const text = await m.render()
+  t.equal(sample(text, 'keyroll_agent_applies_total{result="changed"}'), 2)
+  t.equal(sample(text, 'keyroll_agent_applies_total{result="rolled-back"}'), 1)
+  t.equal(sample(text, 'keyroll_agent_verdict_seconds_count{result="ok"}'), 1)
+  t.equal(sample(text, 'keyroll_agent_verdict_seconds_sum{result="ok"}'), 5.41, 'restart → verdict, seconds')
+  t.equal(sample(text, 'keyroll_agent_verdict_seconds_bucket{le="10",result="ok"}'), 1)
+  t.equal(sample(text, 'keyroll_agent_verdict_seconds_bucket{le="5",result="ok"}'), 0)
+  t.equal(sample(text, 'keyroll_agent_verdict_seconds_count{result="failed"}'), 1)
+  t.equal(sample(text, 'keyroll_agent_drift{file="env"}'), 1)
+  t.equal(sample(text, 'keyroll_agent_drift{file="config"}'), 0)
+  t.equal(sample(text, 'keyroll_agent_applied_revision'), 11)
+  t.equal(sample(text, 'keyroll_agent_desired_revision'), 12)
+  t.equal(sample(text, 'keyroll_agent_unit_state{state="activating"}'), 1)
+  t.equal(sample(text, 'keyroll_agent_unit_state{state="active"}'), 0)
+  t.equal(sample(text, 'keyroll_agent_unit_state{state="unknown"}'), 0)
+  t.equal(sample(text, 'keyroll_agent_applying'), 1)
+  m.setUnitState('weird-new-state')
+  m.setApplying(false)
+  const after = await m.render()
+  t.equal(sample(after, 'keyroll_agent_unit_state{state="unknown"}'), 1, 'unknown states do not create series')
+  t.notMatch(after, /weird-new-state/)
+  t.equal(sample(after, 'keyroll_agent_unit_state{state="activating"}'), 0)
+  t.equal(sample(after, 'keyroll_agent_applying'), 0)
+})
+
+t.test('registries are per instance; process metrics are opt-in', async t => {
+  const a = createAgentMetrics({ files: [] })
+  const b = createAgentMetrics({ files: [], processMetrics: true })
+  a.setAppliedRevision(5)
+  t.equal(sample(await b.render(), 'keyroll_agent_applied_revision'), 0)
+  t.notMatch(await a.render(), /keyroll_agent_process_/)
+  t.match(await b.render(), /keyroll_agent_process_cpu_seconds_total/)
+})

@@ -1,0 +1,47 @@
+import t from 'tap'
+import { OsPortError } from '../../../agent/os/errors.js'
+import { buildTestAgent } from '../../helpers/fake-agent-core.js'
+
+function lines (body: string): Array<Record<string, unknown>> {
+  return body === '' ? [] : body.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
+}
+
+t.test('GET /v1/journal: entries of the unit as NDJSON, resumable by cursor', async t => {
+  const { app, core } = await buildTestAgent(t)
+  core.journal.push('starting')
+  core.journal.push('other unit', { unit: 'sshd.service' })
+  core.journal.push('=> Server is up and running...', { invocationId: 'b'.repeat(32), pid: 7, priority: 6 })
+  const all = await app.inject('/v1/journal')
+  t.equal(all.statusCode, 200)
+  t.equal(all.headers['content-type'], 'application/x-ndjson; charset=utf-8')
+  t.same(lines(all.body).map(e => e.message), ['starting', '=> Server is up and running...'], 'only the managed unit')
+  t.same(lines(all.body)[1], { cursor: 'c3', realtimeUs: 1_700_000_000_000_003, message: '=> Server is up and running...', invocationId: 'b'.repeat(32), pid: 7, priority: 6, unit: 'minkms.service' })
+  const after = await app.inject('/v1/journal?after=c1')
+  t.same(lines(after.body).map(e => e.cursor), ['c3'])
+  const limited = await app.inject('/v1/journal?limit=1')
+  t.same(lines(limited.body).map(e => e.cursor), ['c1'])
+})
+
+t.test('query validation', async t => {
+  const { app } = await buildTestAgent(t)
+  for (const q of ['limit=0', 'limit=10001', 'limit=x', 'follow=maybe', 'after=', 'cursor=c1']) {
+    const r = await app.inject(`/v1/journal?${q}`)
+    t.equal(r.statusCode, 400, q)
+    t.equal(r.json().code, 'SHR_VALIDATION', q)
+  }
+})
+
+t.test('a journal that cannot be read: error response before streaming, code kept', async t => {
+  const { app, core } = await buildTestAgent(t)
+  core.journal.failWith = new OsPortError('AGT_JOURNAL_READ_FAILED', 'journalctl exited 1', { stderr: 'Failed to open journal' })
+  const r = await app.inject('/v1/journal')
+  t.equal(r.statusCode, 502)
+  t.match(r.json(), { code: 'AGT_JOURNAL_READ_FAILED', message: /^internal error/ })
+})
+
+t.test('journal messages that hold keys are masked', async t => {
+  const { app, core } = await buildTestAgent(t)
+  core.journal.push('using API key k1:xZnpcYtPdVMNLBBRaUO5HPEoK_jVrcc3MWR8BshkjJw')
+  const r = await app.inject('/v1/journal')
+  t.same(lines(r.body).map(e => e.message), ['using API key ***'])
+})
