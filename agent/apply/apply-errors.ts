@@ -30,18 +30,9 @@ export class InvalidResultError extends ApplyError {
   }
 }
 
-/** Nothing to roll back to. */
-export class NothingToRollBackError extends ApplyError {
-  constructor (why: string) {
-    super('AGT_NOTHING_TO_ROLL_BACK', `nothing to roll back: ${why}`, 409)
-  }
-}
-
 /** Codes defined here, for docs/errors.md. */
 export const APPLY_ERROR_CODES = {
   AGT_STALE_REVISION: 'the change is older than the applied revision (409)',
   AGT_REVISION_CONFLICT: 'the revision was applied before with different content (409)',
-  AGT_INVALID_RESULT: 'the change would produce an invalid config or env file; nothing written (400)',
-  AGT_NOTHING_TO_ROLL_BACK: 'no previous revision with backups to roll back to (409)',
-  AGT_CHANGE_CONFLICT: 'another apply holds the node (409)'
+  AGT_INVALID_RESULT: 'the change would produce an invalid config or env file; nothing written (400)'
 } as const

@@ -4,16 +4,7 @@
 // dead is stale (a killed agent) and is taken over — crash recovery runs before any new apply.
 import { open, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-
-/** Another apply holds the lock. */
-export class ApplyLockedError extends Error {
-  readonly code = 'AGT_CHANGE_CONFLICT'
-  readonly statusCode = 409
-  constructor (readonly holderPid: number | undefined) {
-    super(`another apply is in progress${holderPid === undefined ? '' : ` (process ${holderPid})`}; wait for it to finish`)
-    this.name = 'ApplyLockedError'
-  }
-}
+import { ChangeConflictError } from '../errors.js'
 
 function alive (pid: number): boolean {
   try {
@@ -35,9 +26,9 @@ export class ApplyLock {
 
   get held (): boolean { return this.#held }
 
-  /** Takes the lock or throws ApplyLockedError. */
+  /** Takes the lock or throws ChangeConflictError (AGT_CHANGE_CONFLICT, 409). */
   async acquire (): Promise<void> {
-    if (this.#held) throw new ApplyLockedError(process.pid)
+    if (this.#held) throw new ChangeConflictError(`this agent, process ${process.pid}`)
     this.#held = true
     try {
       for (let attempt = 0; attempt < 2; attempt++) {
@@ -49,10 +40,10 @@ export class ApplyLock {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
         }
         const holder = Number((await readFile(this.#path, 'utf8').catch(() => '')).trim())
-        if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) throw new ApplyLockedError(holder)
+        if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) throw new ChangeConflictError(`process ${holder}`)
         await rm(this.#path, { force: true }) // stale: its owner is gone
       }
-      throw new ApplyLockedError(undefined)
+      throw new ChangeConflictError('lock file held')
     } catch (err) {
       this.#held = false
       throw err

@@ -8,8 +8,10 @@ import type { Problem } from '../../shared/edit/problem.js'
 import type { ApplyEvent, ApplyResult, ApplyStep, FilePlan, PlanResult } from '../core.js'
 import type { FileSnapshot } from '../os/file-store.js'
 import { sha256, type AppliedRecord } from '../state/agent-state.js'
-import { ApplyLockedError, type ApplyLock } from './apply-lock.js'
-import { InvalidResultError, NothingToRollBackError, RevisionConflictError, StaleRevisionError } from './apply-errors.js'
+import { formatDuration } from '../../shared/change/duration.js'
+import { ChangeConflictError, NothingToRollBackError } from '../errors.js'
+import type { ApplyLock } from './apply-lock.js'
+import { InvalidResultError, RevisionConflictError, StaleRevisionError } from './apply-errors.js'
 import { restoreFromPending, runTransaction, type TxDeps, type TxFile, type TxOutcome } from './transaction.js'
 
 /** The managed files: logical name → path (the allowlist). */
@@ -81,9 +83,24 @@ export class ChangeApplier {
     return { revision: plan.revision, changed: plan.changed, restart: plan.restart, files }
   }
 
+  /**
+   * Validates a change, filling in the agent's verify defaults (agent config `verify`) where the
+   * change does not say: the change model's own defaults would otherwise always win.
+   */
+  #validate (input: unknown): Change {
+    if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+      const o = input as Record<string, unknown>
+      const given = typeof o.verify === 'object' && o.verify !== null ? o.verify as Record<string, unknown> : {}
+      if (o.verify === undefined || (typeof o.verify === 'object' && o.verify !== null)) {
+        input = { ...o, verify: { deadline: formatDuration(this.#opts.verify.deadlineMs), stableFor: formatDuration(this.#opts.verify.stableForMs), ...given } }
+      }
+    }
+    return validateChange(input)
+  }
+
   /** Validates and plans; writes nothing. */
   async plan (input: unknown): Promise<PlanResult> {
-    return this.#view((await this.#plan(validateChange(input))).plan)
+    return this.#view((await this.#plan(this.#validate(input))).plan)
   }
 
   /** Runs `fn` under the apply lock, reporting the result to the observer and last.json. */
@@ -94,7 +111,7 @@ export class ChangeApplier {
       log.info({ revision, step, status }, 'apply step')
       onEvent?.(e)
     }
-    if (this.#inFlight !== undefined) throw new ApplyLockedError(process.pid)
+    if (this.#inFlight !== undefined) throw new ChangeConflictError(`revision ${this.#inFlight}`)
     await lock.acquire()
     const started = clock.monotonic()
     this.#inFlight = revision
@@ -120,7 +137,7 @@ export class ChangeApplier {
 
   /** Applies `input` (see AgentCore.apply). */
   async apply (input: unknown, opts: ApplyOptions = {}): Promise<ApplyResult> {
-    const change = validateChange(input)
+    const change = this.#validate(input)
     const first = await this.#plan(change)
     if (opts.check === true) {
       return {
@@ -193,7 +210,7 @@ export class ChangeApplier {
   async rollback (opts: ApplyOptions = {}): Promise<ApplyResult> {
     const applied = await this.#deps.state.readApplied()
     const prev = applied?.previous.at(-1)
-    if (applied === undefined || prev === undefined) throw new NothingToRollBackError('no earlier revision was applied by this agent')
+    if (applied === undefined || prev === undefined) throw new NothingToRollBackError()
     const names = await this.#deps.state.backupNames(String(applied.revision))
     return await this.#locked(prev.revision, opts.onEvent, async (emit) => {
       const { state, clock } = this.#deps
@@ -248,7 +265,7 @@ export class ChangeApplier {
   async converge (goAhead?: (revision: number) => Promise<(r: ApplyResult) => Promise<void>>): Promise<{ state: 'none' | 'in-sync' } | { state: 'applied', result: ApplyResult }> {
     const desired = await this.#deps.state.readDesired()
     if (desired === undefined) return { state: 'none' }
-    const change = validateChange(desired.spec)
+    const change = this.#validate(desired.spec)
     const { plan } = await this.#plan(change)
     if (!plan.changed) return { state: 'in-sync' }
     this.#deps.log.warn({ revision: change.revision }, 'files differ from the desired revision; converging')

@@ -5,16 +5,26 @@
 //
 // @peculiar/x509 resolves its services through tsyringe, which throws unless reflect-metadata is
 // loaded first; this module is the only one that imports it, so the import lives here.
-import 'reflect-metadata'
-import * as x509 from '@peculiar/x509'
+import type * as X509 from '@peculiar/x509'
 import { randomBytes, webcrypto } from 'node:crypto'
 import { parseApiKey, type ApiKey, type EcCurve } from './keys.js'
 
 // The project compiles without the DOM lib, so the WebCrypto types come from x509's own signatures.
-type X509Crypto = Parameters<typeof x509.cryptoProvider.set>[0]
-type X509KeyPair = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys']
+type X509Crypto = Parameters<typeof X509.cryptoProvider.set>[0]
+type X509KeyPair = Parameters<typeof X509.X509CertificateGenerator.createSelfSigned>[0]['keys']
 
-x509.cryptoProvider.set(webcrypto as unknown as X509Crypto)
+// Loaded on first use: @peculiar/x509 and its dependencies cost ~10 MB of memory, and a process
+// that never authenticates with an API key (the agent's health probes) never needs them.
+let loaded: Promise<typeof X509> | undefined
+async function x509Module (): Promise<typeof X509> {
+  loaded ??= (async () => {
+    await import('reflect-metadata')
+    const m = await import('@peculiar/x509')
+    m.cryptoProvider.set(webcrypto as unknown as X509Crypto)
+    return m
+  })()
+  return await loaded
+}
 
 /** How long a generated client certificate is valid. */
 export const CLIENT_CERT_VALIDITY_MS = 90 * 24 * 60 * 60 * 1000
@@ -38,6 +48,7 @@ const ECDSA_HASH: Readonly<Record<EcCurve, string>> = { 'P-256': 'SHA-256', 'P-3
 
 /** Creates the self-signed client certificate for `apiKey` (an ApiKey or a `k1:`/`k2:` string). */
 export async function clientCertificate (apiKey: ApiKey | string, opts: ClientCertificateOptions = {}): Promise<ClientCertificate> {
+  const x509 = await x509Module()
   const key = typeof apiKey === 'string' ? parseApiKey(apiKey) : apiKey
   const { importAlg, signingAlgorithm } = algorithmsOf(key)
   const pkcs8 = key.privateKey.export({ format: 'der', type: 'pkcs8' })

@@ -58,12 +58,15 @@ export function hsmChange (revision: number, opts: { apiKey?: string, unsetHsmKe
 export class ScriptedVerifier implements Verifier {
   readonly script: boolean[] = []
   verifies = 0
+  /** Options of the last verify() call. */
+  lastOpts: VerifyOptions | undefined
   async baseline (): Promise<RestartBaseline> {
     return { cursor: 'c', invocationId: 'old', nRestarts: 0, takenAt: Date.now() }
   }
 
-  async verify (baseline: RestartBaseline, _opts: VerifyOptions): Promise<Verdict> {
+  async verify (baseline: RestartBaseline, opts: VerifyOptions): Promise<Verdict> {
     this.verifies++
+    this.lastOpts = opts
     const ok = this.script.shift() ?? true
     const now = Date.now()
     return {
@@ -93,7 +96,7 @@ export async function buildApplier (stateDir: string, files: Record<string, stri
   const expected: Array<[string, string]> = []
   const applier = new ChangeApplier(
     { store, state, service, verifier, clock: systemClock, log: silentLog, lock, writes: { expect: (n, s) => { expected.push([n, s]) } } },
-    { files: { config: CONFIG_PATH, env: ENV_PATH }, fingerprintKey: box.derive('fingerprint'), keep: 5, verify: { deadlineMs: 10_000, stableForMs: 0 } }
+    { files: { config: CONFIG_PATH, env: ENV_PATH }, fingerprintKey: box.derive('fingerprint'), keep: 5, verify: { deadlineMs: 12_000, stableForMs: 250 } }
   )
   return { applier, store, service, verifier, state, lock, expected }
 }

@@ -75,6 +75,17 @@ t.test('bad input touches nothing', async (t) => {
   t.same(f.service.calls, [])
 })
 
+t.test("a change without verify gets the agent's verify defaults", async (t) => {
+  const f = await buildApplier(t.testdir())
+  const { verify: _v, ...change } = hsmChange(1) as Record<string, unknown>
+  await f.applier.apply(change)
+  t.equal(f.verifier.lastOpts?.deadlineMs, 12_000, 'deadline from the agent config')
+  t.equal(f.verifier.lastOpts?.stableForMs, 250, 'stability window from the agent config')
+  await f.applier.apply({ ...change, revision: 2, restart: 'always', verify: { deadline: '3s' } })
+  t.equal(f.verifier.lastOpts?.deadlineMs, 3000, "the change's own value wins")
+  t.equal(f.verifier.lastOpts?.stableForMs, 250, 'and the rest comes from the agent config')
+})
+
 t.test('check mode writes nothing', async (t) => {
   const f = await buildApplier(t.testdir())
   const r = await f.applier.apply(hsmChange(1), { check: true })

@@ -63,7 +63,18 @@ t.test('restart: reset-failed (exit ignored), then restart --no-block', async (t
     .onRun(['systemctl', '--no-ask-password', 'restart', '--no-block', 'minkms.service'], {})
   const sm = new SystemctlServiceManager({ unit: 'minkms.service', runner: r })
   await sm.restart()
-  t.same(r.runs.map((a) => a[2]), ['reset-failed', 'restart'])
+  t.same(r.runs.filter((a) => a[1] !== 'show').map((a) => a[2]), ['reset-failed', 'restart'])
+})
+
+t.test('restart: a unit waiting for an automatic restart is stopped first (cancels the pending job)', async (t) => {
+  const show = 'ActiveState=activating\nSubState=auto-restart\nResult=exit-code\nInvocationID=aa\nNRestarts=1\nMainPID=0\nExecMainStatus=1\nLoadState=loaded\n'
+  const r = new FakeProcessRunner()
+    .onRun((a) => a[1] === 'show', { stdout: show })
+    .onRun((a) => a.includes('stop'), {})
+    .onRun((a) => a.includes('reset-failed'), {})
+    .onRun((a) => a.includes('restart'), {})
+  await new SystemctlServiceManager({ unit: 'minkms.service', runner: r }).restart()
+  t.same(r.runs.map((a) => a[1] === 'show' ? 'show' : a[2]), ['show', 'stop', 'reset-failed', 'restart'])
 })
 
 t.test('restart: a reset-failed that cannot run at all does not stop the restart', async (t) => {
@@ -71,7 +82,7 @@ t.test('restart: a reset-failed that cannot run at all does not stop the restart
     .onRun((a) => a.includes('reset-failed'), { timedOut: true })
     .onRun((a) => a.includes('restart'), {})
   await new SystemctlServiceManager({ unit: 'minkms.service', runner: r }).restart()
-  t.equal(r.runs.length, 2)
+  t.equal(r.runs.filter((a) => a[1] !== 'show').length, 2)
 })
 
 t.test('restart: unit not found (exit 5) and other refusals are typed, with stderr', async (t) => {
