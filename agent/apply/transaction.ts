@@ -88,6 +88,7 @@ async function putFiles (deps: TxDeps, files: ReadonlyArray<{ name: string, path
 /** Restarts the unit and returns the verdict on the new run. */
 async function restartAndVerify (deps: TxDeps, verify: TxSpec['verify'], signal: AbortSignal | undefined,
   beforeRestart?: () => Promise<void>): Promise<Verdict> {
+  await deps.service.prepareRestart?.(signal === undefined ? {} : { signal })
   const baseline = await deps.verifier.baseline()
   if (beforeRestart !== undefined) await beforeRestart()
   await deps.service.restart(signal === undefined ? {} : { signal })

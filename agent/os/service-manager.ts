@@ -33,4 +33,9 @@ export interface ServiceManager {
    * refuse the restart. Rejects when the job is refused (unit not found, masked...).
    */
   restart (opts?: { signal?: AbortSignal }): Promise<void>
+  /**
+   * Optional: called before the verifier's baseline. Cancels an automatic restart that systemd
+   * has pending (Restart=) so that no run other than ours can start after the baseline.
+   */
+  prepareRestart? (opts?: { signal?: AbortSignal }): Promise<void>
 }

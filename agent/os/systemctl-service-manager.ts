@@ -57,12 +57,14 @@ export class SystemctlServiceManager implements ServiceManager {
     }
   }
 
-  async restart (opts: { signal?: AbortSignal } = {}): Promise<void> {
+  /**
+   * A unit between runs under Restart= (auto-restart, or failed/activating after a crash) has an
+   * automatic restart pending. If it fires after the verifier's baseline, its run looks like ours
+   * (seen by the benchmark as a false rollback-failed). `stop` cancels the pending job (and stops
+   * a run it may just have started); call this BEFORE taking the baseline.
+   */
+  async prepareRestart (opts: { signal?: AbortSignal } = {}): Promise<void> {
     const base = { timeoutMs: this.#timeoutMs, ...(opts.signal !== undefined && { signal: opts.signal }) }
-    // A unit between runs under Restart= (auto-restart, or failed/activating after a crash) has
-    // an automatic restart pending. If it fires right after our reset-failed, its run has
-    // NRestarts=0 like ours and the verifier cannot tell them apart (seen by the benchmark as a
-    // false rollback-failed). `stop` cancels the pending job first; there is no process to stop.
     const now = await this.status().catch(() => undefined)
     if (now !== undefined && (now.subState === 'auto-restart' || now.activeState === 'failed' || now.activeState === 'activating')) {
       await this.#runner.run(this.#bin, ['--no-ask-password', 'stop', this.unit], { ...base, okCodes: ANY_EXIT }).catch((e: unknown) => {
@@ -70,6 +72,10 @@ export class SystemctlServiceManager implements ServiceManager {
         if (!(e instanceof ProcessError)) throw e
       })
     }
+  }
+
+  async restart (opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const base = { timeoutMs: this.#timeoutMs, ...(opts.signal !== undefined && { signal: opts.signal }) }
     // A failed unit may have hit its start limit (5 starts in 10 s by default), and then systemd
     // refuses the restart. reset-failed clears that; it exits non-zero when there is nothing to
     // reset (or the unit is unknown: the restart below reports that better), so its exit is ignored.
