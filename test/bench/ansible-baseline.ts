@@ -89,21 +89,3 @@ export async function baselineFailedRestart (lab: Lab, node: LabNode, goodConfig
     await restart(lab, node)
   }
 }
-
-/** The hsm.minio.minkms section an operator appends by hand (DESIGN.md step 3). */
-export function hsmSection (servers: readonly string[], enclave: string, key: string, apiKey: string): string {
-  return [
-    '',
-    '# External Key Manager that seals the root encryption key.',
-    'hsm:',
-    '  minio:',
-    '    minkms:',
-    '      server:',
-    ...servers.map((s) => `        - ${s}`),
-    `      enclave: ${enclave}`,
-    `      key: ${key}`,
-    '      auth:',
-    `        key: ${apiKey}`,
-    ''
-  ].join('\n')
-}

@@ -5,31 +5,13 @@ import t from 'tap'
 import { createMinkmsClient } from '../../shared/minkms/client.js'
 import { generateApiKey } from '../../shared/minkms/keys.js'
 import { probe } from './health.js'
-import { NODE_PATHS } from './node-files.js'
+import { hsmSection, NODE_PATHS } from './node-files.js'
 import { labSkip, startLab, type Lab, type LabNode } from './start-lab.js'
 
 const ENCLAVE = 'aistor-key-manager'
 const KEY = 'aistor-key-manager-hsm'
 const SOFT = 'hsm:minio:soft'
 const EXTERNAL = 'hsm:minio:minkms'
-
-/** The section of DESIGN.md step 3, as an operator would append it to config.yaml. */
-function hsmSection (ext: LabNode, apiKey: string): string {
-  return [
-    '',
-    '# External Key Manager that seals the root encryption key.',
-    'hsm:',
-    '  minio:',
-    '    minkms:',
-    '      server:',
-    `        - ${ext.address}:${ext.port}`,
-    `      enclave: ${ENCLAVE}`,
-    `      key: ${KEY}`,
-    '      auth:',
-    `        key: ${apiKey}`,
-    ''
-  ].join('\n')
-}
 
 const withoutHsmKey = (env: string): string => env.split('\n').filter((l) => !l.startsWith('MINIO_KMS_HSM_KEY=')).join('\n')
 
@@ -72,7 +54,7 @@ t.test('the cluster root key moves to the external Key Manager', { skip: labSkip
 
   t.test('a wrong auth.key: the unit ends failed with the fatal line', async (t) => {
     const stranger = generateApiKey('k1') // valid format, unknown to the external Key Manager
-    await lab.writeFile(node2, NODE_PATHS.config, config + hsmSection(ext, stranger.key))
+    await lab.writeFile(node2, NODE_PATHS.config, config + hsmSection([`${ext.address}:${ext.port}`], ENCLAVE, KEY, stranger.key))
     await restartFailed(lab, node2)
     const journal = await lab.journal(node2, 'minkms')
     t.match(journal, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d FATAL kms: failed to seal the root encryption key with HSM 'hsm:minio:minkms': .*access denied: insufficient permissions$/m,
@@ -84,14 +66,14 @@ t.test('the cluster root key moves to the external Key Manager', { skip: labSkip
   })
 
   t.test('MINIO_KMS_HSM_KEY removed before the external HSM sealed: the node cannot start', async (t) => {
-    await lab.writeFile(node3, NODE_PATHS.config, config + hsmSection(ext, admin.key))
+    await lab.writeFile(node3, NODE_PATHS.config, config + hsmSection([`${ext.address}:${ext.port}`], ENCLAVE, KEY, admin.key))
     await lab.writeFile(node3, NODE_PATHS.envFile, withoutHsmKey(env))
     await restartFailed(lab, node3)
     t.match(await lab.journal(node3, 'minkms'), /FATAL kms: no configured HSM can unseal the root encryption key/, 'fatal: nothing can unseal')
   })
 
   t.test('added with the local HSM present, then the local HSM removed: starts through the external one', async (t) => {
-    await lab.writeFile(node1, NODE_PATHS.config, config + hsmSection(ext, admin.key))
+    await lab.writeFile(node1, NODE_PATHS.config, config + hsmSection([`${ext.address}:${ext.port}`], ENCLAVE, KEY, admin.key))
     await restartReady(lab, node1)
     t.match(await lab.journal(node1, 'minkms'), `Sealed root encryption key with HSM ${EXTERNAL}`, 'node1 sealed its REK with the external HSM')
     const audit = `enclave=${ENCLAVE} identity=${admin.identity} status=200`

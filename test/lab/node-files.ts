@@ -177,3 +177,21 @@ export async function installMinkms (root: string, spec: MinkmsInstall): Promise
   await putDir(root, NODE_PATHS.dataDir, 0o750, spec.account)
   await putDir(root, NODE_PATHS.faultsDir, 0o755)
 }
+
+/** The hsm.minio.minkms section an operator appends by hand (DESIGN.md step 3). */
+export function hsmSection (servers: readonly string[], enclave: string, key: string, apiKey: string): string {
+  return [
+    '',
+    '# External Key Manager that seals the root encryption key.',
+    'hsm:',
+    '  minio:',
+    '    minkms:',
+    '      server:',
+    ...servers.map((s) => `        - ${s}`),
+    `      enclave: ${enclave}`,
+    `      key: ${key}`,
+    '      auth:',
+    `        key: ${apiKey}`,
+    ''
+  ].join('\n')
+}
