@@ -10,13 +10,11 @@ import type { FileMeta, FileSnapshot, FileStore } from '../os/file-store.js'
 import type { ServiceManager } from '../os/service-manager.js'
 import type { AgentStateStore, PendingRecord } from '../state/agent-state.js'
 import { sha256 } from '../state/agent-state.js'
-import { MINKMS_FATAL, MINKMS_READY, type RestartBaseline, type Verdict, type VerifyOptions } from '../verify/verdict.js'
+import { restartAndVerify as restartVerified, type BaselineVerifier } from '../verify/restart-and-verify.js'
+import { MINKMS_FATAL, MINKMS_READY, type Verdict } from '../verify/verdict.js'
 
 /** The verifier as the transaction uses it (agent/verify/restart-verifier.ts). */
-export interface Verifier {
-  baseline (): Promise<RestartBaseline>
-  verify (baseline: RestartBaseline, opts: VerifyOptions): Promise<Verdict>
-}
+export type Verifier = BaselineVerifier
 
 /** Minimal structured logger (pino's Logger satisfies it). */
 export interface Log {
@@ -88,17 +86,13 @@ async function putFiles (deps: TxDeps, files: ReadonlyArray<{ name: string, path
 /** Restarts the unit and returns the verdict on the new run. */
 async function restartAndVerify (deps: TxDeps, verify: TxSpec['verify'], signal: AbortSignal | undefined,
   beforeRestart?: () => Promise<void>): Promise<Verdict> {
-  await deps.service.prepareRestart?.(signal === undefined ? {} : { signal })
-  const baseline = await deps.verifier.baseline()
-  if (beforeRestart !== undefined) await beforeRestart()
-  await deps.service.restart(signal === undefined ? {} : { signal })
-  return await deps.verifier.verify(baseline, {
+  return await restartVerified(deps.service, deps.verifier, {
     deadlineMs: verify.deadlineMs,
     stableForMs: verify.stableForMs,
     readyPattern: MINKMS_READY,
     fatalPattern: MINKMS_FATAL,
     ...(signal === undefined ? {} : { signal })
-  })
+  }, beforeRestart)
 }
 
 /**

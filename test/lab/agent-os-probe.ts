@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util'
 import { JournalctlJournal } from '../../agent/os/journalctl-journal.js'
 import { SystemctlServiceManager } from '../../agent/os/systemctl-service-manager.js'
 import { RestartVerifier } from '../../agent/verify/restart-verifier.js'
+import { restartAndVerify } from '../../agent/verify/restart-and-verify.js'
 import { MINKMS_FATAL, MINKMS_READY } from '../../agent/verify/verdict.js'
 import { systemClock } from '../../shared/clock.js'
 import { createMinkmsClient } from '../../shared/minkms/client.js'
@@ -79,12 +80,10 @@ async function adapters (service: SystemctlServiceManager, journal: JournalctlJo
   return { cursor, before, after, followed, read: read.map((e) => e.message), limited: limited.map((e) => e.message), nosuch: nosuch.length, notFound }
 }
 
-/** baseline → restart → verdict, as the applier will do it. */
+/** prepare → baseline → restart → verdict, exactly as the applier does it. */
 async function verify (service: SystemctlServiceManager, journal: JournalctlJournal, health: () => Promise<boolean>, deadlineMs: number, stableForMs: number): Promise<unknown> {
   const verifier = new RestartVerifier({ service, journal, clock: systemClock, health })
-  const baseline = await verifier.baseline()
-  await service.restart()
-  const verdict = await verifier.verify(baseline, { deadlineMs, stableForMs, readyPattern: MINKMS_READY, fatalPattern: MINKMS_FATAL })
+  const verdict = await restartAndVerify(service, verifier, { deadlineMs, stableForMs, readyPattern: MINKMS_READY, fatalPattern: MINKMS_FATAL })
   return { verdict, returnedAt: Date.now(), children: await childrenOf(process.pid) }
 }
 
