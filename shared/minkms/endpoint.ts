@@ -7,7 +7,7 @@ export const DEFAULT_MINKMS_PORT = 7373
 
 /** A parsed endpoint. */
 export interface Endpoint {
-  /** `https://host:port`, what undici connects to. */
+  /** `https://host:port`, what the HTTPS client connects to. */
   origin: string
   /** `host:port` as used in error messages and MinkmsError.host. */
   host: string

@@ -174,12 +174,12 @@ export class MinkmsUnreachableError extends MinkmsError {
   }
 }
 
-/** `message (CODE)` of a low-level error, following undici's wrapping to the socket/TLS error. */
+/** `message (CODE)` of a low-level error, following `cause` chains down to the socket/TLS error. */
 export function describeCause (cause: unknown): string {
   if (!(cause instanceof Error)) return String(cause)
   const code = (cause as { code?: unknown }).code
   const own = typeof code === 'string' ? `${cause.message} (${code})` : cause.message
-  // undici reports some failures as a generic error whose cause is the real socket error.
+  // Wrapped failures (an error whose cause is the real socket error) name both.
   if (cause.cause instanceof Error && !own.includes(cause.cause.message)) return `${own}: ${describeCause(cause.cause)}`
   return own
 }

@@ -1,7 +1,7 @@
-// HTTPS to a set of minkms endpoints with mutual TLS (undici). Owns the connection pool, the client
+// HTTPS to a set of minkms endpoints with mutual TLS (shared/https-client.ts). Owns the connection pool, the client
 // certificate made from the API key, the endpoint failover and the mapping of non-200 answers to
 // typed errors. It knows frames but not messages; client.ts builds the API on top.
-import { Agent, type Dispatcher } from 'undici'
+import { HttpsClient, discard, readBody, type HttpsResponse } from '../https-client.js'
 import type { ApiKey } from './keys.js'
 import { clientCertificate } from './certificate.js'
 import { type CommandCode, commandName, isWriteCommand } from './commands.js'
@@ -41,16 +41,16 @@ const CERT_RENEW_BEFORE_MS = 7 * 24 * 60 * 60 * 1000
 // Network failures that happen before a request can reach the server: retrying them on another
 // endpoint is safe even for writes. Anything else (timeouts, resets) may have been applied.
 const BEFORE_SEND_CODES = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT'
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'SHR_HTTP_CONNECT_TIMEOUT'
 ])
 const TLS_VERIFY_CODE = /CERT|SELF_SIGNED|UNABLE_TO|ERR_SSL|ERR_TLS/
 
-interface AgentState { agent: Agent, renewAt: number }
+interface PoolState { http: HttpsClient, renewAt: number }
 
 /** Sends frames and GETs to the first endpoint that answers. Safe for concurrent use. */
 export class MinkmsTransport {
   readonly #opts: TransportOptions
-  #state: Promise<AgentState> | undefined
+  #state: Promise<PoolState> | undefined
   #preferred = 0
   #closed = false
 
@@ -68,8 +68,8 @@ export class MinkmsTransport {
     const body = encodeCommandFrames(command, payloads)
     const path = `/v1/kms/${encodeURIComponent(enclave)}`
     const write = isWriteCommand(command)
-    return await this.#failover(!write, async (endpoint, dispatcher) => {
-      const res = await dispatcher.request({
+    return await this.#failover(!write, async (endpoint, http) => {
+      const res = await http.request({
         origin: endpoint.origin,
         path,
         method: 'POST',
@@ -78,15 +78,15 @@ export class MinkmsTransport {
       })
       if (res.statusCode !== 200) throw await errorOf(res, endpoint)
       if (write) {
-        await res.body.dump()
+        await discard(res.body)
         return []
       }
       // The Go SDK refuses responses without a Content-Length; so do we, to catch emulator drift.
       if (res.headers['content-length'] === undefined) {
-        await res.body.dump()
+        await discard(res.body)
         throw new MinkmsProtocolError(`${commandName(command)} response has no Content-Length`, { host: endpoint.host })
       }
-      const frames = decodeFrames(await readBody(res.body, MAX_RESPONSE_BODY, false))
+      const frames = decodeFrames(await readBody(res.body, MAX_RESPONSE_BODY, false, tooLarge(MAX_RESPONSE_BODY)))
       const wrong = frames.find(f => f.command !== command)
       if (frames.length !== payloads.length || wrong !== undefined) {
         throw new MinkmsProtocolError(
@@ -100,9 +100,9 @@ export class MinkmsTransport {
 
   /** GETs `path`; non-200 answers are returned, not thrown. Reads at most `maxBody` bytes. */
   async get (path: string, maxBody: number, accept = 'application/*'): Promise<GetResult> {
-    return await this.#failover(true, async (endpoint, dispatcher) => {
-      const res = await dispatcher.request({ origin: endpoint.origin, path, method: 'GET', headers: { accept } })
-      const body = await readBody(res.body, maxBody, true)
+    return await this.#failover(true, async (endpoint, http) => {
+      const res = await http.request({ origin: endpoint.origin, path, method: 'GET', headers: { accept } })
+      const body = await readBody(res.body, maxBody, true, tooLarge(maxBody))
       return { status: res.statusCode, contentType: headerOf(res.headers, 'content-type'), body }
     })
   }
@@ -118,20 +118,20 @@ export class MinkmsTransport {
     this.#closed = true
     const state = this.#state
     this.#state = undefined
-    if (state !== undefined) await (await state).agent.close()
+    if (state !== undefined) await (await state).http.close()
   }
 
   // Tries each endpoint once, starting with the last one that answered. A server answer (any
   // status) or a protocol error ends the search; only network failures move to the next endpoint,
   // and for writes only those that happened before the request could reach the server.
-  async #failover<T> (retryAfterSend: boolean, attempt: (e: Endpoint, d: Dispatcher) => Promise<T>): Promise<T> {
+  async #failover<T> (retryAfterSend: boolean, attempt: (e: Endpoint, http: HttpsClient) => Promise<T>): Promise<T> {
     const { endpoints } = this.#opts
     const failures: EndpointFailure[] = []
     for (let i = 0; i < endpoints.length; i++) {
       const index = (this.#preferred + i) % endpoints.length
       const endpoint = endpoints[index] as Endpoint
       try {
-        const result = await attempt(endpoint, await this.#dispatcher())
+        const result = await attempt(endpoint, await this.#pool())
         this.#preferred = index
         return result
       } catch (err) {
@@ -143,41 +143,36 @@ export class MinkmsTransport {
     throw new MinkmsUnreachableError(failures)
   }
 
-  async #dispatcher (): Promise<Dispatcher> {
+  async #pool (): Promise<HttpsClient> {
     if (this.#closed) throw new InvalidClientConfigError('the minkms client is closed')
-    const current = this.#state ?? (this.#state = this.#createAgent())
-    let state: AgentState
+    const current = this.#state ?? (this.#state = this.#createPool())
+    let state: PoolState
     try {
       state = await current
     } catch (err) {
       if (this.#state === current) this.#state = undefined
       throw err
     }
-    if ((this.#opts.now ?? Date.now)() < state.renewAt) return state.agent
+    if ((this.#opts.now ?? Date.now)() < state.renewAt) return state.http
     if (this.#state === current) {
-      this.#state = this.#createAgent()
+      this.#state = this.#createPool()
       // The old pool finishes its in-flight requests; a failure to close it changes nothing here.
-      state.agent.close().catch(() => {})
+      state.http.close().catch(() => {})
     }
-    return (await this.#state).agent
+    return (await this.#state).http
   }
 
-  async #createAgent (): Promise<AgentState> {
+  async #createPool (): Promise<PoolState> {
     const { apiKey, ca, insecureSkipVerify, servername, timeoutMs } = this.#opts
     const cert = apiKey === undefined ? undefined : await clientCertificate(apiKey, { now: new Date((this.#opts.now ?? Date.now)()) })
-    const connect: Record<string, unknown> = {
+    const http = new HttpsClient({
+      timeoutMs,
       rejectUnauthorized: insecureSkipVerify !== true,
-      timeout: timeoutMs,
-      minVersion: 'TLSv1.2'
-    }
-    if (ca !== undefined) connect.ca = ca
-    if (servername !== undefined) connect.servername = servername
-    if (cert !== undefined) {
-      connect.cert = cert.certPem
-      connect.key = cert.keyPem
-    }
-    const agent = new Agent({ connect, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
-    return { agent, renewAt: cert === undefined ? Infinity : cert.notAfter.getTime() - CERT_RENEW_BEFORE_MS }
+      ...(ca === undefined ? {} : { ca }),
+      ...(servername === undefined ? {} : { servername }),
+      ...(cert === undefined ? {} : { cert: cert.certPem, key: cert.keyPem })
+    })
+    return { http, renewAt: cert === undefined ? Infinity : cert.notAfter.getTime() - CERT_RENEW_BEFORE_MS }
   }
 }
 
@@ -186,28 +181,16 @@ function failedBeforeSend (err: unknown): boolean {
   return typeof code === 'string' && (BEFORE_SEND_CODES.has(code) || TLS_VERIFY_CODE.test(code))
 }
 
-function headerOf (headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+function headerOf (headers: HttpsResponse['headers'], name: string): string | undefined {
   const v = headers[name]
   return Array.isArray(v) ? v[0] : v
 }
 
-async function errorOf (res: Dispatcher.ResponseData, endpoint: Endpoint): Promise<MinkmsError> {
-  const body = await readBody(res.body, MAX_ERROR_BODY, true)
+async function errorOf (res: HttpsResponse, endpoint: Endpoint): Promise<MinkmsError> {
+  const body = await readBody(res.body, MAX_ERROR_BODY, true, tooLarge(MAX_ERROR_BODY))
   return minkmsErrorFrom(res.statusCode, errorMessageOf(headerOf(res.headers, 'content-type'), body), endpoint.host)
 }
 
-// Reads a body up to `max` bytes: beyond it, either cut (error and probe bodies) or refuse.
-async function readBody (body: Dispatcher.ResponseData['body'], max: number, cut: boolean): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    chunks.push(chunk)
-    size += chunk.length
-    if (size > max) {
-      body.destroy()
-      if (!cut) throw new MinkmsProtocolError(`response body exceeds ${max} bytes`)
-      return Buffer.concat(chunks, size).subarray(0, max)
-    }
-  }
-  return Buffer.concat(chunks, size)
+function tooLarge (max: number): () => Error {
+  return () => new MinkmsProtocolError(`response body exceeds ${max} bytes`)
 }

@@ -327,7 +327,7 @@ t.test('a silent server times out as unreachable', async t => {
   const c = client(t, { endpoints: [srv.endpoint], timeoutMs: 300 })
   const err = await c.listKeys('e').catch((e: unknown) => e)
   t.ok(err instanceof MinkmsUnreachableError)
-  t.match((err as Error).message, /UND_ERR_HEADERS_TIMEOUT/)
+  t.match((err as Error).message, /SHR_HTTP_HEADERS_TIMEOUT/)
 })
 
 t.test('send() passes raw batches through', async t => {
