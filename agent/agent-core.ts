@@ -2,6 +2,7 @@
 // the node's real ports (composed in agent/deps.ts). The HTTP API and the CLI drive it.
 import type { AgentCore, AgentStatus, ApplyEvent, ApplyResult, Check, PlanResult } from './core.js'
 import type { ChangeApplier } from './apply/change-applier.js'
+import type { RecoverResult } from './cli.js'
 import type { DriftDetector } from './apply/drift-detector.js'
 import type { AgentMetrics } from './metrics.js'
 import type { Journal } from './os/journal.js'
@@ -29,6 +30,8 @@ export class RealAgentCore implements AgentCore {
   #journalCache: { at: number, check: Check } | undefined
   /** What boot convergence is doing, shown in the config check. */
   convergence = 'idle'
+  /** Set by agent/deps.ts in `recover` mode (RunningCore.recover). */
+  recover?: () => Promise<RecoverResult>
 
   constructor (parts: AgentCoreParts) {
     this.#p = parts

@@ -47,10 +47,14 @@ export interface RunningCore extends AgentCore {
 }
 
 /**
- * Builds the real core (agent/deps.ts exports it under this name). `daemon`: the long-running
- * agent (boot convergence, drift watching); `command`: one CLI command, nothing in the background.
+ * How a core is built. `daemon`: the long-running agent (recovery with restart, boot convergence,
+ * drift watching); `command`: one CLI command, recovery first, nothing in the background;
+ * `recover`: the unit's ExecStartPre, nothing but `core.recover()` (files only, never a restart).
  */
-export type CreateCore = (config: AgentConfig, logger: Logger, opts: { mode: 'daemon' | 'command' }) => Promise<RunningCore>
+export type CoreMode = 'daemon' | 'command' | 'recover'
+
+/** Builds the real core (agent/deps.ts exports it under this name). */
+export type CreateCore = (config: AgentConfig, logger: Logger, opts: { mode: CoreMode }) => Promise<RunningCore>
 
 /** Where the CLI writes. */
 export interface CliIo {
@@ -104,7 +108,7 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
       })
     })
   withConfig(program.command('recover').description('finish or undo an interrupted change from local state (run before minkms starts at boot)'))
-    .action(async (o: CommonOptions) => { exitCode = await command(o, io, deps, true, async (core, node) => await recover(io, core, node)) })
+    .action(async (o: CommonOptions) => { exitCode = await command(o, io, deps, true, async (core, node) => await recover(io, core, node), 'recover') })
   withConfig(program.command('status').description("show the node's state: unit, revisions, drift, last result"))
     .option('--json', 'print the status as JSON')
     .action(async (o: CommonOptions & { json?: boolean }) => { exitCode = await command(o, io, deps, false, async core => printStatus(io, await core.status(), o.json === true)) })
@@ -165,12 +169,13 @@ async function resolveCreateCore (deps: CliDeps): Promise<CreateCore> {
  * Runs a one-shot command against an in-process core and maps errors to exit codes. `mutating`:
  * the command may have written files, so an unexpected error leaves the node in an unknown state.
  */
-async function command (o: CommonOptions, io: CliIo, deps: CliDeps, mutating: boolean, run: (core: RunningCore, node: string) => Promise<number>): Promise<number> {
+async function command (o: CommonOptions, io: CliIo, deps: CliDeps, mutating: boolean, run: (core: RunningCore, node: string) => Promise<number>,
+  mode: CoreMode = 'command'): Promise<number> {
   let core: RunningCore | undefined
   try {
     const config = await loadConfig(o, deps)
     const logger = rootLogger(config, deps.logDestination ?? io.stderr, o.logLevel === undefined ? 'warn' : config.log.level)
-    core = await (await resolveCreateCore(deps))(config, logger, { mode: 'command' })
+    core = await (await resolveCreateCore(deps))(config, logger, { mode })
     return await run(core, config.node)
   } catch (err) {
     const code = reportError(io, err)

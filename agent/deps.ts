@@ -1,7 +1,8 @@
 // Composition of the real core (STYLE R1/R2): real adapters at every port, the apply engine on
 // top. `daemon` mode (keyroll-agent serve) also undoes an interrupted apply, watches for drift and
 // converges the node to its desired revision; `command` mode (plan/apply/status from the CLI)
-// only undoes an interrupted apply first.
+// only undoes an interrupted apply first; `recover` mode (the unit's ExecStartPre) undoes nothing
+// by itself and offers core.recover(), which puts files back but never restarts the unit.
 import { mkdir, readFile } from 'node:fs/promises'
 import { createMinkmsClient } from '../shared/minkms/client.js'
 import { parseDuration } from '../shared/change/duration.js'
@@ -12,7 +13,7 @@ import { RealAgentCore } from './agent-core.js'
 import { ApplyLock } from './apply/apply-lock.js'
 import { ChangeApplier } from './apply/change-applier.js'
 import { DriftDetector } from './apply/drift-detector.js'
-import type { RunningCore } from './cli.js'
+import type { CoreMode, RecoverResult, RunningCore } from './cli.js'
 import type { AgentConfig } from './config.js'
 import { coordinatorGoAhead } from './convergence-slots.js'
 import { createAgentMetrics } from './metrics.js'
@@ -20,11 +21,12 @@ import { ChokidarFileWatcher } from './os/chokidar-file-watcher.js'
 import { FsFileStore } from './os/fs-file-store.js'
 import { JournalctlJournal } from './os/journalctl-journal.js'
 import { SystemctlServiceManager } from './os/systemctl-service-manager.js'
+import type { ApplyResult } from './core.js'
 import { AgentStateStore } from './state/agent-state.js'
 import { SealedBox } from './state/sealed-box.js'
 import { RestartVerifier } from './verify/restart-verifier.js'
 
-export async function createCore (config: AgentConfig, logger: Logger, opts: { mode: 'daemon' | 'command' }): Promise<RunningCore> {
+export async function createCore (config: AgentConfig, logger: Logger, opts: { mode: CoreMode }): Promise<RunningCore> {
   const log = logger.child({ component: 'core' })
   const clock = systemClock
   const service = new SystemctlServiceManager({ unit: config.unit, runner: processRunner })
@@ -93,6 +95,10 @@ export async function createCore (config: AgentConfig, logger: Logger, opts: { m
     }
   })
 
+  if (opts.mode === 'recover') {
+    core.recover = async () => recoverResult(await applier.recover({ deferRestart: true }), (await state.readApplied())?.revision ?? 0)
+    return core
+  }
   // An apply a killed agent left behind is undone before anything else touches the files.
   const recovered = await applier.recover()
   if (recovered !== undefined) log.warn({ result: recovered.result, revision: recovered.revision }, recovered.message)
@@ -113,4 +119,12 @@ export async function createCore (config: AgentConfig, logger: Logger, opts: { m
     })
   }
   return core
+}
+
+// What `keyroll-agent recover` prints. A restore that failed is an error (exit non-zero): the
+// pending record stays and the daemon tries again.
+function recoverResult (r: ApplyResult | undefined, applied: number): RecoverResult {
+  if (r === undefined) return { action: 'none', revision: applied, message: 'no interrupted change' }
+  if (r.result === 'rollback-failed') throw new Error(r.message)
+  return { action: r.result === 'changed' ? 'finished' : 'undone', revision: applied, message: r.message }
 }

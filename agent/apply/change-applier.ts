@@ -246,13 +246,14 @@ export class ChangeApplier {
 
   /**
    * Undoes an apply a killed agent left behind (pending.json), before anything else runs.
-   * Returns undefined when there was none.
+   * Returns undefined when there was none. `deferRestart`: files only, never a restart (the
+   * unit's ExecStartPre; see restoreFromPending).
    */
-  async recover (opts: ApplyOptions = {}): Promise<ApplyResult | undefined> {
+  async recover (opts: ApplyOptions & { deferRestart?: boolean } = {}): Promise<ApplyResult | undefined> {
     const pending = await this.#deps.state.readPending()
     if (pending === undefined) return undefined
     return await this.#locked(pending.fromRevision, opts.onEvent, async (emit) => {
-      const out = await restoreFromPending(this.#deps, pending, this.#opts.verify, emit)
+      const out = await restoreFromPending(this.#deps, pending, this.#opts.verify, emit, { deferRestart: opts.deferRestart === true })
       const plan: PlanResult = { revision: pending.fromRevision, changed: true, restart: out.restarted, files: [] }
       return this.#result(pending.fromRevision, plan, out, true)
     })

@@ -204,8 +204,16 @@ export async function runTransaction (deps: TxDeps, spec: TxSpec, emit: Emit, co
  * Finishes an apply that a killed agent left behind by undoing it: files that hold the new content
  * get their backup back; when the unit may have run the new content it is restarted and verified.
  * Atomic writes mean each file holds its old or its new content, never a mix.
+ *
+ * `deferRestart` (the unit's ExecStartPre, `keyroll-agent recover`): put the files back but never
+ * restart. A restart from ExecStartPre cannot work: minkms is ordered after the agent, so its
+ * restart job waits for the agent's start job, which waits for ExecStartPre (a deadlock until
+ * TimeoutStartSec). When the unit is inactive (boot) it will start on the restored files, and
+ * nothing is left to do; otherwise the record stays, in phase `restored`, and the daemon restarts
+ * and verifies once it runs.
  */
-export async function restoreFromPending (deps: TxDeps, pending: PendingRecord, verify: TxSpec['verify'], emit: Emit): Promise<TxOutcome> {
+export async function restoreFromPending (deps: TxDeps, pending: PendingRecord, verify: TxSpec['verify'], emit: Emit,
+  opts: { deferRestart?: boolean } = {}): Promise<TxOutcome> {
   // Killed after the commit record was written: the transaction is done, only its pending record
   // was left. Finish it (the files hold the new contents the commit vouched for).
   if ((await deps.state.readApplied())?.txId === pending.txId) {
@@ -220,16 +228,37 @@ export async function restoreFromPending (deps: TxDeps, pending: PendingRecord, 
     if (cur !== f.newSha) deps.log.warn({ file: f.name, path: f.path }, 'file changed outside the interrupted apply; restoring its backup')
     touched.push(f)
   }
-  const restart = pending.phase !== 'writing'
-  const r = await restore(deps, { backupKey: pending.backupKey, verify }, touched, restart && touched.length > 0, emit)
-  if (r.ok) await deps.state.clearPending()
+  // The unit may run content that is not on disk: it ran (or was restarting on) the new files.
+  const needsRestart = pending.phase === 'restored' || (pending.phase !== 'writing' && touched.length > 0)
   const what = `${pending.kind} of revision ${pending.revision} was interrupted`
+  const putBack = `${touched.length} file${touched.length === 1 ? '' : 's'} put back`
+  const failedStep = pending.phase === 'writing' ? 'write' : 'verify'
+  if (opts.deferRestart === true && needsRestart) {
+    const r = await restore(deps, { backupKey: pending.backupKey, verify }, touched, false, emit)
+    if (!r.ok) return { result: 'rollback-failed', restarted: false, failedStep, message: `${what}; ${r.message ?? 'restore failed'}` }
+    const unit = await deps.service.status().catch(() => undefined)
+    if (unit?.activeState === 'inactive') {
+      await deps.state.clearPending()
+      emit('restart-restore', 'skipped', `${deps.service.unit} is not running; it starts on the restored files`)
+      return { result: 'rolled-back', restarted: false, failedStep, message: `${what}; restored revision ${pending.fromRevision} (${putBack}); ${deps.service.unit} is not running and starts on them` }
+    }
+    await deps.state.writePending({ ...pending, phase: 'restored' })
+    emit('restart-restore', 'skipped', 'deferred to the agent daemon')
+    return {
+      result: 'rolled-back',
+      restarted: false,
+      failedStep,
+      message: `${what}; restored revision ${pending.fromRevision} (${putBack}); ${deps.service.unit} is ${unit?.activeState ?? 'in an unknown state'} and may still run the interrupted content: the agent daemon restarts and verifies it`
+    }
+  }
+  const r = await restore(deps, { backupKey: pending.backupKey, verify }, touched, needsRestart, emit)
+  if (r.ok) await deps.state.clearPending()
   return {
     result: r.ok ? 'rolled-back' : 'rollback-failed',
-    restarted: restart && touched.length > 0,
-    failedStep: pending.phase === 'writing' ? 'write' : 'verify',
+    restarted: needsRestart,
+    failedStep,
     message: r.ok
-      ? `${what}; restored revision ${pending.fromRevision} (${touched.length} file${touched.length === 1 ? '' : 's'} put back)`
+      ? `${what}; restored revision ${pending.fromRevision} (${pending.phase === 'restored' ? `files put back at start, ${deps.service.unit} restarted on them` : putBack})`
       : `${what}; ${r.message ?? 'restore failed'}`,
     ...(r.verdict === undefined ? {} : { rollbackVerdict: r.verdict })
   }

@@ -61,9 +61,11 @@ export interface PendingRecord {
   backupKey: string
   /**
    * writing: files may be partly written, the unit was not restarted yet;
-   * restarting: the unit may run the new files; restoring: a rollback of this apply is under way.
+   * restarting: the unit may run the new files; restoring: a rollback of this apply is under way;
+   * restored: the files are back (boot-time recovery), but the unit may still run the interrupted
+   * content: the daemon restarts and verifies it.
    */
-  phase: 'writing' | 'restarting' | 'restoring'
+  phase: 'writing' | 'restarting' | 'restoring' | 'restored'
   files: PendingFile[]
   startedAt: number
 }

@@ -124,6 +124,73 @@ t.test('keyroll-agent on real nodes', { skip: labSkip }, async (t) => {
     t.ok(Date.now() - start <= 1500, 'both within the second (plus one request)')
   })
 
+  t.test('killed mid-apply: ExecStartPre puts the files back; the daemon, or the boot, restarts minkms on them', async (t) => {
+    const before = { config: await lab.readFile('node2', NODE_PATHS.config), env: await lab.readFile('node2', NODE_PATHS.envFile) }
+    // A long stability window, so that the kill lands while the agent verifies the new run.
+    const change = { ...(al.hsmChange(1, apiKey) as object), verify: { deadline: '90s', stableFor: '60s' } }
+    const agentPid = async (): Promise<string> => (await lab.systemctl('node2', 'show', '-p', 'MainPID', '--value', AGENT_UNIT)).stdout.trim()
+    /**
+     * Starts the apply, waits until minkms runs the new files, SIGKILLs the agent, then runs
+     * `after` at once (before the 2 s RestartSec); returns the minkms run the agent left.
+     */
+    const killMidVerify = async (after: (pid: string) => Promise<unknown>): Promise<string> => {
+      const inv = await al.invocation('node2')
+      const pid = await agentPid()
+      const stream = al.applyStream('node2', change, () => {})
+      const running = await lab.waitFor(async () => {
+        const now = await al.invocation('node2')
+        return now !== inv && now !== '' && await minkmsReady(lab, lab.node('node2')) ? now : undefined
+      }, { timeoutMs: 30_000, what: 'minkms restarted on the new files' })
+      t.match(await lab.readFile('node2', NODE_PATHS.config), /aistor-key-manager-hsm/, 'the new config is on disk while the agent verifies')
+      await lab.systemctl('node2', 'kill', '-s', 'SIGKILL', AGENT_UNIT)
+      await after(pid)
+      const s = await stream
+      t.ok(s.broken, 'the apply stream broke: the agent died mid-apply')
+      return running
+    }
+    const execStartPre = async (): Promise<string> => (await lab.systemctl('node2', 'show', '-p', 'ExecStartPre', AGENT_UNIT)).stdout
+
+    // 1. While minkms runs: Restart=on-failure brings the agent back; ExecStartPre may not restart
+    // minkms (ordered after the agent, it would wait for ExecStartPre), so the daemon does.
+    const killedRun = await killMidVerify(async (pid) => {
+      await lab.waitFor(async () => { const p = await agentPid(); return p !== pid && p !== '0' }, { timeoutMs: 30_000, what: 'the agent started again' })
+    })
+    await al.ready()
+    t.match(await execStartPre(), /code=exited ; status=0 }/, 'ExecStartPre (recover) exited 0')
+    t.equal(await lab.readFile('node2', NODE_PATHS.config), before.config, 'config back byte-identical')
+    t.equal(await lab.readFile('node2', NODE_PATHS.envFile), before.env, 'env back byte-identical')
+    const status = (await al.call('node2', 'GET', '/v1/status')).json as { appliedRevision: number, lastResult?: { result: string, message: string } }
+    t.equal(status.appliedRevision, 0, 'still on the old revision')
+    t.equal(status.lastResult?.result, 'rolled-back')
+    t.match(status.lastResult?.message, /files put back at start, minkms\.service restarted on them/, 'the daemon restarted minkms on the restored files')
+    t.not(await al.invocation('node2'), killedRun, 'minkms no longer runs the interrupted content')
+    t.ok(await minkmsReady(lab, lab.node('node2')), 'minkms ready on the old config')
+    const agentLog = await lab.journal('node2', AGENT_UNIT)
+    t.match(agentLog, /undone an interrupted change: apply of revision 1 was interrupted; restored revision 0 \(1 file put back\); minkms\.service is active and may still run the interrupted content/, 'ExecStartPre said what it did')
+
+    // 2. As at boot: agent and minkms start in one transaction, minkms ordered after the agent.
+    await killMidVerify(async () => { await lab.systemctl('node2', 'stop', AGENT_UNIT, 'minkms.service') })
+    const start = await lab.systemctl('node2', 'start', AGENT_UNIT, 'minkms.service')
+    t.equal(start.code, 0, `both started: ${start.stderr}`)
+    await al.ready()
+    t.match(await execStartPre(), /code=exited ; status=0 }/, 'ExecStartPre exited 0 (before the fix, its restart of minkms waited for itself)')
+    t.equal(await lab.readFile('node2', NODE_PATHS.config), before.config, 'config back byte-identical before minkms started')
+    t.ok(await minkmsReady(lab, lab.node('node2')), 'minkms started on the restored files')
+    t.match(await lab.journal('node2', AGENT_UNIT), /minkms\.service is not running and starts on them/, 'no restart needed at boot')
+    const after = (await al.call('node2', 'GET', '/v1/status')).json as { appliedRevision: number }
+    t.equal(after.appliedRevision, 0)
+    seen.push(agentLog)
+  })
+
+  t.test('the hardened unit: no W+X memory, a system-call filter', async (t) => {
+    const show = (await lab.systemctl('node1', 'show', '-p', 'MemoryDenyWriteExecute', '-p', 'SystemCallErrorNumber', '-p', 'MainPID', AGENT_UNIT)).stdout
+    t.match(show, /MemoryDenyWriteExecute=yes/)
+    const pid = /MainPID=(\d+)/.exec(show)?.[1] ?? '0'
+    const procStatus = (await lab.exec('node1', ['cat', `/proc/${pid}/status`])).stdout
+    t.match(procStatus, /Seccomp:\s+2/, 'the agent runs under a seccomp filter')
+    t.match((await lab.exec('node1', ['cat', `/proc/${pid}/cmdline`])).stdout.split('\0').join(' '), /--jitless/, 'node runs jitless')
+  })
+
   t.test('no secret in logs, responses or diffs', async (t) => {
     const plan = await al.call('node3', 'POST', '/v1/plan', al.hsmChange(5, apiKey, { unsetHsmKey: true }))
     seen.push(plan.text)

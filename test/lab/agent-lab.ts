@@ -53,6 +53,11 @@ export interface AgentLab {
   call (node: LabNode | string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<AgentResponse>
   /** POST /v1/apply (or /v1/rollback), read to the end. */
   apply (node: LabNode | string, change: unknown, path?: string): Promise<StreamedApply>
+  /**
+   * POST /v1/apply, handing each NDJSON line to `onLine` as it arrives. Resolves when the stream
+   * ends or breaks (`broken`: the connection died before the result line, e.g. the agent was killed).
+   */
+  applyStream (node: LabNode | string, change: unknown, onLine: (line: unknown) => void): Promise<{ status: number, lines: unknown[], broken: boolean }>
   /** Waits until every cluster node's agent answers /health/ready 200. */
   ready (): Promise<void>
   /** The external Key Manager provisioned as in DESIGN.md steps 1-2; the admin API key. */
@@ -110,6 +115,33 @@ export async function startAgentLab (t: TeardownHost, opts: { nodes?: number, ex
       const lines = r.text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as unknown)
       const last = lines.at(-1) as { result?: Record<string, unknown> } | undefined
       return { status: r.status, lines, result: last?.result, text: r.text }
+    },
+    applyStream: async (ref, change, onLine) => {
+      const n = node(ref)
+      const res = await request(`https://${n.address}:${AGENT_PORT}/v1/apply`, {
+        method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: JSON.stringify(change)
+      })
+      const lines: unknown[] = []
+      let rest = ''
+      let broken = false
+      try {
+        for await (const chunk of res.body) {
+          rest += (chunk as Buffer).toString('utf8')
+          let nl: number
+          while ((nl = rest.indexOf('\n')) >= 0) {
+            const text = rest.slice(0, nl).trim()
+            rest = rest.slice(nl + 1)
+            if (text === '') continue
+            const line = JSON.parse(text) as unknown
+            lines.push(line)
+            onLine(line)
+          }
+        }
+      } catch {
+        broken = true
+      }
+      const last = lines.at(-1) as { result?: unknown } | undefined
+      return { status: res.statusCode, lines, broken: broken || last?.result === undefined }
     },
     ready: async () => {
       for (const n of lab.nodes.filter((x) => x.role === 'cluster')) {

@@ -138,6 +138,59 @@ t.test('recovery undoes an interrupted apply', async (t) => {
   t.equal(await f.applier.recover(), undefined, 'nothing left to recover')
 })
 
+/** A kill after the restart was issued: env written, pending record in phase `restarting`. */
+async function interruptedAfterRestart (f: Awaited<ReturnType<typeof buildApplier>>): Promise<string> {
+  await f.state.writeBackup('1', 'env', ENV, { mode: 0o640, uid: 0, gid: 0 })
+  const { sha256 } = await import('../../../../agent/state/agent-state.js')
+  const newEnv = ENV.replace(/^MINIO_KMS_HSM_KEY=.*\n/m, '')
+  await f.store.write(ENV_PATH, newEnv)
+  await f.state.writePending({ txId: 't1', kind: 'apply', revision: 1, changeHash: 'h', fromRevision: 0, backupKey: '1', phase: 'restarting', files: [{ name: 'env', path: ENV_PATH, oldSha: sha256(ENV), newSha: sha256(newEnv) }], startedAt: 0 })
+  return newEnv
+}
+
+t.test('ExecStartPre recovery (deferRestart) never restarts; the daemon restarts a running unit', async (t) => {
+  const f = await buildApplier(t.testdir())
+  await interruptedAfterRestart(f)
+  const pre = await f.applier.recover({ deferRestart: true })
+  t.equal(pre?.result, 'rolled-back')
+  t.equal((await f.store.read(ENV_PATH)).content, ENV, 'files put back')
+  t.equal(restarts(f.service.calls), 0, 'no restart from ExecStartPre (minkms waits for it: deadlock)')
+  t.match(pre?.message, /is active and may still run the interrupted content: the agent daemon restarts and verifies it/)
+  t.equal((await f.state.readPending())?.phase, 'restored', 'left for the daemon')
+
+  const daemon = await f.applier.recover()
+  t.equal(daemon?.result, 'rolled-back')
+  t.equal(restarts(f.service.calls), 1, 'the daemon restarted the unit on the restored files')
+  t.equal(daemon?.rollbackVerdict?.ok, true, 'and verified it')
+  t.match(daemon?.message, /files put back at start, minkms.service restarted on them/)
+  t.equal(await f.state.readPending(), undefined)
+})
+
+t.test('ExecStartPre recovery at boot: the unit is inactive, it starts on the restored files', async (t) => {
+  const f = await buildApplier(t.testdir())
+  await interruptedAfterRestart(f)
+  f.service.set({ activeState: 'inactive', subState: 'dead' })
+  const pre = await f.applier.recover({ deferRestart: true })
+  t.equal(pre?.result, 'rolled-back')
+  t.match(pre?.message, /minkms.service is not running and starts on them/)
+  t.equal((await f.store.read(ENV_PATH)).content, ENV)
+  t.equal(restarts(f.service.calls), 0)
+  t.equal(await f.state.readPending(), undefined, 'nothing left for the daemon')
+  t.equal(await f.applier.recover(), undefined)
+})
+
+t.test('ExecStartPre recovery of a kill before the restart: files back, nothing to restart', async (t) => {
+  const f = await buildApplier(t.testdir())
+  await interruptedAfterRestart(f)
+  const p = await f.state.readPending()
+  await f.state.writePending({ ...p!, phase: 'writing' })
+  const pre = await f.applier.recover({ deferRestart: true })
+  t.equal(pre?.result, 'rolled-back')
+  t.equal((await f.store.read(ENV_PATH)).content, ENV)
+  t.equal(restarts(f.service.calls), 0)
+  t.equal(await f.state.readPending(), undefined)
+})
+
 t.test('recovery finishes an apply that was committed before the kill', async (t) => {
   const f = await buildApplier(t.testdir())
   await f.applier.apply(hsmChange(1))
