@@ -15,6 +15,20 @@ export default [
     }
   },
   {
+    // The agent runs `node --jitless`, which has no WebAssembly; undici's HTTP parser is wasm
+    // (docs/progress.md, Decisions). Product code uses shared/https-client.ts; tests may use undici.
+    files: ['agent/**/*.ts', 'shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [
+          { name: 'node:child_process', message: 'use shared/process-runner.ts' },
+          { name: 'child_process', message: 'use shared/process-runner.ts' },
+          { name: 'undici', message: 'the agent runs --jitless (no WebAssembly): use shared/https-client.ts' }
+        ]
+      }]
+    }
+  },
+  {
     // Bootstrap scripts run before the TypeScript build exists, so they cannot use the runner.
     files: ['shared/process-runner.ts', 'test/run-tests.mjs', 'test/lab/run-lab-cli.mjs'],
     rules: { 'no-restricted-imports': 'off' }
