@@ -3,6 +3,10 @@
 // 4xx with every problem. Apply and rollback stream progress as NDJSON (shared/schemas/apply.ts):
 // ApplyEvent lines, `{}` heartbeats, then one `{ "result": ApplyResult }` line.
 //
+// The change may also come as YAML (`Content-Type: application/yaml`), the same spec file the CLI
+// takes, `!secret` tags included: it is parsed here with its line numbers in any error, and
+// reaches the core in the JSON wire form (`{ "$secret": … }`).
+//
 // Committing to 200 is deferred: events are held back until the core shows it got past the steps
 // that may still refuse the change (`lock`, `plan`, `validate`: a conflict, a stale revision, an
 // invalid result), so those are proper 4xx responses, not a line inside a 200 stream. The first
@@ -12,6 +16,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import type { AgentCore, ApplyResult as CoreApplyResult } from '../core.js'
+import { toChangeSpec } from '../../shared/change/change.js'
+import { parseChangeSpec } from '../../shared/change/parse-change-spec.js'
 import { renderError } from '../../shared/errors.js'
 import {
   ApplyEventSchema, ApplyResultLineSchema, ApplyStreamLineSchema, PlanResultSchema, StreamErrorLineSchema,
@@ -46,8 +52,20 @@ const streamResponses = {
 
 type Run = (onEvent: (e: ApplyEvent) => void) => Promise<Wire<CoreApplyResult>>
 
+/** Media types read as a YAML change spec. */
+export const YAML_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml']
+
 const changeRoutes: FastifyPluginAsyncTypebox<ChangeRoutesOptions> = async (app, opts) => {
   const { core, closing } = opts
+
+  // Errors are 400 SHR_CHANGE_SPEC_SYNTAX / SHR_CHANGE_INVALID with lines; they never quote the text.
+  app.addContentTypeParser(YAML_MEDIA_TYPES, { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, toChangeSpec(parseChangeSpec(body as string, 'yaml')))
+    } catch (err) {
+      done(err as Error, undefined)
+    }
+  })
 
   app.post('/v1/plan', {
     schema: { body: ChangeBody, response: { 200: PlanResultSchema, 400: ErrorBodySchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } }

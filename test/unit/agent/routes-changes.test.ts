@@ -30,12 +30,54 @@ t.test('POST /v1/plan: bad input is 400 naming every problem', async t => {
   t.ok(paths.includes('revision') && paths.includes('restart') && paths.some(p => p.includes('BAD-NAME')), paths.join(', '))
 })
 
-t.test('POST /v1/plan: no body, or not JSON', async t => {
+t.test('POST /v1/plan: no body, or neither JSON nor YAML', async t => {
   const { app } = await buildTestAgent(t)
   t.equal((await app.inject({ method: 'POST', url: '/v1/plan' })).statusCode, 400)
-  const text = await app.inject({ method: 'POST', url: '/v1/plan', headers: { 'content-type': 'text/yaml' }, payload: 'revision: 1' })
+  const text = await app.inject({ method: 'POST', url: '/v1/plan', headers: { 'content-type': 'application/xml' }, payload: '<revision>1</revision>' })
   t.equal(text.statusCode, 415)
   t.match(text.json(), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' })
+})
+
+const YAML_SPEC = `# the spec file of the README
+revision: 12
+files:
+  config:
+    set:
+      log.level: DEBUG
+      hsm.minio.minkms:
+        server: [kms0.hsm-cluster.example.net:7373]
+        enclave: aistor-key-manager
+        key: aistor-key-manager-hsm
+        auth:
+          key: !secret k1:jS5YyrW5IHdqbjBXtQbtgbEbz-G3W1_v1AsYdvATjfU
+  env:
+    unset: [MINIO_KMS_HSM_KEY]
+`
+
+t.test('POST /v1/plan and /v1/apply take the YAML spec file, !secret included', async t => {
+  const { app, core } = await buildTestAgent(t)
+  for (const type of ['application/yaml', 'application/x-yaml', 'text/yaml; charset=utf-8']) {
+    const r = await app.inject({ method: 'POST', url: '/v1/plan', headers: { 'content-type': type }, payload: YAML_SPEC })
+    t.equal(r.statusCode, 200, type)
+  }
+  const input = core.calls.at(-1)?.input as { files: { config: { set: Record<string, { auth: { key: unknown } }> } } }
+  t.same(input.files.config.set['hsm.minio.minkms']?.auth.key, { $secret: 'k1:jS5YyrW5IHdqbjBXtQbtgbEbz-G3W1_v1AsYdvATjfU' }, 'the core gets the JSON wire form')
+  const apply = await app.inject({ method: 'POST', url: '/v1/apply', headers: { 'content-type': 'application/yaml' }, payload: YAML_SPEC })
+  t.equal(apply.statusCode, 200)
+  t.match(ndjson(apply.body).at(-1), { result: { result: 'changed', revision: 12 } })
+  t.notMatch(apply.body, /jS5YyrW5IHdqbjBXtQbtgbEbz/, 'the secret is not echoed')
+})
+
+t.test('a bad YAML spec: 400 with the line, never the text', async t => {
+  const { app, core } = await buildTestAgent(t)
+  const broken = await app.inject({ method: 'POST', url: '/v1/apply', headers: { 'content-type': 'application/yaml' }, payload: 'revision: 1\nfiles:\n  env: { unset: [A, B\n  secret: k1:jS5YyrW5IHdqbjBXtQbtgbEbz-G3W1_v1AsYdvATjfU\n' })
+  t.equal(broken.statusCode, 400)
+  t.match(broken.json(), { code: 'SHR_CHANGE_SPEC_SYNTAX', message: /line \d+/ })
+  t.notMatch(broken.body, /jS5YyrW5IHdqbjBXtQbtgbEbz/, 'the broken line is not quoted')
+  const invalid = await app.inject({ method: 'POST', url: '/v1/plan', headers: { 'content-type': 'application/yaml' }, payload: 'revision: 1\nrestrat: always\nfiles: { env: { unset: [A] } }\n' })
+  t.equal(invalid.statusCode, 400)
+  t.match(invalid.json(), { code: 'SHR_CHANGE_INVALID', problems: [{ path: 'restrat', line: 2 }] })
+  t.equal(core.calls.length, 0, 'nothing reached the core')
 })
 
 t.test('POST /v1/apply: NDJSON events, then one result line', async t => {
