@@ -2,7 +2,7 @@
 // the node's real ports (composed in agent/deps.ts). The HTTP API and the CLI drive it.
 import type { AgentCore, AgentStatus, ApplyEvent, ApplyResult, Check, PlanResult } from './core.js'
 import type { ChangeApplier } from './apply/change-applier.js'
-import type { RecoverResult } from './cli.js'
+import type { RecoverResult } from './cli/types.js'
 import type { DriftDetector } from './apply/drift-detector.js'
 import type { AgentMetrics } from './metrics.js'
 import type { Journal } from './os/journal.js'
