@@ -1,76 +1,19 @@
 // HTTPS with client-certificate verification, end to end through `keyroll-agent serve`: config
 // file → TLS files → listen on 127.0.0.1:0. Only a client certificate issued by tls.clientCa
 // gets an answer; the handshake refuses the others before any route runs.
-import 'reflect-metadata'
-import * as x509 from '@peculiar/x509'
 import t, { type Test } from 'tap'
-import { webcrypto } from 'node:crypto'
 import { join } from 'node:path'
 import { Agent, request } from 'undici'
 import { runCli } from '../../agent/cli.js'
 import { FakeAgentCore } from '../helpers/fake-agent-core.js'
+import { LabCa } from '../lab/lab-ca.js'
 
-// @peculiar/x509 is typed against the DOM's Crypto; Node's webcrypto implements it.
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
-
-type Keys = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys']
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
-const HOUR = 3_600_000
-
-async function keyPair (): Promise<Keys> {
-  return await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as unknown as Keys
-}
-
-async function pkcs8 (keys: Keys): Promise<string> {
-  const der = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey)
-  return x509.PemConverter.encode(der, 'PRIVATE KEY')
-}
-
-interface Ca { cert: x509.X509Certificate, keys: Keys }
-
-async function ca (name: string): Promise<Ca> {
-  const keys = await keyPair()
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01',
-    name: `CN=${name}`,
-    notBefore: new Date(Date.now() - HOUR),
-    notAfter: new Date(Date.now() + HOUR),
-    keys,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)
-    ]
-  })
-  return { cert, keys }
-}
-
-async function issue (issuer: Ca, name: string, usage: 'server' | 'client'): Promise<{ cert: string, key: string }> {
-  const keys = await keyPair()
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: usage === 'server' ? '02' : '03',
-    subject: `CN=${name}`,
-    issuer: issuer.cert.subject,
-    notBefore: new Date(Date.now() - HOUR),
-    notAfter: new Date(Date.now() + HOUR),
-    publicKey: keys.publicKey,
-    signingKey: issuer.keys.privateKey,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
-      ...(usage === 'server' ? [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])] : [])
-    ]
-  })
-  return { cert: cert.toString('pem'), key: await pkcs8(keys) }
-}
-
-const trusted = await ca('keyroll clients CA')
-const stranger = await ca('some other CA')
-const server = await issue(trusted, 'node1 agent', 'server')
-const goodClient = await issue(trusted, 'keyroll-coordinator', 'client')
-const badClient = await issue(stranger, 'keyroll-coordinator', 'client')
-const caPem = trusted.cert.toString('pem')
+const trusted = await LabCa.create('keyroll clients CA')
+const stranger = await LabCa.create('some other CA')
+const server = await trusted.issue({ commonName: 'node1 agent', ips: ['127.0.0.1'], usage: ['server'] })
+const goodClient = await trusted.issue({ commonName: 'keyroll-coordinator', usage: ['client'] })
+const badClient = await stranger.issue({ commonName: 'keyroll-coordinator', usage: ['client'] })
+const caPem = trusted.certPem
 
 const dir = t.testdir({
   'agent.pem': server.cert,
