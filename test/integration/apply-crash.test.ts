@@ -1,6 +1,7 @@
 // SIGKILL of the agent at random points of an apply, against real files (no systemd): never a
 // torn or mixed file; after a restart the node is on the old or the new revision, consistently,
-// and the agent says which.
+// and the agent says which, whether it recovers in one go or as the unit does it (ExecStartPre's
+// files-only recovery, then the daemon's).
 import t from 'tap'
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -33,6 +34,7 @@ t.test(`${TRIALS} SIGKILLs at random points of an apply`, { timeout: 300_000 }, 
   await writeFile(join(dir, 'config.yaml'), CONFIG)
   await writeFile(join(dir, 'minkms.env'), ENV)
   const seen = new Set<string>()
+  let leftToDaemon = 0
   for (let i = 0; i < TRIALS; i++) {
     // Kill at the k-th event (random), i.e. at a random step of a random apply.
     const k = 1 + Math.floor(Math.random() * 26)
@@ -47,9 +49,22 @@ t.test(`${TRIALS} SIGKILLs at random points of an apply`, { timeout: 300_000 }, 
     const exit = await p.exited
     if (exit.signal !== 'SIGKILL') { t.fail(`child ended by itself: ${JSON.stringify(exit)} ${stderr}`); break }
 
-    // Restart: the agent recovers, then says which revision the node is on.
+    // Restart: the agent recovers, then says which revision the node is on. Every other trial
+    // recovers as the unit does: ExecStartPre first (files only, no restart: minkms starts on
+    // the files right after it, so they must be consistent already), then the daemon.
     const { applier, state } = await crashApplier(dir)
-    await applier.recover()
+    const asUnit = i % 2 === 1
+    await applier.recover({ deferRestart: asUnit })
+    if (asUnit) {
+      const now = markers(await readFile(join(dir, 'config.yaml'), 'utf8'), await readFile(join(dir, 'minkms.env'), 'utf8'))
+      const on = (await state.readApplied())?.revision ?? 0
+      if (now.config !== on || now.env !== on) {
+        t.fail(`trial ${i} (kill at event ${k}): after ExecStartPre recovery applied ${on} but config ${now.config}, env ${now.env}`)
+        break
+      }
+      if ((await state.readPending())?.phase === 'restored') leftToDaemon++
+      await applier.recover()
+    }
     const applied = (await state.readApplied())?.revision ?? 0
     const config = await readFile(join(dir, 'config.yaml'), 'utf8')
     const env = await readFile(join(dir, 'minkms.env'), 'utf8')
@@ -65,6 +80,6 @@ t.test(`${TRIALS} SIGKILLs at random points of an apply`, { timeout: 300_000 }, 
     t.equal(await state.readPending(), undefined, `trial ${i}: nothing pending; on revision ${applied}`)
   }
   const temps = (await readdir(dir)).filter((n) => n.endsWith('.tmp'))
-  t.comment(`kill points seen: ${[...seen].sort().join(', ')}; leftover temp files: ${temps.length}`)
+  t.comment(`kill points seen: ${[...seen].sort().join(', ')}; leftover temp files: ${temps.length}; restarts left to the daemon by ExecStartPre recovery: ${leftToDaemon}`)
   t.ok(seen.size >= 4, 'kills landed in several different steps')
 })
