@@ -88,22 +88,36 @@ export class RealAgentCore implements AgentCore {
     return check
   }
 
-  async #checks (): Promise<{ checks: AgentStatus['checks'], status?: UnitStatus }> {
-    const [unit, journal] = await Promise.all([this.#unit(), this.#journalCheck()])
+  // An apply of this process is `applying`; one on disk is another process's (the daemon, while
+  // `keyroll-agent status` asks) or one a killed agent left: until it is undone the node is not
+  // ready for changes, and the config check says so.
+  async #config (): Promise<{ check: Check, elsewhere: boolean }> {
+    const loaded = `config loaded; convergence ${this.convergence}`
+    const u = this.#p.applier.applying === undefined ? await this.#p.applier.unfinished().catch(() => undefined) : undefined
+    if (u === undefined) return { check: { ok: true, message: loaded }, elsewhere: false }
+    const what = `${u.kind === 'apply' ? 'an apply' : 'a rollback'} of revision ${u.revision} (started ${new Date(u.since).toISOString()})`
+    return u.runningIn !== undefined
+      ? { check: { ok: true, message: `${loaded}; ${what} is running in process ${u.runningIn}` }, elsewhere: true }
+      : { check: { ok: false, message: `${what} was interrupted: the agent finishes or undoes it when it starts (keyroll-agent recover)` }, elsewhere: false }
+  }
+
+  async #checks (): Promise<{ checks: AgentStatus['checks'], status?: UnitStatus, applyingElsewhere: boolean }> {
+    const [unit, journal, config] = await Promise.all([this.#unit(), this.#journalCheck(), this.#config()])
     return {
-      checks: { config: { ok: true, message: `config loaded; convergence ${this.convergence}` }, unit: unit.check, journal },
-      ...(unit.status === undefined ? {} : { status: unit.status })
+      checks: { config: config.check, unit: unit.check, journal },
+      ...(unit.status === undefined ? {} : { status: unit.status }),
+      applyingElsewhere: config.elsewhere
     }
   }
 
   async status (): Promise<AgentStatus> {
-    const [{ checks, status }, revs, last] = await Promise.all([this.#checks(), this.#refreshRevisions(), this.#p.state.readLast()])
+    const [{ checks, status, applyingElsewhere }, revs, last] = await Promise.all([this.#checks(), this.#refreshRevisions(), this.#p.state.readLast()])
     return {
       node: this.#p.node,
       unit: { name: this.unit, ...(status === undefined ? {} : { status }) },
       appliedRevision: revs.applied,
       desiredRevision: revs.desired,
-      applying: this.#p.applier.applying !== undefined,
+      applying: this.#p.applier.applying !== undefined || applyingElsewhere,
       drift: this.#p.drift?.entries() ?? [],
       ...(last === undefined ? {} : { lastResult: last as unknown as NonNullable<AgentStatus['lastResult']> }),
       checks

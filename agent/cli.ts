@@ -34,7 +34,7 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
     .action(async (o: CommonOptions & { listenHost?: string, listenPort?: string }) => { exitCode = await serve(o, io, deps) })
   withConfig(program.command('plan').description('show what a change would do (masked diff); writes nothing'))
     .requiredOption('--spec <file>', 'change spec, YAML or JSON (.json)')
-    .action(async (o: SpecOptions) => { exitCode = await command(o, io, deps, false, async (core, node) => printPlan(io, await core.plan(await readSpec(o.spec)), core, node)) })
+    .action(async (o: SpecOptions) => { exitCode = await command(o, io, deps, false, async (core, node) => printPlan(io, await core.plan(await readSpec(o.spec)), core, node), 'read') })
   withConfig(program.command('apply').description('apply a change as a transaction: write, restart, verify, roll back on failure'))
     .requiredOption('--spec <file>', 'change spec, YAML or JSON (.json)')
     .option('--check', 'plan only, like ansible --check; nothing is written')
@@ -51,7 +51,7 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
     .action(async (o: CommonOptions) => { exitCode = await command(o, io, deps, true, async (core, node) => await recover(io, core, node), 'recover') })
   withConfig(program.command('status').description("show the node's state: unit, revisions, drift, last result"))
     .option('--json', 'print the status as JSON')
-    .action(async (o: CommonOptions & { json?: boolean }) => { exitCode = await command(o, io, deps, false, async core => printStatus(io, await core.status(), o.json === true)) })
+    .action(async (o: CommonOptions & { json?: boolean }) => { exitCode = await command(o, io, deps, false, async core => printStatus(io, await core.status(), o.json === true), 'read') })
 
   try {
     await program.parseAsync([...argv], { from: 'user' })

@@ -1,7 +1,7 @@
 // Composition of the real core (STYLE R1/R2): real adapters at every port, the apply engine on
 // top. `daemon` mode (keyroll-agent serve) also undoes an interrupted apply, watches for drift and
-// converges the node to its desired revision; `command` mode (plan/apply/status from the CLI)
-// only undoes an interrupted apply first; `recover` mode (the unit's ExecStartPre) undoes nothing
+// converges the node to its desired revision; `command` mode (apply from the CLI) only undoes an
+// interrupted apply first; `read` mode (plan, status) undoes nothing; `recover` mode (the unit's ExecStartPre) undoes nothing
 // by itself and offers core.recover(), which puts files back but never restarts the unit.
 import { mkdir, readFile } from 'node:fs/promises'
 import { createMinkmsClient } from '../shared/minkms/client.js'
@@ -99,6 +99,8 @@ export async function createCore (config: AgentConfig, logger: Logger, opts: { m
     core.recover = async () => recoverResult(await applier.recover({ deferRestart: true }), (await state.readApplied())?.revision ?? 0)
     return core
   }
+  // Reads change nothing; an interrupted apply shows in status (checks.config).
+  if (opts.mode === 'read') return core
   // An apply a killed agent left behind is undone before anything else touches the files.
   const recovered = await applier.recover()
   if (recovered !== undefined) log.warn({ result: recovered.result, revision: recovered.revision }, recovered.message)

@@ -50,6 +50,13 @@ export class ApplyLock {
     }
   }
 
+  /** The PID of the live process holding the lock (this one included), or undefined. */
+  async holder (): Promise<number | undefined> {
+    if (this.#held) return process.pid
+    const pid = Number((await readFile(this.#path, 'utf8').catch(() => '')).trim())
+    return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined
+  }
+
   async release (): Promise<void> {
     if (!this.#held) return
     await rm(this.#path, { force: true })

@@ -56,6 +56,17 @@ export class ChangeApplier {
   /** Revision being applied right now, if any. */
   get applying (): number | undefined { return this.#inFlight }
 
+  /**
+   * An apply or rollback recorded on disk (pending.json) but not finished: still running in
+   * process `runningIn` (this one or another, e.g. the daemon while a CLI asks), or interrupted.
+   */
+  async unfinished (): Promise<{ kind: 'apply' | 'rollback', revision: number, since: number, runningIn?: number } | undefined> {
+    const pending = await this.#deps.state.readPending()
+    if (pending === undefined) return undefined
+    const holder = await this.#deps.lock.holder()
+    return { kind: pending.kind, revision: pending.revision, since: pending.startedAt, ...(holder === undefined ? {} : { runningIn: holder }) }
+  }
+
   async #read (): Promise<Record<typeof NAMES[number], FileSnapshot>> {
     const [config, env] = await Promise.all(NAMES.map(async (n) => await this.#deps.store.read(this.#opts.files[n])))
     return { config: config!, env: env! }

@@ -31,10 +31,12 @@ export interface RunningCore extends AgentCore {
 
 /**
  * How a core is built. `daemon`: the long-running agent (recovery with restart, boot convergence,
- * drift watching); `command`: one CLI command, recovery first, nothing in the background;
- * `recover`: the unit's ExecStartPre, nothing but `core.recover()` (files only, never a restart).
+ * drift watching); `command`: one CLI command that changes files (apply), recovery first, nothing
+ * in the background; `read`: plan and status, which change nothing (an interrupted apply is
+ * reported, not undone, and a running one does not make them fail); `recover`: the unit's
+ * ExecStartPre, nothing but `core.recover()` (files only, never a restart).
  */
-export type CoreMode = 'daemon' | 'command' | 'recover'
+export type CoreMode = 'daemon' | 'command' | 'read' | 'recover'
 
 /** Builds the real core (agent/deps.ts exports it under this name). */
 export type CreateCore = (config: AgentConfig, logger: Logger, opts: { mode: CoreMode }) => Promise<RunningCore>

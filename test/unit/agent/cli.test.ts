@@ -59,7 +59,7 @@ t.test('plan: Ansible-style line plus the masked diff; the core gets the wire fo
   t.match(r.stdout, /^changed: \[node1\] revision 12 \(would restart minkms\.service\)\n/)
   t.match(r.stdout, /--- config \(\/etc\/minkms\/config\.yaml\)\n\+hsm\.minio\.minkms\.server=/)
   t.match(r.stdout, /\+MINIO_KMS_HSM_KEY=\*\*\*/)
-  t.same(r.modes, ['command'])
+  t.same(r.modes, ['read'], 'plan changes nothing: no recovery')
   t.ok(r.core.closed, 'core closed after the command')
   t.match(r.core.calls[0], { method: 'plan', input: { revision: 12, files: { env: { set: { MINIO_KMS_HSM_KEY: { $secret: HSM_KEY } } } } } })
   const json = await cli(dir, ['plan', '--spec', '$DIR/change.json', ...CFG])
