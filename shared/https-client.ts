@@ -45,12 +45,19 @@ export interface HttpsResponse {
   body: IncomingMessage
 }
 
+/** The codes of {@link HttpTimeoutError} (docs/errors.md). */
+export const HTTP_ERROR_CODES = {
+  SHR_HTTP_CONNECT_TIMEOUT: 'TCP connect and TLS handshake took longer than the timeout; nothing was sent',
+  SHR_HTTP_HEADERS_TIMEOUT: 'the request was sent but no response headers came within the timeout',
+  SHR_HTTP_BODY_TIMEOUT: 'the response body paused for longer than the timeout'
+} as const
+
 /** Which wait ran out. `connect` happened before anything was sent (safe to retry elsewhere). */
 export type HttpTimeoutPhase = 'connect' | 'headers' | 'body'
 
 /** A request that waited longer than `timeoutMs` for one phase. */
 export class HttpTimeoutError extends Error {
-  readonly code: `SHR_HTTP_${Uppercase<HttpTimeoutPhase>}_TIMEOUT`
+  readonly code: keyof typeof HTTP_ERROR_CODES
   readonly phase: HttpTimeoutPhase
 
   constructor (phase: HttpTimeoutPhase, ms: number) {

@@ -11,6 +11,7 @@ import { CHANGE_ERROR_CODES, ChangeValidationError } from '../../../shared/chang
 import { EDIT_ERROR_CODES } from '../../../shared/edit/errors.js'
 import { SHARED_ERRORS, errorHandlerPlugin } from '../../../shared/errors.js'
 import { FS_ERROR_CODES } from '../../../shared/fs/errors.js'
+import { HTTP_ERROR_CODES } from '../../../shared/https-client.js'
 import { MINKMS_ERROR_CODES } from '../../../shared/minkms/errors.js'
 import { captureLogger } from '../../helpers/fake-agent-core.js'
 
@@ -32,7 +33,8 @@ const catalogues: Record<string, string[]> = {
   'shared/change/errors.ts': Object.keys(CHANGE_ERROR_CODES),
   'shared/edit/errors.ts': Object.keys(EDIT_ERROR_CODES),
   'shared/fs/errors.ts': Object.keys(FS_ERROR_CODES),
-  'shared/minkms/errors.ts': Object.keys(MINKMS_ERROR_CODES)
+  'shared/minkms/errors.ts': Object.keys(MINKMS_ERROR_CODES),
+  'shared/https-client.ts': Object.keys(HTTP_ERROR_CODES)
 }
 
 const KNOWN_DUPLICATES: Record<string, string> = {}
