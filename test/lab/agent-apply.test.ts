@@ -189,6 +189,7 @@ t.test('keyroll-agent on real nodes', { skip: labSkip }, async (t) => {
     const procStatus = (await lab.exec('node1', ['cat', `/proc/${pid}/status`])).stdout
     t.match(procStatus, /Seccomp:\s+2/, 'the agent runs under a seccomp filter')
     t.match((await lab.exec('node1', ['cat', `/proc/${pid}/cmdline`])).stdout.split('\0').join(' '), /--jitless/, 'node runs jitless')
+    t.notMatch(await lab.journal('node1', AGENT_UNIT), /disabling flag|Warning/, 'and says nothing about it in the journal')
   })
 
   t.test('no secret in logs, responses or diffs', async (t) => {
