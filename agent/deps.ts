@@ -1,8 +1,9 @@
 // Composition of the real core (STYLE R1/R2): real adapters at every port, the apply engine on
 // top. `daemon` mode (keyroll-agent serve) also undoes an interrupted apply, watches for drift and
 // converges the node to its desired revision; `command` mode (apply from the CLI) only undoes an
-// interrupted apply first; `read` mode (plan, status) undoes nothing; `recover` mode (the unit's ExecStartPre) undoes nothing
-// by itself and offers core.recover(), which puts files back but never restarts the unit.
+// interrupted apply first; `read` mode (plan, status) undoes nothing; `recover` mode (the unit's
+// ExecStartPre) undoes nothing by itself and offers core.recover(), which puts files back but
+// never restarts the unit.
 import { mkdir, readFile } from 'node:fs/promises'
 import { createMinkmsClient } from '../shared/minkms/client.js'
 import { parseDuration } from '../shared/change/duration.js'
