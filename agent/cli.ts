@@ -34,7 +34,16 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
     .action(async (o: CommonOptions & { listenHost?: string, listenPort?: string }) => { exitCode = await serve(o, io, deps) })
   withConfig(program.command('plan').description('show what a change would do (masked diff); writes nothing'))
     .requiredOption('--spec <file>', 'change spec, YAML or JSON (.json)')
-    .action(async (o: SpecOptions) => { exitCode = await command(o, io, deps, false, async (core, node) => printPlan(io, await core.plan(await readSpec(o.spec)), core, node), 'read') })
+    .action(async (o: SpecOptions) => {
+      exitCode = await command(o, io, deps, false, async (core, node) => {
+        const code = printPlan(io, await core.plan(await readSpec(o.spec)), core, node)
+        // Planned against the files as they are; an interrupted apply on disk is undone first by
+        // any apply, so the plan may differ then: say so.
+        const config = (await core.status().catch(() => undefined))?.checks.config
+        if (config !== undefined && !config.ok) io.stderr.write(maskSecrets(`warning: ${config.message}\n`))
+        return code
+      }, 'read')
+    })
   withConfig(program.command('apply').description('apply a change as a transaction: write, restart, verify, roll back on failure'))
     .requiredOption('--spec <file>', 'change spec, YAML or JSON (.json)')
     .option('--check', 'plan only, like ansible --check; nothing is written')

@@ -66,6 +66,18 @@ t.test('plan: Ansible-style line plus the masked diff; the core gets the wire fo
   t.match(json.stdout, /^changed: \[node1\] revision 3/, 'JSON specs by extension')
 })
 
+t.test('plan warns when an interrupted apply is on disk (the plan is against the files as they are)', async t => {
+  const dir = setup(t)
+  const quiet = await cli(dir, ['plan', '--spec', '$DIR/change.yaml', ...CFG])
+  t.equal(quiet.stderr, '', 'no warning normally')
+  const core = new FakeAgentCore()
+  core.readyResult = { ok: false, checks: { ...core.readyResult.checks, config: { ok: false, message: 'an apply of revision 11 (started 2026-12-01T06:00:00.000Z) was interrupted: the agent finishes or undoes it when it starts (keyroll-agent recover)' } } }
+  const r = await cli(dir, ['plan', '--spec', '$DIR/change.yaml', ...CFG], { core })
+  t.equal(r.code, EXIT.ok)
+  t.match(r.stdout, /^changed: \[node1\] revision 12/)
+  t.equal(r.stderr, 'warning: an apply of revision 11 (started 2026-12-01T06:00:00.000Z) was interrupted: the agent finishes or undoes it when it starts (keyroll-agent recover)\n')
+})
+
 t.test('apply: changed, then ok on the same revision', async t => {
   const dir = setup(t)
   const core = new FakeAgentCore()
