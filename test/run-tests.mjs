@@ -6,7 +6,7 @@
 // The lab tier cannot be skipped silently: it runs unless KEYROLL_SKIP_LAB=1, and then this
 // script says so in its last lines. If the lab cannot start, its tests fail loudly.
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -32,28 +32,44 @@ function check (title, r) {
   return false
 }
 
-// Coverage of the unit tier may not fall below these (percent; tap itself has no thresholds
-// short of 100 %). Measured 2026-12-01: 97.4 / 87.7 / 91.3 / 97.4; raise the floors when coverage
-// rises. Only files that some unit or integration test loads are counted.
-const COVERAGE_FLOOR = { Statements: 96.5, Branches: 86.5, Functions: 90, Lines: 96.5 }
+// Coverage of the product code (agent/ and shared/) by the unit tier may not fall below these
+// (percent; tap itself has no thresholds short of 100 %). Only product files count: which test
+// helpers and emulator files get measured varies from run to run (children that are killed write
+// no coverage), product code runs in the tap processes. Measured 2026-12-01: see docs/progress.md;
+// raise the floors when coverage rises.
+const COVERAGE_FLOOR = { statements: 93, branches: 85, functions: 88, lines: 93 }
+const PRODUCT = [join(root, 'agent') + '/', join(root, 'shared') + '/']
 
-// tap's text-summary: `Branches     : 88.06% ( 2313/2627 )`. Each metric under its floor, or
-// missing, is one failed check.
-function checkCoverage (stdout) {
-  for (const [metric, floor] of Object.entries(COVERAGE_FLOOR)) {
-    const m = new RegExp(`^${metric}\\s*:\\s*([\\d.]+)%`, 'm').exec(stdout)
-    const pct = m === null ? undefined : Number(m[1])
-    if (pct !== undefined && pct >= floor) continue
+// tap's json-summary report (.tap/report/coverage-summary.json): per file, per metric, total and
+// covered. Each metric under its floor, or a missing report, is one failed check.
+function checkCoverage () {
+  let summary
+  try {
+    summary = JSON.parse(readFileSync(join(root, '.tap/report/coverage-summary.json'), 'utf8'))
+  } catch (err) {
     totals.fail++
-    console.log(`!! coverage: ${metric.toLowerCase()} ${pct === undefined ? 'not reported' : `${pct}%`} is below the floor of ${floor}% (test/run-tests.mjs)`)
+    console.log(`!! coverage: no json-summary report (${err.message})`)
+    return
   }
+  const files = Object.keys(summary).filter((f) => PRODUCT.some((p) => f.startsWith(p)))
+  const parts = []
+  for (const [metric, floor] of Object.entries(COVERAGE_FLOOR)) {
+    let total = 0; let covered = 0
+    for (const f of files) { total += summary[f][metric].total; covered += summary[f][metric].covered }
+    const pct = total === 0 ? 0 : Math.floor((covered / total) * 10000) / 100
+    parts.push(`${metric} ${pct}% (floor ${floor}%)`)
+    if (pct >= floor) continue
+    totals.fail++
+    console.log(`!! coverage: ${metric} of agent/ and shared/ is ${pct}%, below the floor of ${floor}% (test/run-tests.mjs)`)
+  }
+  console.log(`-- coverage of agent/ and shared/ (${files.length} files): ${parts.join(', ')}`)
 }
 
 // tap prints `# { total: N, pass: N, fail: N, ... }` at the end of a run that is not on a TTY.
 function tapTier (title, files, extra, opts = {}) {
   if (files.length === 0) { totals.fail++; console.log(`!! ${title}: no test files found`); return }
   const r = step(title, bin('tap'), ['--reporter=tap', ...extra, ...files], { capture: true })
-  if (opts.coverage === true) checkCoverage(r.stdout ?? '')
+  if (opts.coverage === true) checkCoverage()
   const m = /^# \{ total: (\d+)(?:, pass: (\d+))?(?:, fail: (\d+))?/m.exec(r.stdout ?? '')
   if (m === null) { totals.fail++; console.log(`!! ${title}: no tap summary (exit ${r.status})`); return }
   const pass = Number(m[2] ?? 0); const fail = Number(m[3] ?? 0)
