@@ -119,7 +119,7 @@ export class RealAgentCore implements AgentCore {
       desiredRevision: revs.desired,
       applying: this.#p.applier.applying !== undefined || applyingElsewhere,
       drift: this.#p.drift?.entries() ?? [],
-      ...(last === undefined ? {} : { lastResult: last as unknown as NonNullable<AgentStatus['lastResult']> }),
+      ...(last === undefined ? {} : { lastResult: last }),
       checks
     }
   }

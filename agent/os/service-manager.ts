@@ -1,24 +1,10 @@
 // Port: control of exactly one systemd unit (minkms.service on a Key Manager node).
 
-/** The unit's state as `systemctl show` reports it. */
-export interface UnitStatus {
-  /** ActiveState: active | activating | deactivating | failed | inactive | reloading. */
-  activeState: string
-  /** SubState: running | auto-restart | dead | failed | exited | start | stop-sigterm ... */
-  subState: string
-  /** Result: success | exit-code | signal | core-dump | timeout | start-limit-hit ... */
-  result: string
-  /** InvocationID of the current (or last) run, 32 hex chars; '' when it never ran. */
-  invocationId: string
-  /** How often systemd restarted it on its own (Restart=) since the last manual start. */
-  nRestarts: number
-  /** PID of the main process; 0 when none. */
-  mainPid: number
-  /** Exit status of the last main process. */
-  execMainStatus: number
-  /** LoadState: loaded | not-found | masked | error ... */
-  loadState: string
-}
+// The unit's state (`systemctl show`) as the API shows it (shared/schemas/unit-status.ts is the one definition):
+// ActiveState, SubState, Result, InvocationID ('' when it never ran), NRestarts (automatic
+// restarts since the last manual start), MainPID (0 when none), ExecMainStatus, LoadState.
+import type { UnitStatus } from '../../shared/schemas/unit-status.js'
+export type { UnitStatus }
 
 /** Controls exactly one unit. Implementations must be safe to call concurrently. */
 export interface ServiceManager {

@@ -24,7 +24,6 @@ import {
   type ApplyEvent
 } from '../../shared/schemas/apply.js'
 import { ErrorBodySchema } from '../../shared/schemas/errors.js'
-import { wire, type Wire } from '../../shared/schemas/wire.js'
 import { NDJSON, lineSerializer, startNdjson, type NdjsonWriter } from './ndjson-stream.js'
 
 /** Options of the change routes. */
@@ -50,7 +49,7 @@ const streamResponses = {
   '5xx': ErrorBodySchema
 }
 
-type Run = (onEvent: (e: ApplyEvent) => void) => Promise<Wire<CoreApplyResult>>
+type Run = (onEvent: (e: ApplyEvent) => void) => Promise<CoreApplyResult>
 
 /** Media types read as a YAML change spec. */
 export const YAML_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml']
@@ -69,18 +68,18 @@ const changeRoutes: FastifyPluginAsyncTypebox<ChangeRoutesOptions> = async (app,
 
   app.post('/v1/plan', {
     schema: { body: ChangeBody, response: { 200: PlanResultSchema, 400: ErrorBodySchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } }
-  }, async (req) => wire(await core.plan(req.body)))
+  }, async (req) => await core.plan(req.body))
 
   app.post('/v1/apply', {
     schema: { querystring: ApplyQuery, body: ChangeBody, response: streamResponses }
   }, async (req, reply) => {
     const check = req.query.check === true
-    return await streamTransaction(req, reply, opts.heartbeatMs, async onEvent => wire(await core.apply(req.body, { check, onEvent, signal: closing })))
+    return await streamTransaction(req, reply, opts.heartbeatMs, async onEvent => await core.apply(req.body, { check, onEvent, signal: closing }))
   })
 
   app.post('/v1/rollback', {
     schema: { body: Type.Optional(RollbackBody), response: streamResponses }
-  }, async (req, reply) => await streamTransaction(req, reply, opts.heartbeatMs, async onEvent => wire(await core.rollback({ onEvent, signal: closing }))))
+  }, async (req, reply) => await streamTransaction(req, reply, opts.heartbeatMs, async onEvent => await core.rollback({ onEvent, signal: closing })))
 }
 
 const REFUSING_STEPS: ReadonlySet<ApplyEvent['step']> = new Set(['lock', 'plan', 'validate'])

@@ -4,7 +4,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { AgentCore } from '../core.js'
 import { AgentStatusSchema } from '../../shared/schemas/agent-status.js'
 import { ErrorBodySchema } from '../../shared/schemas/errors.js'
-import { wire } from '../../shared/schemas/wire.js'
 
 /** Options of the status route. */
 export interface StatusRoutesOptions { core: AgentCore }
@@ -12,7 +11,7 @@ export interface StatusRoutesOptions { core: AgentCore }
 const statusRoutes: FastifyPluginAsyncTypebox<StatusRoutesOptions> = async (app, { core }) => {
   app.get('/v1/status', {
     schema: { response: { 200: AgentStatusSchema, '5xx': ErrorBodySchema } }
-  }, async () => wire(await core.status()))
+  }, async () => await core.status())
 }
 
 export default statusRoutes

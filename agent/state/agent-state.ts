@@ -8,6 +8,7 @@
 //                  applied, or `rollback-<rev>` for a rollback from <rev>)
 // Every record is written with atomicWrite, so a crash leaves the old or the new record, never a
 // torn one.
+import type { LastResult } from '../../shared/schemas/apply.js'
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -71,7 +72,8 @@ export interface PendingRecord {
 }
 
 /** The last result, as /v1/status shows it (secret-free by construction of ApplyResult). */
-export interface LastRecord { result: string, revision: number, message: string, at: number, [k: string]: unknown }
+/** The last apply/rollback result (last.json), as /v1/status shows it. */
+export type LastRecord = LastResult
 
 export interface DesiredRecord { revision: number, changeHash: string, acceptedAt: number }
 

@@ -89,7 +89,7 @@ export function buildVerdict (i: VerdictInputs): Verdict {
     summary: summary(reason, i),
     baseline: i.baseline,
     invocationId: t.invocationId,
-    unit: t.status === undefined ? undefined : { ...t.status },
+    ...(t.status === undefined ? {} : { unit: { ...t.status } }),
     lines: evidenceLines(ok, t),
     timings
   }

@@ -9,9 +9,11 @@ export const RestartBaselineSchema = Type.Object({
   nRestarts: Type.Integer({ minimum: 0 }),
   takenAt: Type.Number({ description: 'wall-clock ms' })
 })
+export type RestartBaseline = Static<typeof RestartBaselineSchema>
 
 /** Why a verdict is what it is. */
 export const VerdictReasonSchema = Type.Enum(['ready', 'fatal-line', 'unit-failed', 'process-exited', 'not-started', 'not-ready', 'unstable', 'aborted'])
+export type VerdictReason = Static<typeof VerdictReasonSchema>
 
 /** A journal line quoted as evidence. */
 export const EvidenceLineSchema = Type.Object({
@@ -20,6 +22,7 @@ export const EvidenceLineSchema = Type.Object({
   kind: Type.Enum(['ready', 'fatal', 'other']),
   invocationId: Type.Optional(Type.String())
 })
+export type EvidenceLine = Static<typeof EvidenceLineSchema>
 
 /** Milestones of a verification, wall-clock ms. */
 export const VerdictTimingsSchema = Type.Object({

@@ -75,7 +75,6 @@ export class ScriptedVerifier implements Verifier {
       summary: ok ? 'minkms.service started and was ready' : 'minkms.service logged a fatal line',
       baseline,
       invocationId: 'new',
-      unit: undefined,
       lines: ok ? [{ at: now, message: '=> Server is up and running...', kind: 'ready' }] : [{ at: now, message: '2026-01-01 00:00:00 FATAL kms: boom', kind: 'fatal' }],
       timings: { restartAt: baseline.takenAt, verdictAt: now }
     }
