@@ -1,6 +1,7 @@
 // The real AgentCore: the change applier plus status, readiness, metrics and the journal, over
 // the node's real ports (composed in agent/deps.ts). The HTTP API and the CLI drive it.
 import type { AgentCore, AgentStatus, ApplyEvent, ApplyResult, Check, PlanResult } from './core.js'
+import type { Change } from '../shared/change/change.js'
 import type { ChangeApplier } from './apply/change-applier.js'
 import type { RecoverResult } from './cli/types.js'
 import type { DriftDetector } from './apply/drift-detector.js'
@@ -39,11 +40,11 @@ export class RealAgentCore implements AgentCore {
     this.unit = parts.service.unit
   }
 
-  async plan (change: unknown): Promise<PlanResult> {
+  async plan (change: Change): Promise<PlanResult> {
     return await this.#p.applier.plan(change)
   }
 
-  async apply (change: unknown, opts: { check?: boolean, onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal } = {}): Promise<ApplyResult> {
+  async apply (change: Change, opts: { check?: boolean, onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal } = {}): Promise<ApplyResult> {
     const r = await this.#p.applier.apply(change, opts)
     await this.#refreshRevisions()
     return r

@@ -6,7 +6,7 @@ import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/typ
 import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type RawServerDefault } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
-import type { AgentConfig } from './config.js'
+import { changeDefaultsOf, type AgentConfig } from './config.js'
 import type { AgentCore } from './core.js'
 import { NotFoundError } from './errors.js'
 import { secretMaskPlugin } from './plugins/secret-mask.js'
@@ -65,7 +65,7 @@ export function buildAgentApp (deps: AgentAppDeps): AgentApp {
   app.register(secretMaskPlugin)
   app.register(healthRoutes, { core })
   app.register(statusRoutes, { core })
-  app.register(changeRoutes, { core, heartbeatMs, closing: closing.signal })
+  app.register(changeRoutes, { core, heartbeatMs, closing: closing.signal, changeDefaults: changeDefaultsOf(config) })
   app.register(journalRoutes, { core, heartbeatMs, closing: closing.signal })
   app.register(metricsRoutes, { core })
   return app

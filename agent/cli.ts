@@ -9,6 +9,7 @@
 // threw unexpectedly so the node's state is unknown: it needs attention.
 import { Command, CommanderError, Option } from 'commander'
 import { maskSecrets } from '../shared/logger.js'
+import { changeDefaultsOf } from './config.js'
 import { command, readSpec, type CommonOptions, type SpecOptions } from './cli/command.js'
 import { printApply, printPlan, printStatus, recover } from './cli/output.js'
 import { serve } from './cli/serve.js'
@@ -35,12 +36,12 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
   withConfig(program.command('plan').description('show what a change would do (masked diff); writes nothing'))
     .requiredOption('--spec <file>', 'change spec, YAML or JSON (.json)')
     .action(async (o: SpecOptions) => {
-      exitCode = await command(o, io, deps, false, async (core, node) => {
-        const code = printPlan(io, await core.plan(await readSpec(o.spec)), core, node)
+      exitCode = await command(o, io, deps, false, async (core, config) => {
+        const code = printPlan(io, await core.plan(await readSpec(o.spec, changeDefaultsOf(config))), core, config.node)
         // Planned against the files as they are; an interrupted apply on disk is undone first by
         // any apply, so the plan may differ then: say so.
-        const config = (await core.status().catch(() => undefined))?.checks.config
-        if (config !== undefined && !config.ok) io.stderr.write(maskSecrets(`warning: ${config.message}\n`))
+        const check = (await core.status().catch(() => undefined))?.checks.config
+        if (check !== undefined && !check.ok) io.stderr.write(maskSecrets(`warning: ${check.message}\n`))
         return code
       }, 'read')
     })
@@ -50,14 +51,14 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
     .option('--diff', 'also print the masked diff of each changed file')
     .option('-v, --verbose', 'print each step as it happens (stderr)')
     .action(async (o: SpecOptions & { check?: boolean, diff?: boolean, verbose?: boolean }) => {
-      exitCode = await command(o, io, deps, o.check !== true, async (core, node) => {
-        const change = await readSpec(o.spec)
+      exitCode = await command(o, io, deps, o.check !== true, async (core, config) => {
+        const change = await readSpec(o.spec, changeDefaultsOf(config))
         const onEvent = o.verbose === true ? (e: { step: string, status: string, message?: string }) => { io.stderr.write(maskSecrets(`  ${e.step}: ${e.status}${e.message === undefined ? '' : ` (${e.message})`}\n`)) } : undefined
-        return printApply(io, await core.apply(change, { check: o.check === true, ...(onEvent === undefined ? {} : { onEvent }) }), core.unit, node, o)
+        return printApply(io, await core.apply(change, { check: o.check === true, ...(onEvent === undefined ? {} : { onEvent }) }), core.unit, config.node, o)
       })
     })
   withConfig(program.command('recover').description('finish or undo an interrupted change from local state (run before minkms starts at boot)'))
-    .action(async (o: CommonOptions) => { exitCode = await command(o, io, deps, true, async (core, node) => await recover(io, core, node), 'recover') })
+    .action(async (o: CommonOptions) => { exitCode = await command(o, io, deps, true, async (core, config) => await recover(io, core, config.node), 'recover') })
   withConfig(program.command('status').description("show the node's state: unit, revisions, drift, last result"))
     .option('--json', 'print the status as JSON')
     .action(async (o: CommonOptions & { json?: boolean }) => { exitCode = await command(o, io, deps, false, async core => printStatus(io, await core.status(), o.json === true), 'read') })

@@ -7,6 +7,7 @@ import Type, { type Static } from 'typebox'
 import { DURATION_PATTERN, parseDuration } from '../shared/change/duration.js'
 import { loadConfig, type ConfigFlag, type Frozen } from '../shared/config-loader.js'
 import type { Problem } from '../shared/edit/problem.js'
+import type { ChangeDefaults } from '../shared/change/validate-change.js'
 
 /** Where the agent looks for its config when none is named. */
 export const DEFAULT_CONFIG_FILE = '/etc/keyroll/agent.yaml'
@@ -170,4 +171,9 @@ export async function loadAgentConfig (sources: AgentConfigSources = {}): Promis
     ...(sources.env === undefined ? {} : { env: sources.env }),
     ...(sources.flags === undefined ? {} : { flags: sources.flags })
   })
+}
+
+/** What a change gets where it is silent: the agent's `verify` (validated above, so both parse). */
+export function changeDefaultsOf (config: AgentConfig): ChangeDefaults {
+  return { verify: { deadlineMs: parseDuration(config.verify.deadline) ?? 60_000, stableForMs: parseDuration(config.verify.stableFor) ?? 5000 } }
 }

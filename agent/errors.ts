@@ -24,6 +24,10 @@ export const CoreUnavailableError = createError<[reason: string, options?: { cau
 export const SpecUnreadableError = createError<[path: string, reason: string]>(
   'AGT_SPEC_UNREADABLE', 'cannot read spec file %s: %s', 400)
 
+/** POST /v1/plan or /v1/apply without a body (or with a media type that carries none). */
+export const ChangeBodyMissingError = createError('AGT_CHANGE_BODY_MISSING',
+  'send the change as the request body: JSON (Content-Type: application/json) or the YAML spec file (Content-Type: application/yaml)', 400)
+
 /** Every error constructor defined here (docs/errors.md documents each code). */
 export const AGENT_ERRORS = {
   ChangeConflictError,
@@ -33,5 +37,6 @@ export const AGENT_ERRORS = {
   NothingToRollBackError,
   TlsUnreadableError,
   CoreUnavailableError,
-  SpecUnreadableError
+  SpecUnreadableError,
+  ChangeBodyMissingError
 } as const

@@ -8,7 +8,6 @@ import type { Problem } from '../../shared/edit/problem.js'
 import type { ApplyEvent, ApplyResult, ApplyStep, FilePlan, PlanResult } from '../core.js'
 import type { FileSnapshot } from '../os/file-store.js'
 import { sha256, type AppliedRecord } from '../state/agent-state.js'
-import { formatDuration } from '../../shared/change/duration.js'
 import { ChangeConflictError, NothingToRollBackError } from '../errors.js'
 import type { ApplyLock } from './apply-lock.js'
 import { InvalidResultError, RevisionConflictError, StaleRevisionError } from './apply-errors.js'
@@ -94,24 +93,9 @@ export class ChangeApplier {
     return { revision: plan.revision, changed: plan.changed, restart: plan.restart, files }
   }
 
-  /**
-   * Validates a change, filling in the agent's verify defaults (agent config `verify`) where the
-   * change does not say: the change model's own defaults would otherwise always win.
-   */
-  #validate (input: unknown): Change {
-    if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
-      const o = input as Record<string, unknown>
-      const given = typeof o.verify === 'object' && o.verify !== null ? o.verify as Record<string, unknown> : {}
-      if (o.verify === undefined || (typeof o.verify === 'object' && o.verify !== null)) {
-        input = { ...o, verify: { deadline: formatDuration(this.#opts.verify.deadlineMs), stableFor: formatDuration(this.#opts.verify.stableForMs), ...given } }
-      }
-    }
-    return validateChange(input)
-  }
-
-  /** Validates and plans; writes nothing. */
-  async plan (input: unknown): Promise<PlanResult> {
-    return this.#view((await this.#plan(this.#validate(input))).plan)
+  /** Plans a validated change against the files as they are; writes nothing. */
+  async plan (change: Change): Promise<PlanResult> {
+    return this.#view((await this.#plan(change)).plan)
   }
 
   /** Runs `fn` under the apply lock, reporting the result to the observer and last.json. */
@@ -146,9 +130,8 @@ export class ChangeApplier {
     return { ...out, revision, changed, plan }
   }
 
-  /** Applies `input` (see AgentCore.apply). */
-  async apply (input: unknown, opts: ApplyOptions = {}): Promise<ApplyResult> {
-    const change = this.#validate(input)
+  /** Applies a validated change (see AgentCore.apply). */
+  async apply (change: Change, opts: ApplyOptions = {}): Promise<ApplyResult> {
     const first = await this.#plan(change)
     if (opts.check === true) {
       return {
@@ -277,12 +260,13 @@ export class ChangeApplier {
   async converge (goAhead?: (revision: number) => Promise<(r: ApplyResult) => Promise<void>>): Promise<{ state: 'none' | 'in-sync' } | { state: 'applied', result: ApplyResult }> {
     const desired = await this.#deps.state.readDesired()
     if (desired === undefined) return { state: 'none' }
-    const change = this.#validate(desired.spec)
+    // The stored spec carries the verify window it was accepted with, so no default applies.
+    const change = validateChange(desired.spec, { defaults: { verify: this.#opts.verify } })
     const { plan } = await this.#plan(change)
     if (!plan.changed) return { state: 'in-sync' }
     this.#deps.log.warn({ revision: change.revision }, 'files differ from the desired revision; converging')
     const done = goAhead === undefined ? undefined : await goAhead(change.revision)
-    const result = await this.apply(desired.spec)
+    const result = await this.apply(change)
     await done?.(result)
     return { state: 'applied', result }
   }

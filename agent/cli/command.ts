@@ -3,7 +3,8 @@
 import { readFile } from 'node:fs/promises'
 import { SECRET_PATHS, loadAgentConfig, type AgentConfig } from '../config.js'
 import { CoreUnavailableError, SpecUnreadableError } from '../errors.js'
-import { toChangeSpec } from '../../shared/change/change.js'
+import type { Change } from '../../shared/change/change.js'
+import type { ChangeDefaults } from '../../shared/change/validate-change.js'
 import { parseChangeSpec } from '../../shared/change/parse-change-spec.js'
 import type { ConfigFlag } from '../../shared/config-loader.js'
 import { createLogger, maskSecrets, type Logger } from '../../shared/logger.js'
@@ -55,14 +56,14 @@ export async function resolveCreateCore (deps: CliDeps): Promise<CreateCore> {
  * Runs a one-shot command against an in-process core and maps errors to exit codes. `mutating`:
  * the command may have written files, so an unexpected error leaves the node in an unknown state.
  */
-export async function command (o: CommonOptions, io: CliIo, deps: CliDeps, mutating: boolean, run: (core: RunningCore, node: string) => Promise<number>,
+export async function command (o: CommonOptions, io: CliIo, deps: CliDeps, mutating: boolean, run: (core: RunningCore, config: AgentConfig) => Promise<number>,
   mode: CoreMode = 'command'): Promise<number> {
   let core: RunningCore | undefined
   try {
     const config = await loadConfig(o, deps)
     const logger = rootLogger(config, deps.logDestination ?? io.stderr, o.logLevel === undefined ? 'warn' : config.log.level)
     core = await (await resolveCreateCore(deps))(config, logger, { mode })
-    return await run(core, config.node)
+    return await run(core, config)
   } catch (err) {
     const code = reportError(io, err)
     return code === EXIT.failed && mutating && core !== undefined ? EXIT.needsAttention : code
@@ -81,13 +82,16 @@ export function reportError (io: CliIo, err: unknown): number {
   return EXIT.failed
 }
 
-/** The spec as the wire form the API also takes: parsed and validated here, lines in errors. */
-export async function readSpec (path: string): Promise<unknown> {
+/**
+ * The spec file as a validated Change (lines in every error), with the agent config's defaults
+ * where the spec is silent: the same road as a spec sent to the API.
+ */
+export async function readSpec (path: string, defaults: ChangeDefaults): Promise<Change> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
     throw new SpecUnreadableError(path, (err as NodeJS.ErrnoException).code ?? (err as Error).message)
   }
-  return toChangeSpec(parseChangeSpec(text, /\.json$/i.test(path) ? 'json' : 'yaml'))
+  return parseChangeSpec(text, /\.json$/i.test(path) ? 'json' : 'yaml', defaults)
 }

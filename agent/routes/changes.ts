@@ -1,11 +1,13 @@
-// POST /v1/plan, /v1/apply and /v1/rollback. The change body is accepted as any JSON here and
-// validated by the core (shared/change owns the schema and its error messages); a rejection is a
-// 4xx with every problem. Apply and rollback stream progress as NDJSON (shared/schemas/apply.ts):
-// ApplyEvent lines, `{}` heartbeats, then one `{ "result": ApplyResult }` line.
+// POST /v1/plan, /v1/apply and /v1/rollback. Apply and rollback stream progress as NDJSON
+// (shared/schemas/apply.ts): ApplyEvent lines, `{}` heartbeats, then one `{ "result": ApplyResult }`
+// line.
 //
-// The change may also come as YAML (`Content-Type: application/yaml`), the same spec file the CLI
-// takes, `!secret` tags included: it is parsed here with its line numbers in any error, and
-// reaches the core in the JSON wire form (`{ "$secret": … }`).
+// A change is validated here, once, and only a validated Change goes inward: the body is read as
+// text, as JSON (`application/json`, secrets as `{ "$secret": … }`) or as the YAML spec file the CLI
+// also takes (`application/yaml`, `!secret` tags), and handed to shared/change/parse-change-spec.ts
+// with the agent config's defaults for what the change leaves out. Both formats therefore refuse
+// the same things (duplicate keys included) with the same 400s, and every problem names the body's
+// line and the field path; no message quotes the text (a broken line may hold a secret).
 //
 // Committing to 200 is deferred: events are held back until the core shows it got past the steps
 // that may still refuse the change (`lock`, `plan`, `validate`: a conflict, a stale revision, an
@@ -16,9 +18,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import type { AgentCore, ApplyResult as CoreApplyResult } from '../core.js'
-import { toChangeSpec } from '../../shared/change/change.js'
-import { parseChangeSpec } from '../../shared/change/parse-change-spec.js'
+import type { Change } from '../../shared/change/change.js'
+import { parseChangeSpec, type SpecFormat } from '../../shared/change/parse-change-spec.js'
+import type { ChangeDefaults } from '../../shared/change/validate-change.js'
 import { renderError } from '../../shared/errors.js'
+import { ChangeBodyMissingError } from '../errors.js'
 import {
   ApplyEventSchema, ApplyResultLineSchema, ApplyStreamLineSchema, PlanResultSchema, StreamErrorLineSchema,
   type ApplyEvent
@@ -33,9 +37,11 @@ export interface ChangeRoutesOptions {
   heartbeatMs: number
   /** Fires when the server is closing; handed to the core so it can wind down an apply. */
   closing: AbortSignal
+  /** What a change gets where it is silent (the agent config's verify window). */
+  changeDefaults: ChangeDefaults
 }
 
-const ChangeBody = Type.Unknown({ description: 'a change (shared/change/schema.ts ChangeSpec); validated by the agent core' })
+const ChangeBody = Type.Unknown({ description: 'a change spec (shared/change/schema.ts ChangeSpec) as JSON or YAML; validated by the body parser' })
 const ApplyQuery = Type.Object({
   check: Type.Optional(Type.Boolean({ description: '1/true: plan only, no writes (Ansible --check)' }))
 }, { additionalProperties: false })
@@ -54,28 +60,46 @@ type Run = (onEvent: (e: ApplyEvent) => void) => Promise<CoreApplyResult>
 /** Media types read as a YAML change spec. */
 export const YAML_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml']
 
-const changeRoutes: FastifyPluginAsyncTypebox<ChangeRoutesOptions> = async (app, opts) => {
-  const { core, closing } = opts
+// Bodies the parsers below turned into a Change: a handler takes nothing else as one.
+const parsed = new WeakSet<Change>()
 
-  // Errors are 400 SHR_CHANGE_SPEC_SYNTAX / SHR_CHANGE_INVALID with lines; they never quote the text.
-  app.addContentTypeParser(YAML_MEDIA_TYPES, { parseAs: 'string' }, (_req, body, done) => {
+function changeOf (body: unknown): Change {
+  if (typeof body === 'object' && body !== null && parsed.has(body as Change)) return body as Change
+  throw new ChangeBodyMissingError()
+}
+
+/** Plan and apply, in their own scope: only here is a JSON body read as a change spec. */
+const specRoutes: FastifyPluginAsyncTypebox<ChangeRoutesOptions> = async (app, opts) => {
+  const { core, closing } = opts
+  const parser = (format: SpecFormat) => (_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
     try {
-      done(null, toChangeSpec(parseChangeSpec(body as string, 'yaml')))
+      const change = parseChangeSpec(String(body), format, opts.changeDefaults)
+      parsed.add(change)
+      done(null, change)
     } catch (err) {
       done(err as Error, undefined)
     }
-  })
+  }
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parser('json'))
+  app.addContentTypeParser(YAML_MEDIA_TYPES, { parseAs: 'string' }, parser('yaml'))
 
   app.post('/v1/plan', {
     schema: { body: ChangeBody, response: { 200: PlanResultSchema, 400: ErrorBodySchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } }
-  }, async (req) => await core.plan(req.body))
+  }, async (req) => await core.plan(changeOf(req.body)))
 
   app.post('/v1/apply', {
     schema: { querystring: ApplyQuery, body: ChangeBody, response: streamResponses }
   }, async (req, reply) => {
+    const change = changeOf(req.body)
     const check = req.query.check === true
-    return await streamTransaction(req, reply, opts.heartbeatMs, async onEvent => await core.apply(req.body, { check, onEvent, signal: closing }))
+    return await streamTransaction(req, reply, opts.heartbeatMs, async onEvent => await core.apply(change, { check, onEvent, signal: closing }))
   })
+}
+
+const changeRoutes: FastifyPluginAsyncTypebox<ChangeRoutesOptions> = async (app, opts) => {
+  const { core, closing } = opts
+  app.register(specRoutes, opts)
 
   app.post('/v1/rollback', {
     schema: { body: Type.Optional(RollbackBody), response: streamResponses }

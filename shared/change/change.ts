@@ -5,6 +5,7 @@ import type { YamlValue } from '../edit/yaml-model.js'
 import { isSecret, type Secret } from '../secrets/secret.js'
 import { formatDuration } from './duration.js'
 import type { ChangeSpec, RestartPolicy } from './schema.js'
+import type { Locate } from './schema-problems.js'
 
 /** A config value with secrets wrapped. */
 export type ConfigValue = null | boolean | number | string | Secret | readonly ConfigValue[] | { readonly [key: string]: ConfigValue }
@@ -35,6 +36,19 @@ export interface Change {
   readonly restart: RestartPolicy
   /** Restart verification window, in milliseconds. */
   readonly verify: { readonly deadlineMs: number, readonly stableForMs: number }
+  /**
+   * Where a value path of the spec stands in the text the operator wrote (1-based line and
+   * column), when the change came from a spec text; lets a problem found later (in the file the
+   * change would produce) name the spec's line. Not enumerable: never serialised or compared.
+   */
+  readonly locate?: Locate
+}
+
+/** `change` with its spec locator attached (not enumerable, so JSON and hashes ignore it). */
+export function withSource (change: Change, locate: NonNullable<Change['locate']>): Change {
+  const c = { ...change }
+  Object.defineProperty(c, 'locate', { value: locate, enumerable: false })
+  return Object.freeze(c)
 }
 
 /** The plain YAML value of a config value: Secrets revealed. Only for writing the file. */

@@ -9,7 +9,7 @@ import { keyName, parseYamlDocument } from '../edit/yaml-document.js'
 import type { Change } from './change.js'
 import { ChangeSpecSyntaxError } from './errors.js'
 import type { Locate } from './schema-problems.js'
-import { validateChange } from './validate-change.js'
+import { validateChange, type ChangeDefaults } from './validate-change.js'
 
 /** Spec file formats. */
 export type SpecFormat = 'yaml' | 'json'
@@ -22,13 +22,13 @@ export const SECRET_TAG: ScalarTag = {
 }
 
 /**
- * Parses and validates a change spec. Throws ChangeSpecSyntaxError (with line and column) when
+ * Parses and validates a change spec, with `defaults` (the agent's) where it is silent. Throws ChangeSpecSyntaxError (with line and column) when
  * the text does not parse, ChangeValidationError (every problem, with lines) when it is not a
  * valid change.
  */
-export function parseChangeSpec (text: string, format: SpecFormat): Change {
+export function parseChangeSpec (text: string, format: SpecFormat, defaults?: ChangeDefaults): Change {
   const { value, locate } = format === 'json' ? readJson(text) : readYaml(text)
-  return validateChange(value, locate)
+  return validateChange(value, { locate, ...(defaults === undefined ? {} : { defaults }) })
 }
 
 function readYaml (text: string): { value: unknown, locate: Locate } {

@@ -9,20 +9,45 @@ import { EditError } from '../edit/errors.js'
 import type { Problem } from '../edit/problem.js'
 import { isSecretConfigPath, isSecretEnvName, looksLikeSecretValue } from '../secrets/patterns.js'
 import { Secret } from '../secrets/secret.js'
-import { deepFreeze, type Change, type ConfigValue } from './change.js'
+import { deepFreeze, withSource, type Change, type ConfigValue } from './change.js'
 import { parseDuration } from './duration.js'
 import { ChangeValidationError } from './errors.js'
 import { CHANGE_DEFAULTS, ChangeSpecSchema, type ChangeSpec, type SecretRef } from './schema.js'
 import { formatValuePath, schemaProblems, withLocation, type Locate, type ValuePath } from './schema-problems.js'
 
 /**
- * Validates `value` against {@link ChangeSpecSchema} and the change rules, and returns the frozen
- * Change. Throws ChangeValidationError listing every problem; `locate` adds source lines.
+ * What a change that does not say gets: the restart verification window. The agent passes the
+ * `verify` of its own config; without it the change model's defaults (60 s, 5 s) apply.
  */
-export function validateChange (value: unknown, locate: Locate = () => undefined): Change {
-  const problems = [...schemaProblems(ChangeSpecSchema, value, locate), ...ruleProblems(value, locate)]
+export interface ChangeDefaults {
+  verify: { deadlineMs: number, stableForMs: number }
+}
+
+/** The change model's own defaults. */
+export const MODEL_DEFAULTS: ChangeDefaults = {
+  verify: { deadlineMs: parseDuration(CHANGE_DEFAULTS.deadline) ?? 60_000, stableForMs: parseDuration(CHANGE_DEFAULTS.stableFor) ?? 5000 }
+}
+
+/** Options of {@link validateChange}. */
+export interface ValidateOptions {
+  /** Source lines of value paths (spec files); problems and Change.locate use it. */
+  locate?: Locate
+  /** Defaults for what the change leaves out (default {@link MODEL_DEFAULTS}). */
+  defaults?: ChangeDefaults
+}
+
+/**
+ * Validates `value` against {@link ChangeSpecSchema} and the change rules, and returns the frozen
+ * Change, with `defaults` where the change is silent. Throws ChangeValidationError listing every
+ * problem; `locate` adds source lines. This is the one place a change becomes a Change: the API
+ * and the CLI call it at the edge and hand the Change inward, so no default is applied twice.
+ */
+export function validateChange (value: unknown, opts: ValidateOptions = {}): Change {
+  const locate = opts.locate ?? (() => undefined)
+  const defaults = opts.defaults ?? MODEL_DEFAULTS
+  const problems = [...schemaProblems(ChangeSpecSchema, value, locate), ...ruleProblems(value, locate, defaults)]
   if (problems.length > 0) throw new ChangeValidationError(problems)
-  return normalize(value as ChangeSpec)
+  return normalize(value as ChangeSpec, defaults, opts.locate)
 }
 
 /** True for `{ "$secret": "<string>" }` and nothing else. */
@@ -33,7 +58,7 @@ export function isSecretRef (v: unknown): v is SecretRef {
 
 // Rules the schema cannot say. Written defensively: the value may also break the schema, and its
 // problems are reported alongside these.
-function ruleProblems (value: unknown, locate: Locate): Problem[] {
+function ruleProblems (value: unknown, locate: Locate, defaults: ChangeDefaults): Problem[] {
   const problems: Problem[] = []
   const add = (path: ValuePath, message: string): void => { problems.push(withLocation(formatValuePath(path), message, locate(path))) }
   const spec = asObject(value)
@@ -80,8 +105,8 @@ function ruleProblems (value: unknown, locate: Locate): Problem[] {
   })
 
   const verify = asObject(spec?.verify)
-  const deadline = typeof verify?.deadline === 'string' ? parseDuration(verify.deadline) : parseDuration(CHANGE_DEFAULTS.deadline)
-  const stable = typeof verify?.stableFor === 'string' ? parseDuration(verify.stableFor) : parseDuration(CHANGE_DEFAULTS.stableFor)
+  const deadline = typeof verify?.deadline === 'string' ? parseDuration(verify.deadline) : defaults.verify.deadlineMs
+  const stable = typeof verify?.stableFor === 'string' ? parseDuration(verify.stableFor) : defaults.verify.stableForMs
   if (deadline === 0) add(['verify', 'deadline'], 'must be longer than 0')
   if (deadline !== undefined && stable !== undefined && deadline > 0 && stable >= deadline) {
     add(['verify', verify?.stableFor === undefined ? 'deadline' : 'stableFor'], 'stableFor must be shorter than deadline: the unit must prove itself stable before the deadline')
@@ -105,11 +130,12 @@ function checkConfigValue (v: unknown, at: ValuePath, add: (path: ValuePath, mes
   }
 }
 
-function normalize (spec: ChangeSpec): Change {
+function normalize (spec: ChangeSpec, defaults: ChangeDefaults, locate: Locate | undefined): Change {
   const { config, env } = spec.files
-  const deadlineMs = parseDuration(spec.verify?.deadline ?? CHANGE_DEFAULTS.deadline) ?? 0
-  const stableForMs = parseDuration(spec.verify?.stableFor ?? CHANGE_DEFAULTS.stableFor) ?? 0
-  return deepFreeze({
+  const given = (d: string | undefined, fallback: number): number => d === undefined ? fallback : parseDuration(d) ?? 0
+  const deadlineMs = given(spec.verify?.deadline, defaults.verify.deadlineMs)
+  const stableForMs = given(spec.verify?.stableFor, defaults.verify.stableForMs)
+  const change: Change = deepFreeze({
     revision: spec.revision,
     files: {
       ...(config === undefined
@@ -132,6 +158,7 @@ function normalize (spec: ChangeSpec): Change {
     restart: spec.restart ?? CHANGE_DEFAULTS.restart,
     verify: { deadlineMs, stableForMs }
   })
+  return locate === undefined ? change : withSource(change, locate)
 }
 
 function wrapConfig (v: unknown, segments: readonly string[]): ConfigValue {

@@ -1,5 +1,7 @@
 // A ChangeApplier on fakes at the OS ports (MemoryFileStore, FakeServiceManager, a scripted
 // verifier) and a real state directory, for unit tests of the apply engine.
+import type { Change } from '../../shared/change/change.js'
+import { validateChange, type ChangeDefaults } from '../../shared/change/validate-change.js'
 import { randomBytes } from 'node:crypto'
 import { ApplyLock } from '../../agent/apply/apply-lock.js'
 import { ChangeApplier } from '../../agent/apply/change-applier.js'
@@ -32,8 +34,21 @@ MINIO_KMS_VOLUME=/mnt/minio-kms
 MINIO_KMS_OPTS="--host 10.77.0.11:7373 --config /etc/minkms/config.yaml"
 `
 
-/** The HSM change of DESIGN.md (step 3, optionally step 4). */
-export function hsmChange (revision: number, opts: { apiKey?: string, unsetHsmKey?: boolean, restart?: string } = {}): unknown {
+/** The agent's verify defaults in these tests (what buildApplier's applier is given). */
+export const AGENT_DEFAULTS: ChangeDefaults = { verify: { deadlineMs: 12_000, stableForMs: 250 } }
+
+/** A spec validated the way the API and the CLI do it, with the agent's defaults. */
+export function change (spec: unknown): Change {
+  return validateChange(spec, { defaults: AGENT_DEFAULTS })
+}
+
+/** The HSM change of the migration (its config step, optionally the removal of the local HSM key). */
+export function hsmChange (revision: number, opts: { apiKey?: string, unsetHsmKey?: boolean, restart?: string } = {}): Change {
+  return change(hsmSpec(revision, opts))
+}
+
+/** The HSM change as a spec (the wire form a client sends). */
+export function hsmSpec (revision: number, opts: { apiKey?: string, unsetHsmKey?: boolean, restart?: string } = {}): Record<string, unknown> {
   return {
     revision,
     files: {
@@ -95,7 +110,7 @@ export async function buildApplier (stateDir: string, files: Record<string, stri
   const expected: Array<[string, string]> = []
   const applier = new ChangeApplier(
     { store, state, service, verifier, clock: systemClock, log: silentLog, lock, writes: { expect: (n, s) => { expected.push([n, s]) } } },
-    { files: { config: CONFIG_PATH, env: ENV_PATH }, fingerprintKey: box.derive('fingerprint'), keep: 5, verify: { deadlineMs: 12_000, stableForMs: 250 } }
+    { files: { config: CONFIG_PATH, env: ENV_PATH }, fingerprintKey: box.derive('fingerprint'), keep: 5, verify: AGENT_DEFAULTS.verify }
   )
   return { applier, store, service, verifier, state, lock, expected }
 }

@@ -11,9 +11,15 @@ import { AgentStateStore } from '../../agent/state/agent-state.js'
 import { SealedBox } from '../../agent/state/sealed-box.js'
 import { systemClock } from '../../shared/clock.js'
 import { ScriptedVerifier, silentLog } from './applier-fixture.js'
+import { validateChange } from '../../shared/change/validate-change.js'
+import type { Change } from '../../shared/change/change.js'
 
 /** Revision r sets the marker r in both files. */
-export function markerChange (r: number): unknown {
+export function markerChange (r: number): Change {
+  return validateChange(markerSpec(r))
+}
+
+function markerSpec (r: number): unknown {
   return {
     revision: r,
     files: {

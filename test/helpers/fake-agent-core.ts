@@ -5,14 +5,13 @@
 import { EventEmitter, once } from 'node:events'
 import { buildAgentApp, type AgentApp, type AgentAppDeps } from '../../agent/app.js'
 import type { AgentConfig } from '../../agent/config.js'
-import type { AgentCore, AgentStatus, ApplyEvent, ApplyOutcome, ApplyResult, ApplyStep, ChangeInput, PlanResult } from '../../agent/core.js'
+import type { AgentCore, AgentStatus, ApplyEvent, ApplyOutcome, ApplyResult, ApplyStep, PlanResult } from '../../agent/core.js'
 import { ChangeConflictError, NothingToRollBackError } from '../../agent/errors.js'
 import type { Journal, JournalEntry } from '../../agent/os/journal.js'
 import type { UnitStatus } from '../../agent/os/service-manager.js'
 import type { Verdict } from '../../agent/verify/verdict.js'
-import { validateChange } from '../../shared/change/validate-change.js'
 import type { Change } from '../../shared/change/change.js'
-import { deepFreeze } from '../../shared/change/change.js'
+import { deepFreeze, toChangeSpec } from '../../shared/change/change.js'
 import { createLogger, type Logger } from '../../shared/logger.js'
 import { maskSecret } from '../../shared/secrets/fingerprint.js'
 import { isSecret } from '../../shared/secrets/secret.js'
@@ -121,7 +120,7 @@ export class FakeAgentCore implements AgentCore {
   readonly node: string
   readonly journal = new FakeJournal()
   /** Every call, in order, with its (unvalidated) input. */
-  readonly calls: Array<{ method: 'plan' | 'apply' | 'rollback' | 'status' | 'metrics' | 'ready', input?: unknown, check?: boolean }> = []
+  readonly calls: Array<{ method: 'plan' | 'apply' | 'rollback' | 'status' | 'metrics' | 'ready', change?: Change, input?: unknown, check?: boolean }> = []
   /** Scripts for the next applies/rollbacks, consumed in order; default: a clean success. */
   readonly scripts: ApplyScript[] = []
   readyResult: Awaited<ReturnType<AgentCore['ready']>> = {
@@ -148,23 +147,25 @@ export class FakeAgentCore implements AgentCore {
     this.#leaky = opts.leaky === true
   }
 
-  async plan (change: ChangeInput): Promise<PlanResult> {
-    this.calls.push({ method: 'plan', input: change })
-    return this.#plan(this.#validate(change))
+  async plan (change: Change): Promise<PlanResult> {
+    this.#received(change)
+    this.calls.push({ method: 'plan', change, input: toChangeSpec(change) })
+    return this.#plan(change)
   }
 
-  async apply (change: ChangeInput, opts: { check?: boolean, onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal } = {}): Promise<ApplyResult> {
-    this.calls.push({ method: 'apply', input: change, ...(opts.check === undefined ? {} : { check: opts.check }) })
+  async apply (change: Change, opts: { check?: boolean, onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal } = {}): Promise<ApplyResult> {
+    this.#received(change)
+    this.calls.push({ method: 'apply', change, input: toChangeSpec(change), ...(opts.check === undefined ? {} : { check: opts.check }) })
     const emit = (step: ApplyStep, status: ApplyEvent['status'], message?: string): void => {
       opts.onEvent?.({ step, status, at: Date.now(), ...(message === undefined ? {} : { message }) })
     }
-    // Like the real core: validate first, then lock, then plan again and validate under the lock.
-    const valid = this.#validate(change)
+    // Like the real core: plan, then lock, then plan again and validate under the lock.
+    const valid = change
     const plan = this.#plan(valid)
     if (opts.check === true) return { result: plan.changed ? 'changed' : 'ok', revision: valid.revision, changed: plan.changed, restarted: false, message: 'check mode: nothing written', plan }
     return await this.#transaction(valid.revision, plan, emit, () => {
       emit('plan', 'started')
-      emit('plan', 'done', this.#leaky ? `planned ${JSON.stringify(change)}` : `revision ${valid.revision}`)
+      emit('plan', 'done', this.#leaky ? `planned ${JSON.stringify(toChangeSpec(change))}` : `revision ${valid.revision}`)
       emit('validate', 'done')
     })
   }
@@ -214,13 +215,12 @@ export class FakeAgentCore implements AgentCore {
     this.closed = true
   }
 
-  /** The last change input, as received. */
+  /** The last change, in the wire form (secrets revealed: a careless core's view of it). */
   lastRawChange: unknown
 
-  #validate (change: ChangeInput): Change {
-    this.lastRawChange = change
-    if (this.#leaky) this.#log?.info({ change }, 'change received')
-    return validateChange(change)
+  #received (change: Change): void {
+    this.lastRawChange = toChangeSpec(change)
+    if (this.#leaky) this.#log?.info({ change: this.lastRawChange }, 'change received')
   }
 
   #plan (change: Change): PlanResult {

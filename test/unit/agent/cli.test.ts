@@ -4,6 +4,7 @@ import { request } from 'undici'
 import { EXIT, runCli, type CliDeps, type CreateCore } from '../../../agent/cli.js'
 import { ChangeConflictError } from '../../../agent/errors.js'
 import { FakeAgentCore, type FakeAgentCoreOptions } from '../../helpers/fake-agent-core.js'
+import { validateChange } from '../../../shared/change/validate-change.js'
 
 const API_KEY = 'k1:xZnpcYtPdVMNLBBRaUO5HPEoK_jVrcc3MWR8BshkjJw'
 const HSM_KEY = 'hsm:aes256:bWluaW8ta21zLWhzbS1rZXktZm9yLXRlc3RzLW9ubHk='
@@ -197,7 +198,7 @@ t.test('bad agent config → 2, naming the field and the fix', async t => {
 t.test('status: one line per concern, or JSON with the API fields only', async t => {
   const dir = setup(t)
   const core = new FakeAgentCore({ leaky: true })
-  await core.apply({ revision: 4, files: { env: { set: { A: 'b' } } } })
+  await core.apply(validateChange({ revision: 4, files: { env: { set: { A: 'b' } } } }))
   const r = await cli(dir, ['status', ...CFG], { core })
   t.equal(r.code, EXIT.ok)
   t.match(r.stdout, /^\[node1\] minkms\.service active\/running; revision 4 \(desired 4\); no drift\n {2}last: changed revision 4 at \d{4}-.*: revision 4 applied\n {2}checks: config ok, unit ok, journal ok\n$/)
