@@ -26,7 +26,7 @@ export class RevisionConflictError extends ApplyError {
 /** The files the change would produce are invalid (nothing was written). */
 export class InvalidResultError extends ApplyError {
   constructor (readonly problems: readonly Problem[]) {
-    super('AGT_INVALID_RESULT', `the change would produce invalid files; nothing was written:\n${formatProblems(problems)}`, 400)
+    super('AGT_INVALID_RESULT', `the change would produce invalid files; nothing was written (a files.* path and its line are the change spec's, a file path and its line the file's):\n${formatProblems(problems)}`, 400)
   }
 }
 

@@ -3,6 +3,7 @@
 // agent left behind, and converges the node to its desired revision at start.
 import { planChange, type ChangePlan } from '../../shared/change/plan.js'
 import { toChangeSpec, type Change } from '../../shared/change/change.js'
+import { traceToSpec } from '../../shared/change/trace-problems.js'
 import { validateChange } from '../../shared/change/validate-change.js'
 import type { Problem } from '../../shared/edit/problem.js'
 import type { ApplyEvent, ApplyResult, ApplyStep, FilePlan, PlanResult } from '../core.js'
@@ -79,7 +80,9 @@ export class ChangeApplier {
       labels: { config: this.#opts.files.config, env: this.#opts.files.env }
     })
     if (!plan.ok) {
-      const problems: Problem[] = NAMES.flatMap((n) => (plan.files[n]?.problems ?? []).map((p) => ({ ...p, path: `${this.#opts.files[n]}${p.path === '' ? '' : ` ${p.path}`}` })))
+      // A problem the change caused names the spec's field and line; any other, the file's.
+      const problems: Problem[] = NAMES.flatMap((n) => (plan.files[n]?.problems ?? []).map((p) =>
+        traceToSpec(change, n, p) ?? { ...p, path: `${this.#opts.files[n]}${p.path === '' ? '' : ` ${p.path}`}` }))
       throw new InvalidResultError(problems)
     }
     return { plan, current }

@@ -2,6 +2,7 @@ import t from 'tap'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ApplyEvent } from '../../../../agent/core.js'
+import { parseChangeSpec } from '../../../../shared/change/parse-change-spec.js'
 import { API_KEY, buildApplier, change, CONFIG, CONFIG_PATH, ENV, ENV_PATH, HSM_KEY, hsmChange, hsmSpec } from '../../../helpers/applier-fixture.js'
 
 const restarts = (calls: string[]): number => calls.filter((c) => c === 'restart').length
@@ -69,6 +70,11 @@ t.test('a change that would produce an invalid file touches nothing', async (t) 
   const f = await buildApplier(t.testdir())
   await t.rejects(f.applier.apply(change({ revision: 1, files: { config: { set: { 'hsm.minio.minkms': { server: [], enclave: 'e', key: 'k', auth: { key: 'k1:nope' } } } } } })),
     { statusCode: 400, code: 'AGT_INVALID_RESULT' }, 'an invalid hsm section')
+  const spec = 'revision: 1\nfiles:\n  config:\n    set:\n      hsm.minio.minkms:\n        server: [a:1]\n        enclave: e\n        key: k\n        auth: { key: !secret k1:nope }\n'
+  await t.rejects(f.applier.apply(parseChangeSpec(spec, 'yaml')), {
+    code: 'AGT_INVALID_RESULT',
+    problems: [{ path: 'files.config.set.hsm.minio.minkms.auth.key', line: 9 }]
+  }, "the problem names the spec's field and line, not the would-be file's")
   t.equal(f.store.writes.length, 0)
   t.same(f.service.calls, [])
 })
