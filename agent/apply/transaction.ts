@@ -10,11 +10,13 @@ import type { FileMeta, FileSnapshot, FileStore } from '../os/file-store.js'
 import type { ServiceManager } from '../os/service-manager.js'
 import type { AgentStateStore, PendingRecord } from '../state/agent-state.js'
 import { sha256 } from '../state/agent-state.js'
-import { restartAndVerify as restartVerified, type BaselineVerifier } from '../verify/restart-and-verify.js'
-import { MINKMS_FATAL, MINKMS_READY, type Verdict } from '../verify/verdict.js'
+import type { RestartOptions } from '../verify/restart-verifier.js'
+import type { Verdict } from '../verify/verdict.js'
 
-/** The verifier as the transaction uses it (agent/verify/restart-verifier.ts). */
-export type Verifier = BaselineVerifier
+/** The verifier as the transaction uses it (agent/verify/restart-verifier.ts RestartVerifier). */
+export interface Verifier {
+  restartAndVerify (opts: RestartOptions, beforeRestart?: () => Promise<void>): Promise<Verdict>
+}
 
 /** Minimal structured logger (pino's Logger satisfies it). */
 export interface Log {
@@ -83,18 +85,6 @@ async function putFiles (deps: TxDeps, files: ReadonlyArray<{ name: string, path
   }
 }
 
-/** Restarts the unit and returns the verdict on the new run. */
-async function restartAndVerify (deps: TxDeps, verify: TxSpec['verify'], signal: AbortSignal | undefined,
-  beforeRestart?: () => Promise<void>): Promise<Verdict> {
-  return await restartVerified(deps.service, deps.verifier, {
-    deadlineMs: verify.deadlineMs,
-    stableForMs: verify.stableForMs,
-    readyPattern: MINKMS_READY,
-    fatalPattern: MINKMS_FATAL,
-    ...(signal === undefined ? {} : { signal })
-  }, beforeRestart)
-}
-
 /**
  * Restores the old contents of `files` from the backup, then (when the unit may have run the new
  * contents) restarts it and verifies the restore.
@@ -114,7 +104,7 @@ async function restore (deps: TxDeps, spec: Pick<TxSpec, 'backupKey' | 'verify' 
   emit('restart-restore', 'started')
   let verdict: Verdict
   try {
-    verdict = await restartAndVerify(deps, spec.verify, undefined)
+    verdict = await deps.verifier.restartAndVerify(spec.verify)
   } catch (err) {
     emit('restart-restore', 'failed', errText(err))
     return { ok: false, message: `restarting on the restored files failed: ${errText(err)}` }
@@ -174,7 +164,7 @@ export async function runTransaction (deps: TxDeps, spec: TxSpec, emit: Emit, co
   if (spec.restart) {
     emit('restart', 'started')
     try {
-      verdict = await restartAndVerify(deps, spec.verify, spec.signal, async () => {
+      verdict = await deps.verifier.restartAndVerify({ ...spec.verify, ...(spec.signal === undefined ? {} : { signal: spec.signal }) }, async () => {
         await deps.state.writePending({ ...pending, phase: 'restarting' })
       })
     } catch (err) {

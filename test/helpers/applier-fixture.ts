@@ -10,7 +10,9 @@ import { FakeServiceManager } from '../../agent/os/fake-service-manager.js'
 import { MemoryFileStore } from '../../agent/os/memory-file-store.js'
 import { AgentStateStore } from '../../agent/state/agent-state.js'
 import { SealedBox } from '../../agent/state/sealed-box.js'
-import type { RestartBaseline, Verdict, VerifyOptions } from '../../agent/verify/verdict.js'
+import type { ServiceManager } from '../../agent/os/service-manager.js'
+import type { RestartOptions } from '../../agent/verify/restart-verifier.js'
+import type { Verdict } from '../../agent/verify/verdict.js'
 import { systemClock } from '../../shared/clock.js'
 
 export const CONFIG_PATH = '/etc/minkms/config.yaml'
@@ -69,17 +71,23 @@ export function hsmSpec (revision: number, opts: { apiKey?: string, unsetHsmKey?
   }
 }
 
-/** A verifier that answers from a script: each verify() takes the next entry (true = ok). */
+/**
+ * A verifier that answers from a script: each restart takes the next entry (true = ok). It
+ * restarts the service it is given, the way RestartVerifier does, so tests count restarts there.
+ */
 export class ScriptedVerifier implements Verifier {
   readonly script: boolean[] = []
   verifies = 0
-  /** Options of the last verify() call. */
-  lastOpts: VerifyOptions | undefined
-  async baseline (): Promise<RestartBaseline> {
-    return { cursor: 'c', invocationId: 'old', nRestarts: 0, takenAt: Date.now() }
-  }
+  /** Options of the last restart. */
+  lastOpts: RestartOptions | undefined
 
-  async verify (baseline: RestartBaseline, opts: VerifyOptions): Promise<Verdict> {
+  constructor (readonly service: ServiceManager) {}
+
+  async restartAndVerify (opts: RestartOptions, beforeRestart?: () => Promise<void>): Promise<Verdict> {
+    await this.service.prepareRestart?.()
+    const baseline = { cursor: 'c', invocationId: 'old', nRestarts: 0, takenAt: Date.now() }
+    await beforeRestart?.()
+    await this.service.restart()
     this.verifies++
     this.lastOpts = opts
     const ok = this.script.shift() ?? true
@@ -102,7 +110,7 @@ export const silentLog: Log = { info: () => {}, warn: () => {}, error: () => {} 
 export async function buildApplier (stateDir: string, files: Record<string, string> = { [CONFIG_PATH]: CONFIG, [ENV_PATH]: ENV }) {
   const store = new MemoryFileStore(files)
   const service = new FakeServiceManager()
-  const verifier = new ScriptedVerifier()
+  const verifier = new ScriptedVerifier(service)
   const box = SealedBox.withKey(randomBytes(32))
   const state = new AgentStateStore(stateDir, box)
   await state.init()

@@ -35,11 +35,12 @@ export async function crashApplier (dir: string) {
   const box = await SealedBox.open(join(dir, 'state'))
   const state = new AgentStateStore(join(dir, 'state'), box)
   await state.init()
+  const service = new FakeServiceManager()
   const applier = new ChangeApplier({
     store: new FsFileStore(),
     state,
-    service: new FakeServiceManager(),
-    verifier: new ScriptedVerifier(),
+    service,
+    verifier: new ScriptedVerifier(service),
     clock: systemClock,
     log: silentLog,
     lock: new ApplyLock(join(dir, 'state'))

@@ -13,8 +13,7 @@ import { parseArgs } from 'node:util'
 import { JournalctlJournal } from '../../agent/os/journalctl-journal.js'
 import { SystemctlServiceManager } from '../../agent/os/systemctl-service-manager.js'
 import { RestartVerifier } from '../../agent/verify/restart-verifier.js'
-import { restartAndVerify } from '../../agent/verify/restart-and-verify.js'
-import { MINKMS_FATAL, MINKMS_READY } from '../../agent/verify/verdict.js'
+import { MINKMS_READY } from '../../agent/verify/verdict.js'
 import { systemClock } from '../../shared/clock.js'
 import { createMinkmsClient } from '../../shared/minkms/client.js'
 import { ChildProcessRunner } from '../../shared/process-runner.js'
@@ -83,7 +82,7 @@ async function adapters (service: SystemctlServiceManager, journal: JournalctlJo
 /** prepare → baseline → restart → verdict, exactly as the applier does it. */
 async function verify (service: SystemctlServiceManager, journal: JournalctlJournal, health: () => Promise<boolean>, deadlineMs: number, stableForMs: number): Promise<unknown> {
   const verifier = new RestartVerifier({ service, journal, clock: systemClock, health })
-  const verdict = await restartAndVerify(service, verifier, { deadlineMs, stableForMs, readyPattern: MINKMS_READY, fatalPattern: MINKMS_FATAL })
+  const verdict = await verifier.restartAndVerify({ deadlineMs, stableForMs })
   return { verdict, returnedAt: Date.now(), children: await childrenOf(process.pid) }
 }
 

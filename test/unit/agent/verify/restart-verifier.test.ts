@@ -437,3 +437,23 @@ function stallingJournal (fake: FakeJournal, stalled: () => boolean): Journal {
     })
   }
 }
+
+t.test('restartAndVerify: cancel a pending automatic restart, then baseline, then restart, then judge', async (t) => {
+  const order: string[] = []
+  const service = new FakeServiceManager()
+  const journal = new FakeJournal()
+  const traced = Object.assign(Object.create(service) as FakeServiceManager, {
+    prepareRestart: async () => { order.push('prepare') },
+    status: async () => { order.push('status'); return await service.status() },
+    restart: async (o?: { signal?: AbortSignal }) => {
+      order.push('restart')
+      await service.restart(o)
+      journal.push({ message: READY_LINE, invocationId: service.current.invocationId, origin: 'unit' })
+    }
+  })
+  const verifier = new RestartVerifier({ service: traced, journal, clock: systemClock, health: async () => true }, { statusPollMs: 10, healthPollMs: 10 })
+  const verdict = await verifier.restartAndVerify({ deadlineMs: 5000, stableForMs: 20 }, async () => { order.push('beforeRestart') })
+  t.equal(verdict.reason, 'ready', "minkms's ready line is the default")
+  t.same(order.slice(0, 4), ['prepare', 'status', 'beforeRestart', 'restart'], 'the baseline (status) is taken after the cancel and before the restart')
+  t.equal(journal.activeFollowers, 0)
+})
