@@ -1,10 +1,13 @@
 // The real AgentCore: the change applier plus status, readiness, metrics and the journal, over
-// the node's real ports (composed in agent/deps.ts). The HTTP API and the CLI drive it.
-import type { AgentCore, AgentStatus, ApplyEvent, ApplyResult, Check, PlanResult } from './core.js'
+// the node's real ports (composed in agent/deps.ts). The HTTP API and the CLI drive it. It also
+// owns what the daemon runs in the background (startDaemon: undo an interrupted apply, watch for
+// drift, converge to the desired revision) and the files-only recovery of the unit's ExecStartPre.
+import type { AgentStatus, ApplyEvent, ApplyResult, Check, RecoverResult, RunningCore, PlanResult } from './core.js'
 import type { Change } from '../shared/change/change.js'
 import type { ChangeApplier } from './apply/change-applier.js'
-import type { RecoverResult } from './cli/types.js'
+import type { GoAhead } from './convergence-slots.js'
 import type { DriftDetector } from './apply/drift-detector.js'
+import type { Log } from './apply/transaction.js'
 import type { AgentMetrics } from './metrics.js'
 import type { Journal } from './os/journal.js'
 import type { ServiceManager, UnitStatus } from './os/service-manager.js'
@@ -18,21 +21,25 @@ export interface AgentCoreParts {
   state: AgentStateStore
   metrics: AgentMetrics
   drift?: DriftDetector
-  /** Stops what the daemon runs in the background (drift watch, convergence). */
-  onClose?: () => Promise<void>
+  log: Log
+  /** Closed last by close() (the minkms client's connections). */
+  release?: () => Promise<void>
 }
+
+/** Asks the coordinator for a go-ahead before boot convergence; undefined without a coordinator. */
+export type GoAheadSource = (signal: AbortSignal) => Promise<GoAhead | undefined>
 
 const errText = (err: unknown): string => err instanceof Error ? err.message : String(err)
 
-export class RealAgentCore implements AgentCore {
+export class RealAgentCore implements RunningCore {
   readonly #p: AgentCoreParts
   readonly journal: Journal
   readonly unit: string
   #journalCache: { at: number, check: Check } | undefined
   /** What boot convergence is doing, shown in the config check. */
-  convergence = 'idle'
-  /** Set by agent/deps.ts in `recover` mode (RunningCore.recover). */
-  recover?: () => Promise<RecoverResult>
+  #convergence = 'idle'
+  readonly #stop = new AbortController()
+  #converging: Promise<void> | undefined
 
   constructor (parts: AgentCoreParts) {
     this.#p = parts
@@ -93,7 +100,7 @@ export class RealAgentCore implements AgentCore {
   // `keyroll-agent status` asks) or one a killed agent left: until it is undone the node is not
   // ready for changes, and the config check says so.
   async #config (): Promise<{ check: Check, elsewhere: boolean }> {
-    const loaded = `config loaded; convergence ${this.convergence}`
+    const loaded = `config loaded; convergence ${this.#convergence}`
     const u = this.#p.applier.applying === undefined ? await this.#p.applier.unfinished().catch(() => undefined) : undefined
     if (u === undefined) return { check: { ok: true, message: loaded }, elsewhere: false }
     const what = `${u.kind === 'apply' ? 'an apply' : 'a rollback'} of revision ${u.revision} (started ${new Date(u.since).toISOString()})`
@@ -135,8 +142,50 @@ export class RealAgentCore implements AgentCore {
     return await this.#p.metrics.render()
   }
 
+  /**
+   * Files-only recovery (the unit's ExecStartPre): an interrupted apply is finished or undone on
+   * disk, never with a restart (minkms is ordered after the agent, so a restart from here would
+   * wait for this very start job). A restore that failed rejects: the pending record stays and
+   * the daemon tries again.
+   */
+  async recover (): Promise<RecoverResult> {
+    const r = await this.#p.applier.recover({ deferRestart: true })
+    const revision = (await this.#p.state.readApplied())?.revision ?? 0
+    if (r === undefined) return { action: 'none', revision, message: 'no interrupted change' }
+    if (r.result === 'rollback-failed') throw new Error(r.message)
+    return { action: r.result === 'changed' ? 'finished' : 'undone', revision, message: r.message }
+  }
+
+  /** Undoes (with a restart and a verdict) an apply a killed agent left, before anything else touches the files. */
+  async undoInterrupted (): Promise<void> {
+    const r = await this.#p.applier.recover()
+    if (r !== undefined) this.#p.log.warn({ result: r.result, revision: r.revision }, r.message)
+  }
+
+  /**
+   * The daemon's start: undo an interrupted apply, watch the managed files for drift, and converge
+   * the node to its desired revision in the background (after the coordinator's go-ahead when one
+   * is configured), so the API answers health and status meanwhile.
+   */
+  async startDaemon (goAhead: GoAheadSource): Promise<void> {
+    await this.undoInterrupted()
+    await this.#p.drift?.start((await this.#p.state.readApplied())?.files ?? {})
+    const stop = this.#stop.signal
+    const slot = await goAhead(stop)
+    this.#convergence = slot === undefined ? 'running (no coordinator configured)' : 'waiting for the coordinator'
+    this.#converging = this.#p.applier.converge(slot).then((r) => {
+      this.#convergence = r.state === 'applied' ? `applied revision ${r.result.revision}: ${r.result.result}` : r.state
+      this.#p.log.info({ state: r.state }, 'boot convergence done')
+    }, (err: unknown) => {
+      this.#convergence = stop.aborted ? 'stopped' : `failed: ${errText(err)}`
+      if (!stop.aborted) this.#p.log.error({ err }, 'boot convergence failed')
+    })
+  }
+
   async close (): Promise<void> {
-    await this.#p.onClose?.()
+    this.#stop.abort()
+    await this.#converging?.catch(() => {})
     await this.#p.drift?.close()
+    await this.#p.release?.()
   }
 }

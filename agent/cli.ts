@@ -16,6 +16,7 @@ import { serve } from './cli/serve.js'
 import { EXIT, type CliDeps, type CliIo } from './cli/types.js'
 
 export * from './cli/types.js'
+export type { CreateCore, RunningCore } from './core.js'
 
 /** Runs one command line (without `node` and the script). Resolves with the exit code. */
 export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps = {}): Promise<number> {

@@ -2,6 +2,8 @@
 // The API layer (agent/app.ts, agent/routes/) depends only on this interface, so it is tested
 // with a fake core; the real one is composed in agent/deps.ts from the apply engine and ports.
 import type { Change } from '../shared/change/change.js'
+import type { Logger } from '../shared/logger.js'
+import type { AgentConfig } from './config.js'
 import type { Journal } from './os/journal.js'
 import type { AgentStatus, Checks } from '../shared/schemas/agent-status.js'
 import type { ApplyEvent, ApplyResult, PlanResult } from '../shared/schemas/apply.js'
@@ -37,3 +39,37 @@ export interface AgentCore {
   /** Liveness of the core's own machinery: config loaded, unit state known, journal attached. */
   ready (): Promise<{ ok: boolean, checks: Checks }>
 }
+
+/** What `recover` did. */
+export interface RecoverResult {
+  /** none: no interrupted transaction; finished/undone: the files are now on `revision`. */
+  action: 'none' | 'finished' | 'undone'
+  /** The revision the files are on now. */
+  revision: number
+  message: string
+}
+
+/** A core that runs in this process: the CLI and the daemon own it and close it. */
+export interface RunningCore extends AgentCore {
+  /** Stops watchers, followers, timers and background work; resolves when nothing is left running. */
+  close: () => Promise<void>
+  /**
+   * Finishes or undoes a transaction that was interrupted (agent killed mid-apply) from local
+   * state only: no network, no coordinator, no restart, bounded in time. Run by the unit's
+   * ExecStartPre before minkms starts at boot (systemd/README.md "Boot order"). Rejects when the
+   * files cannot be brought to a consistent revision.
+   */
+  recover: () => Promise<RecoverResult>
+}
+
+/**
+ * What a core is built for. `daemon`: the long-running agent (an interrupted apply undone with a
+ * restart, boot convergence, drift watching); `command`: one CLI command that changes files
+ * (apply), an interrupted apply undone first, nothing in the background; `read`: plan and status,
+ * which change nothing (an interrupted apply is reported, not undone, and a running one does not
+ * make them fail); `recover`: the unit's ExecStartPre, which calls recover() and nothing else.
+ */
+export type CoreMode = 'daemon' | 'command' | 'read' | 'recover'
+
+/** Builds the real core (agent/deps.ts createCore); tests of the CLI pass a fake one. */
+export type CreateCore = (config: AgentConfig, logger: Logger, opts: { mode: CoreMode }) => Promise<RunningCore>

@@ -18,8 +18,6 @@ export const NothingToRollBackError = createError('AGT_NOTHING_TO_ROLL_BACK', 't
 /** A TLS file named in the agent config cannot be read. */
 export const TlsUnreadableError = createError<[field: string, path: string, reason: string]>(
   'AGT_TLS_UNREADABLE', '%s: cannot read %s (%s); fix the path or the file permissions', 500)
-/** The change applier could not be loaded (agent/deps.ts missing or without createCore). */
-export const CoreUnavailableError = createError<[reason: string, options?: { cause: unknown }]>('AGT_CORE_UNAVAILABLE', 'the agent core cannot be loaded: %s', 500)
 /** A spec file given to the CLI cannot be read. */
 export const SpecUnreadableError = createError<[path: string, reason: string]>(
   'AGT_SPEC_UNREADABLE', 'cannot read spec file %s: %s', 400)
@@ -36,7 +34,6 @@ export const AGENT_ERRORS = {
   NotFoundError,
   NothingToRollBackError,
   TlsUnreadableError,
-  CoreUnavailableError,
   SpecUnreadableError,
   ChangeBodyMissingError
 } as const

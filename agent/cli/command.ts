@@ -1,14 +1,16 @@
 // Shared plumbing of the CLI's commands: the config from flags, the root logger, the core
-// (built by agent/deps.ts, loaded on first use), errors mapped to exit codes, and the spec file.
+// (built by agent/deps.ts, or a test's fake), errors mapped to exit codes, and the spec file.
 import { readFile } from 'node:fs/promises'
 import { SECRET_PATHS, loadAgentConfig, type AgentConfig } from '../config.js'
-import { CoreUnavailableError, SpecUnreadableError } from '../errors.js'
+import { SpecUnreadableError } from '../errors.js'
 import type { Change } from '../../shared/change/change.js'
 import type { ChangeDefaults } from '../../shared/change/validate-change.js'
 import { parseChangeSpec } from '../../shared/change/parse-change-spec.js'
 import type { ConfigFlag } from '../../shared/config-loader.js'
 import { createLogger, maskSecrets, type Logger } from '../../shared/logger.js'
-import { EXIT, type CliDeps, type CliIo, type CoreMode, type CreateCore, type RunningCore } from './types.js'
+import type { CoreMode, RunningCore } from '../core.js'
+import { createCore } from '../deps.js'
+import { EXIT, type CliDeps, type CliIo } from './types.js'
 
 export interface CommonOptions { config?: string, logLevel?: string }
 export interface SpecOptions extends CommonOptions { spec: string }
@@ -38,20 +40,6 @@ export function rootLogger (config: AgentConfig, destination: { write: (line: st
   })
 }
 
-export async function resolveCreateCore (deps: CliDeps): Promise<CreateCore> {
-  if (deps.createCore !== undefined) return deps.createCore
-  // Imported by name at run time: the core is built in parallel and lives in agent/deps.ts.
-  const url = new URL('../deps.js', import.meta.url).href
-  let mod: { createCore?: unknown }
-  try {
-    mod = await import(url) as { createCore?: unknown }
-  } catch (err) {
-    throw new CoreUnavailableError((err as Error).message, { cause: err })
-  }
-  if (typeof mod.createCore !== 'function') throw new CoreUnavailableError('agent/deps.js does not export createCore')
-  return mod.createCore as CreateCore
-}
-
 /**
  * Runs a one-shot command against an in-process core and maps errors to exit codes. `mutating`:
  * the command may have written files, so an unexpected error leaves the node in an unknown state.
@@ -62,7 +50,7 @@ export async function command (o: CommonOptions, io: CliIo, deps: CliDeps, mutat
   try {
     const config = await loadConfig(o, deps)
     const logger = rootLogger(config, deps.logDestination ?? io.stderr, o.logLevel === undefined ? 'warn' : config.log.level)
-    core = await (await resolveCreateCore(deps))(config, logger, { mode })
+    core = await (deps.createCore ?? createCore)(config, logger, { mode })
     return await run(core, config)
   } catch (err) {
     const code = reportError(io, err)

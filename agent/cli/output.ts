@@ -4,7 +4,8 @@ import { Value } from 'typebox/value'
 import type { AgentCore, ApplyResult, PlanResult } from '../core.js'
 import { maskSecrets } from '../../shared/logger.js'
 import { AgentStatusSchema } from '../../shared/schemas/agent-status.js'
-import { EXIT, type CliIo, type RunningCore } from './types.js'
+import type { RunningCore } from '../core.js'
+import { EXIT, type CliIo } from './types.js'
 
 function out (io: CliIo, text: string): void {
   io.stdout.write(maskSecrets(text.endsWith('\n') ? text : `${text}\n`))
@@ -55,10 +56,6 @@ export function printApply (io: CliIo, r: ApplyResult, unit: string, nodeName: s
 }
 
 export async function recover (io: CliIo, core: RunningCore, node: string): Promise<number> {
-  if (core.recover === undefined) {
-    out(io, `ok: [${node}] files consistent (the core recovers an interrupted change when it starts)`)
-    return EXIT.ok
-  }
   const r = await core.recover()
   out(io, r.action === 'none' ? `ok: [${node}] revision ${r.revision} (nothing to recover)` : `changed: [${node}] revision ${r.revision} (${r.action} an interrupted change: ${r.message})`)
   return EXIT.ok

@@ -6,8 +6,10 @@ import { readFile } from 'node:fs/promises'
 import { buildAgentApp, type TlsMaterial } from '../app.js'
 import type { AgentConfig } from '../config.js'
 import { TlsUnreadableError } from '../errors.js'
-import { loadConfig, reportError, resolveCreateCore, rootLogger, type CommonOptions } from './command.js'
-import { EXIT, type CliDeps, type CliIo, type RunningCore } from './types.js'
+import { loadConfig, reportError, rootLogger, type CommonOptions } from './command.js'
+import type { RunningCore } from '../core.js'
+import { createCore } from '../deps.js'
+import { EXIT, type CliDeps, type CliIo } from './types.js'
 
 async function readTls (config: AgentConfig): Promise<TlsMaterial | undefined> {
   if (config.tls === undefined) return undefined
@@ -35,7 +37,7 @@ export async function serve (o: CommonOptions & { listenHost?: string, listenPor
   const log = rootLogger(config, deps.logDestination)
   let core: RunningCore
   try {
-    core = await (await resolveCreateCore(deps))(config, log, { mode: 'daemon' })
+    core = await (deps.createCore ?? createCore)(config, log, { mode: 'daemon' })
   } catch (err) {
     log.fatal({ err }, 'core failed to start')
     return EXIT.failed

@@ -5,7 +5,7 @@
 import { EventEmitter, once } from 'node:events'
 import { buildAgentApp, type AgentApp, type AgentAppDeps } from '../../agent/app.js'
 import type { AgentConfig } from '../../agent/config.js'
-import type { AgentCore, AgentStatus, ApplyEvent, ApplyOutcome, ApplyResult, ApplyStep, PlanResult } from '../../agent/core.js'
+import type { AgentCore, AgentStatus, ApplyEvent, ApplyOutcome, ApplyResult, ApplyStep, PlanResult, RecoverResult, RunningCore } from '../../agent/core.js'
 import { ChangeConflictError, NothingToRollBackError } from '../../agent/errors.js'
 import type { Journal, JournalEntry } from '../../agent/os/journal.js'
 import type { UnitStatus } from '../../agent/os/service-manager.js'
@@ -115,7 +115,7 @@ const STEPS: ApplyStep[] = ['lock', 'plan', 'validate', 'backup', 'write', 'rest
 const RESTORE: ApplyStep[] = ['restore', 'restart-restore', 'verify-restore']
 
 /** A scripted AgentCore. */
-export class FakeAgentCore implements AgentCore {
+export class FakeAgentCore implements RunningCore {
   readonly unit: string
   readonly node: string
   readonly journal = new FakeJournal()
@@ -211,6 +211,13 @@ export class FakeAgentCore implements AgentCore {
   }
 
   /** Like a real core's close(): the CLI calls it when done. */
+  /** What recover() answers (default: nothing was interrupted). */
+  recoverResult: (() => Promise<RecoverResult>) | undefined
+
+  async recover (): Promise<RecoverResult> {
+    return this.recoverResult !== undefined ? await this.recoverResult() : { action: 'none', revision: this.#applied, message: 'no interrupted change' }
+  }
+
   async close (): Promise<void> {
     this.closed = true
   }

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { RealAgentCore } from '../../../agent/agent-core.js'
 import { createAgentMetrics } from '../../../agent/metrics.js'
 import { FakeJournal } from '../../../agent/os/fake-journal.js'
-import { buildApplier, hsmChange } from '../../helpers/applier-fixture.js'
+import { buildApplier, hsmChange, silentLog } from '../../helpers/applier-fixture.js'
 
 async function core (dir: string): Promise<{ core: RealAgentCore } & Awaited<ReturnType<typeof buildApplier>>> {
   const f = await buildApplier(dir)
@@ -16,7 +16,8 @@ async function core (dir: string): Promise<{ core: RealAgentCore } & Awaited<Ret
     service: f.service,
     journal: new FakeJournal(),
     state: f.state,
-    metrics: createAgentMetrics({ files: ['config', 'env'] })
+    metrics: createAgentMetrics({ files: ['config', 'env'] }),
+    log: silentLog
   })
   return { core: c, ...f }
 }
@@ -58,4 +59,20 @@ t.test('an apply running in another process (the daemon, while the CLI asks): ap
   t.equal(s.applying, true)
   t.match(s.checks.config, { ok: true, message: new RegExp(`an apply of revision 2 .* is running in process ${process.ppid}$`) })
   t.equal((await f.core.ready()).ok, true)
+})
+
+t.test('recover(): nothing interrupted is "none", on the applied revision', async t => {
+  const f = await core(t.testdir())
+  await f.applier.apply(hsmChange(1))
+  t.same(await f.core.recover(), { action: 'none', revision: 1, message: 'no interrupted change' })
+})
+
+t.test('startDaemon: converges without a coordinator and says so in the config check; close() ends it', async t => {
+  const f = await core(t.testdir())
+  let asked = 0
+  await f.core.startDaemon(async () => { asked++; return undefined })
+  t.equal(asked, 1, 'the go-ahead source is asked once')
+  t.match((await f.core.status()).checks.config.message, /^config loaded; convergence (running \(no coordinator configured\)|none)$/)
+  await f.core.close()
+  t.match((await f.core.status()).checks.config.message, /convergence none$/, 'nothing desired yet: nothing to converge')
 })
