@@ -1,39 +1,100 @@
-// The agent's error catalogue (STYLE R9): stable AGT_ codes, each with the HTTP status it maps
-// to. The unit and journal codes (AGT_UNIT_*, AGT_JOURNAL_*) live with the OS ports in
-// agent/os/errors.ts; docs/errors.md documents every code of every catalogue and a test checks it.
-import createError from '@fastify/error'
+// The agent's error catalogue: every AGT_ code with the HTTP status it maps to, and the error
+// classes that raise them (the apply engine's, the OS ports', the API's, the CLI's). The base is
+// shared/errors.ts CodedError; docs/errors.md documents every code and a test holds the two equal.
+// Errors of the OS ports carry the failing command's stderr, so an operator reads systemd's own
+// words ("Unit minkms.service not found.") instead of a bare exit code.
+import { formatProblems, type Problem } from '../shared/edit/problem.js'
+import { CodedError, type Catalogue } from '../shared/errors.js'
+
+/** Every AGT_ code. */
+export const AGENT_CODES = {
+  AGT_CHANGE_CONFLICT: { status: 409, meaning: "another apply or rollback holds the node's lock; retry when it finished" },
+  AGT_NOT_FOUND: { status: 404, meaning: 'no such route' },
+  AGT_NOTHING_TO_ROLL_BACK: { status: 409, meaning: 'rollback asked for, but there is no earlier committed revision' },
+  AGT_TLS_UNREADABLE: { status: 500, meaning: '`tls.cert`, `tls.key` or `tls.clientCa` cannot be read at start (CLI exit 2)' },
+  AGT_SPEC_UNREADABLE: { status: 400, meaning: '`--spec FILE` cannot be read (CLI exit 2)' },
+  AGT_CHANGE_BODY_MISSING: { status: 400, meaning: '`POST /v1/plan` or `/v1/apply` came without a change body' },
+  AGT_STALE_REVISION: { status: 409, meaning: 'the change is older than the applied revision' },
+  AGT_REVISION_CONFLICT: { status: 409, meaning: 'the revision was applied before with different content' },
+  AGT_INVALID_RESULT: { status: 400, meaning: 'the change would produce an invalid config or env file; nothing written; `problems` names the spec field (and line) that caused each' },
+  AGT_UNIT_STATUS_FAILED: { status: 502, meaning: '`systemctl show` could not report the unit (systemd unreachable, timeout, bad output)' },
+  AGT_UNIT_RESTART_FAILED: { status: 502, meaning: 'systemctl refused or failed to queue the restart job' },
+  AGT_UNIT_NOT_FOUND: { status: 500, meaning: 'the configured unit is not known to systemd (agent misconfiguration)' },
+  AGT_JOURNAL_READ_FAILED: { status: 502, meaning: 'journalctl could not read the journal or report its cursor' },
+  AGT_JOURNAL_FOLLOW_FAILED: { status: 502, meaning: '`journalctl --follow` could not start or ended by itself' },
+  AGT_WATCHER_FAILED: { status: 500, meaning: 'the file watcher could not watch a managed file' },
+  AGT_STATE_SEALED: { status: 500, meaning: 'sealed agent state is corrupt or was sealed with another agent key' }
+} as const satisfies Catalogue
+
+/** A code of {@link AGENT_CODES}. */
+export type AgentCode = keyof typeof AGENT_CODES
+
+/** Base of the agent's errors: the status comes from the catalogue. */
+export class AgentError extends CodedError<AgentCode> {
+  constructor (code: AgentCode, message: string, opts?: { cause?: unknown }) {
+    super(code, AGENT_CODES[code].status, message, opts)
+  }
+}
 
 /** Another apply or rollback holds the node's lock. */
-export const ChangeConflictError = createError<[running: string]>(
-  'AGT_CHANGE_CONFLICT', 'another change is in progress on this node (%s); wait for it to finish', 409)
-/** A change the core refused before touching anything (the message names the problem). */
-export const BadChangeError = createError<[reason: string]>('AGT_BAD_CHANGE', 'invalid change: %s', 400)
-/** A change names a file outside the agent's allowlist (`files` in the agent config). */
-export const PathNotManagedError = createError<[path: string, managed: string]>(
-  'AGT_PATH_NOT_MANAGED', '%s is not a file this agent manages; managed files: %s', 400)
+export class ChangeConflictError extends AgentError {
+  constructor (running: string) { super('AGT_CHANGE_CONFLICT', `another change is in progress on this node (${running}); wait for it to finish`) }
+}
 /** No such route. */
-export const NotFoundError = createError<[method: string, path: string]>('AGT_NOT_FOUND', 'no route %s %s', 404)
+export class NotFoundError extends AgentError {
+  constructor (method: string, path: string) { super('AGT_NOT_FOUND', `no route ${method} ${path}`) }
+}
 /** A rollback was asked for but there is no earlier committed revision to restore. */
-export const NothingToRollBackError = createError('AGT_NOTHING_TO_ROLL_BACK', 'there is no earlier committed revision to roll back to', 409)
+export class NothingToRollBackError extends AgentError {
+  constructor () { super('AGT_NOTHING_TO_ROLL_BACK', 'there is no earlier committed revision to roll back to') }
+}
 /** A TLS file named in the agent config cannot be read. */
-export const TlsUnreadableError = createError<[field: string, path: string, reason: string]>(
-  'AGT_TLS_UNREADABLE', '%s: cannot read %s (%s); fix the path or the file permissions', 500)
+export class TlsUnreadableError extends AgentError {
+  constructor (field: string, path: string, reason: string) { super('AGT_TLS_UNREADABLE', `${field}: cannot read ${path} (${reason}); fix the path or the file permissions`) }
+}
 /** A spec file given to the CLI cannot be read. */
-export const SpecUnreadableError = createError<[path: string, reason: string]>(
-  'AGT_SPEC_UNREADABLE', 'cannot read spec file %s: %s', 400)
-
+export class SpecUnreadableError extends AgentError {
+  constructor (path: string, reason: string) { super('AGT_SPEC_UNREADABLE', `cannot read spec file ${path}: ${reason}`) }
+}
 /** POST /v1/plan or /v1/apply without a body (or with a media type that carries none). */
-export const ChangeBodyMissingError = createError('AGT_CHANGE_BODY_MISSING',
-  'send the change as the request body: JSON (Content-Type: application/json) or the YAML spec file (Content-Type: application/yaml)', 400)
+export class ChangeBodyMissingError extends AgentError {
+  constructor () {
+    super('AGT_CHANGE_BODY_MISSING', 'send the change as the request body: JSON (Content-Type: application/json) or the YAML spec file (Content-Type: application/yaml)')
+  }
+}
+/** A change older than the applied revision. */
+export class StaleRevisionError extends AgentError {
+  constructor (revision: number, applied: number) {
+    super('AGT_STALE_REVISION', `revision ${revision} is older than the applied revision ${applied}; send a newer revision`)
+  }
+}
+/** The applied revision number with different content. */
+export class RevisionConflictError extends AgentError {
+  constructor (revision: number) {
+    super('AGT_REVISION_CONFLICT', `revision ${revision} was already applied with different content; give the new change a new revision`)
+  }
+}
+/** The files the change would produce are invalid (nothing was written). */
+export class InvalidResultError extends AgentError {
+  constructor (readonly problems: readonly Problem[]) {
+    super('AGT_INVALID_RESULT', `the change would produce invalid files; nothing was written (a files.* path and its line are the change spec's, a file path and its line the file's):\n${formatProblems(problems)}`)
+  }
+}
 
-/** Every error constructor defined here (docs/errors.md documents each code). */
-export const AGENT_ERRORS = {
-  ChangeConflictError,
-  BadChangeError,
-  PathNotManagedError,
-  NotFoundError,
-  NothingToRollBackError,
-  TlsUnreadableError,
-  SpecUnreadableError,
-  ChangeBodyMissingError
-} as const
+/** A code an OS port raises. */
+export type OsErrorCode = Extract<AgentCode, `AGT_UNIT_${string}` | `AGT_JOURNAL_${string}` | 'AGT_WATCHER_FAILED'>
+
+/** An OS port failed. `stderr` holds the tail of the command's stderr when there was one. */
+export class OsPortError extends AgentError {
+  /** The failing command's stderr (trimmed tail), or ''. */
+  readonly stderr: string
+  constructor (code: OsErrorCode, message: string, opts: { stderr?: string, cause?: unknown } = {}) {
+    super(code, message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.stderr = opts.stderr ?? ''
+  }
+}
+
+/** Sealed state that does not open. */
+export class SealedBoxError extends AgentError {
+  constructor (what: string) { super('AGT_STATE_SEALED', `cannot open sealed state ${what}: corrupt or sealed with another agent key`) }
+}

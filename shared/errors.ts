@@ -1,32 +1,88 @@
-// Shared error catalogue (STYLE R9: SHR_ codes, @fastify/error, HTTP status) and the one error
-// handler both daemons install. It renders every error as `{ code, message, statusCode }`:
-// 4xx messages as written (they say what to fix), 5xx as a generic message with the full error
-// in the log. Messages pass through the secret-pattern mask first: an error that quotes its input
-// must not echo an API key back.
-import createError from '@fastify/error'
+// The one base of keyroll's coded errors, the shared catalogue (SHR_ codes) and the one error
+// handler both daemons install.
+//
+// Every error that may reach a client is a CodedError: a stable, prefixed code (`AGT_` agent,
+// `CRD_` coordinator, `SHR_` shared code), the HTTP status it maps to, and a message that is safe
+// to show (it names the problem and what to fix, never a secret value). Each package keeps one
+// catalogue, a table code → { status, meaning }, and its error classes take their status from it,
+// so a status is written once; docs/errors.md documents every code and a test holds the two equal.
+//
+// The handler renders every error as `{ code, message, statusCode }`: 4xx messages as written (they
+// say what to fix), 5xx as a generic message with the full error in the log. Messages pass through
+// the secret-pattern mask first: an error that quotes its input must not echo an API key back.
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { redactText } from './secrets/redact-text.js'
 import type { ErrorBody, Problem } from './schemas/errors.js'
 
-/** A request failed schema validation; the message names each field. */
-export const RequestValidationError = createError<[detail: string]>('SHR_VALIDATION', 'invalid request: %s', 400)
-/** A 4xx error that came without a code of its own. */
-export const BadRequestError = createError<[detail: string]>('SHR_BAD_REQUEST', '%s', 400)
-/** Anything unexpected; the body never says more than this. */
-export const InternalError = createError<[requestId: string]>('SHR_INTERNAL', 'internal error (request %s); the server log has the details', 500)
-/** A daemon config (agent.yaml, coordinator.yaml) is invalid; the message lists every problem. */
-export const DaemonConfigInvalidError = createError<[source: string, problems: string]>('SHR_DAEMON_CONFIG_INVALID', 'invalid %s:\n%s', 500)
-/** A daemon config file cannot be read or parsed. */
-export const DaemonConfigUnreadableError = createError<[path: string, reason: string]>('SHR_DAEMON_CONFIG_UNREADABLE', 'cannot read config file %s: %s', 500)
+/** One entry of a package's catalogue. */
+export interface CodeInfo {
+  /** The HTTP status the code maps to (for a CLI: 4xx → exit 2). */
+  readonly status: number
+  /** What it means, for docs/errors.md. */
+  readonly meaning: string
+}
 
-/** Every SHR_ error constructor defined here (docs/errors.md documents each code). */
-export const SHARED_ERRORS = {
-  RequestValidationError,
-  BadRequestError,
-  InternalError,
-  DaemonConfigInvalidError,
-  DaemonConfigUnreadableError
-} as const
+/** A package's catalogue: every code it raises. */
+export type Catalogue<C extends string = string> = { readonly [K in C]: CodeInfo }
+
+/** The base of every coded error. */
+export class CodedError<C extends string = string> extends Error {
+  /** Stable code, `AGT_`/`CRD_`/`SHR_` prefixed. */
+  readonly code: C
+  /** HTTP status this error maps to. */
+  readonly statusCode: number
+
+  constructor (code: C, statusCode: number, message: string, opts?: { cause?: unknown }) {
+    super(message, opts?.cause === undefined ? undefined : { cause: opts.cause })
+    this.name = new.target.name
+    this.code = code
+    this.statusCode = statusCode
+  }
+}
+
+/** The SHR_ codes of code both daemons share (the change model, editors, file system and minkms client have their own). */
+export const SHARED_CODES = {
+  SHR_VALIDATION: { status: 400, meaning: 'a request failed schema validation; `problems` names each field' },
+  SHR_BAD_REQUEST: { status: 400, meaning: 'a 4xx error that came without a code of its own' },
+  SHR_INTERNAL: { status: 500, meaning: 'anything unexpected; the server log has the details' },
+  SHR_DAEMON_CONFIG_INVALID: { status: 500, meaning: 'a daemon config (agent.yaml, coordinator.yaml) is invalid; the message lists every problem (CLI exit 2)' },
+  SHR_DAEMON_CONFIG_UNREADABLE: { status: 500, meaning: 'a daemon config file cannot be read or parsed (CLI exit 2)' },
+  SHR_PROCESS_FAILED: { status: 500, meaning: 'a child process (systemctl, journalctl) failed, timed out or was killed; wrapped by the port that ran it' },
+  SHR_HTTP_CONNECT_TIMEOUT: { status: 504, meaning: 'TCP connect and TLS handshake took longer than the timeout; nothing was sent' },
+  SHR_HTTP_HEADERS_TIMEOUT: { status: 504, meaning: 'the request was sent but no response headers came within the timeout' },
+  SHR_HTTP_BODY_TIMEOUT: { status: 504, meaning: 'the response body paused for longer than the timeout' }
+} as const satisfies Catalogue
+
+/** A code of {@link SHARED_CODES}. */
+export type SharedCode = keyof typeof SHARED_CODES
+
+/** Base of the errors of {@link SHARED_CODES}. */
+export class SharedError extends CodedError<SharedCode> {
+  constructor (code: SharedCode, message: string, opts?: { cause?: unknown }) {
+    super(code, SHARED_CODES[code].status, message, opts)
+  }
+}
+
+/** A request failed schema validation; the message names each field. */
+export class RequestValidationError extends SharedError {
+  constructor (detail: string) { super('SHR_VALIDATION', `invalid request: ${detail}`) }
+}
+/** A 4xx error that came without a code of its own. */
+export class BadRequestError extends SharedError {
+  constructor (detail: string) { super('SHR_BAD_REQUEST', detail) }
+}
+/** Anything unexpected; the body never says more than this. */
+export class InternalError extends SharedError {
+  constructor (requestId: string) { super('SHR_INTERNAL', `internal error (request ${requestId}); the server log has the details`) }
+}
+/** A daemon config (agent.yaml, coordinator.yaml) is invalid; the message lists every problem. */
+export class DaemonConfigInvalidError extends SharedError {
+  constructor (source: string, problems: string) { super('SHR_DAEMON_CONFIG_INVALID', `invalid ${source}:\n${problems}`) }
+}
+/** A daemon config file cannot be read or parsed. */
+export class DaemonConfigUnreadableError extends SharedError {
+  constructor (path: string, reason: string) { super('SHR_DAEMON_CONFIG_UNREADABLE', `cannot read config file ${path}: ${reason}`) }
+}
 
 /** An error rendered for a client, with the status to send. */
 export interface RenderedError { statusCode: number, body: ErrorBody }
@@ -45,7 +101,7 @@ export function renderError (err: unknown, request: FastifyRequest): RenderedErr
   }
   const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode <= 599 ? e.statusCode : 500
   if (status < 500) {
-    const code = typeof e.code === 'string' && e.code !== '' ? e.code : BadRequestError('').code
+    const code = typeof e.code === 'string' && e.code !== '' ? e.code : 'SHR_BAD_REQUEST'
     const problems = asProblems(e.problems)
     request.log.info({ code, statusCode: status }, 'request rejected')
     const body: ErrorBody = { code, message: mask(String(e.message ?? '')), statusCode: status }
@@ -54,7 +110,7 @@ export function renderError (err: unknown, request: FastifyRequest): RenderedErr
   }
   request.log.error({ err }, 'request failed')
   // A stable code of ours is safe and useful to a client; the message is not (paths, stderr).
-  const code = typeof e.code === 'string' && /^(?:AGT|CRD|SHR)_[A-Z0-9_]+$/.test(e.code) ? e.code : InternalError('').code
+  const code = typeof e.code === 'string' && /^(?:AGT|CRD|SHR)_[A-Z0-9_]+$/.test(e.code) ? e.code : 'SHR_INTERNAL'
   return { statusCode: status, body: { code, message: new InternalError(request.id).message, statusCode: status } }
 }
 

@@ -5,6 +5,7 @@
 // (docs/benchmarks.md), and jitless V8 has no WebAssembly, which undici's HTTP parser needs.
 // node:https parses with the llhttp built into node, shares the TLS code fastify already loads,
 // and costs nothing extra to import.
+import { SharedError } from './errors.js'
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { Agent, request as httpsRequest } from 'node:https'
 import { finished } from 'node:stream/promises'
@@ -45,26 +46,16 @@ export interface HttpsResponse {
   body: IncomingMessage
 }
 
-/** The codes of {@link HttpTimeoutError} (docs/errors.md). */
-export const HTTP_ERROR_CODES = {
-  SHR_HTTP_CONNECT_TIMEOUT: 'TCP connect and TLS handshake took longer than the timeout; nothing was sent',
-  SHR_HTTP_HEADERS_TIMEOUT: 'the request was sent but no response headers came within the timeout',
-  SHR_HTTP_BODY_TIMEOUT: 'the response body paused for longer than the timeout'
-} as const
-
 /** Which wait ran out. `connect` happened before anything was sent (safe to retry elsewhere). */
 export type HttpTimeoutPhase = 'connect' | 'headers' | 'body'
 
-/** A request that waited longer than `timeoutMs` for one phase. */
-export class HttpTimeoutError extends Error {
-  readonly code: keyof typeof HTTP_ERROR_CODES
+/** A request that waited longer than `timeoutMs` for one phase (SHR_HTTP_*_TIMEOUT). */
+export class HttpTimeoutError extends SharedError {
   readonly phase: HttpTimeoutPhase
 
   constructor (phase: HttpTimeoutPhase, ms: number) {
-    super(`${phase === 'connect' ? 'connect and TLS handshake' : phase} timed out after ${ms} ms`)
-    this.name = 'HttpTimeoutError'
+    super(`SHR_HTTP_${phase.toUpperCase() as Uppercase<HttpTimeoutPhase>}_TIMEOUT`, `${phase === 'connect' ? 'connect and TLS handshake' : phase} timed out after ${ms} ms`)
     this.phase = phase
-    this.code = `SHR_HTTP_${phase.toUpperCase() as Uppercase<HttpTimeoutPhase>}_TIMEOUT`
   }
 }
 

@@ -2,6 +2,7 @@
 // Every external command goes through here: an argument array (never a shell), a mandatory
 // timeout, an optional AbortSignal, bounded output, and a typed error with the exit code and the
 // tail of stderr so callers can report what went wrong without re-running anything.
+import { SharedError } from './errors.js'
 import { execFile, spawn as spawnChild, type ChildProcess } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
 
@@ -64,8 +65,7 @@ export interface ProcessRunner {
 }
 
 /** A command failed: non-zero exit, killed by timeout or signal, or could not start. */
-export class ProcessError extends Error {
-  readonly code = 'SHR_PROCESS_FAILED'
+export class ProcessError extends SharedError {
   constructor (
     readonly command: string,
     readonly exitCode: number | null,
@@ -78,8 +78,7 @@ export class ProcessError extends Error {
     const why = timedOut
       ? 'timed out'
       : exitCode !== null ? `exited with ${exitCode}` : `was killed by ${signal ?? 'a signal'}`
-    super(`${command} ${why}${stderrTail ? `: ${stderrTail}` : ''}`, options)
-    this.name = 'ProcessError'
+    super('SHR_PROCESS_FAILED', `${command} ${why}${stderrTail ? `: ${stderrTail}` : ''}`, options)
   }
 }
 

@@ -9,9 +9,8 @@ import type { Problem } from '../../shared/edit/problem.js'
 import type { ApplyEvent, ApplyResult, ApplyStep, FilePlan, PlanResult } from '../core.js'
 import type { FileSnapshot } from '../os/file-store.js'
 import { sha256, type AppliedRecord } from '../state/agent-state.js'
-import { ChangeConflictError, NothingToRollBackError } from '../errors.js'
+import { ChangeConflictError, InvalidResultError, NothingToRollBackError, RevisionConflictError, StaleRevisionError } from '../errors.js'
 import type { ApplyLock } from './apply-lock.js'
-import { InvalidResultError, RevisionConflictError, StaleRevisionError } from './apply-errors.js'
 import { restoreFromPending, runTransaction, type TxDeps, type TxFile, type TxOutcome } from './transaction.js'
 
 /** The managed files: logical name → path (the allowlist). */

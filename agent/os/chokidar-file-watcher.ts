@@ -10,7 +10,7 @@
 import { watch, type FSWatcher } from 'chokidar'
 import { stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { OsPortError } from './errors.js'
+import { OsPortError } from '../errors.js'
 import type { FileChange, FileWatcher } from './file-watcher.js'
 
 /** Options of {@link ChokidarFileWatcher}. */

@@ -1,6 +1,6 @@
 // A Journal whose every call fails the way the real one does when journalctl cannot run or
 // journald is gone: for error paths of the verifier and the journal API.
-import { OsPortError } from './errors.js'
+import { OsPortError } from '../errors.js'
 import type { Journal, JournalEntry } from './journal.js'
 
 /** Every call rejects (or, for follow, the first `next()` throws) with a typed AGT_ error. */

@@ -1,6 +1,6 @@
 // A ServiceManager whose every call fails the way the real one does when systemd cannot be
 // reached (no bus, systemctl missing): for error paths of the applier, the verifier and the API.
-import { OsPortError } from './errors.js'
+import { OsPortError } from '../errors.js'
 import type { ServiceManager, UnitStatus } from './service-manager.js'
 
 /** Every call rejects with a typed AGT_ error. */

@@ -1,7 +1,7 @@
 // In-memory Journal for tests (STYLE R2). Entries are pushed by the test and reach every live
 // follower; cursors are opaque strings like journald's, and an unknown cursor is refused the way
 // `journalctl --after-cursor` refuses one ("Failed to seek to cursor").
-import { OsPortError } from './errors.js'
+import { OsPortError } from '../errors.js'
 import type { Journal, JournalEntry } from './journal.js'
 import { fullUnitName } from './journal-entry-parser.js'
 

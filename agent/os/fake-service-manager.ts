@@ -4,7 +4,7 @@
 // Restart=always passes through activating/auto-restart and the next run counts NRestarts up;
 // a start that keeps failing ends in failed/failed.
 import { randomUUID } from 'node:crypto'
-import { OsPortError } from './errors.js'
+import { OsPortError } from '../errors.js'
 import type { ServiceManager, UnitStatus } from './service-manager.js'
 
 /** A unit that runs: `active/running` with a main PID. */

@@ -2,7 +2,7 @@
 // R14). No npm package reads the journal better than ~15 lines of spawn + NDJSON split
 // (reference/systemd-lab.md §6), and journald has no D-Bus reader API.
 import { ProcessError, type ProcessRunner, type SpawnedProcess } from '../../shared/process-runner.js'
-import { OsPortError } from './errors.js'
+import { OsPortError } from '../errors.js'
 import type { Journal, JournalEntry } from './journal.js'
 import { followArgs, parseShownCursor, readArgs, tailCursorArgs } from './journalctl-args.js'
 import { fullUnitName, parseJournalLine } from './journal-entry-parser.js'

@@ -2,7 +2,7 @@
 // D-Bus would avoid the subprocesses, but systemctl is what an operator can re-run by hand, and
 // a `systemctl show` costs a few ms (reference/systemd-lab.md §3).
 import { ProcessError, type ProcessRunner } from '../../shared/process-runner.js'
-import { OsPortError } from './errors.js'
+import { OsPortError } from '../errors.js'
 import type { ServiceManager, UnitStatus } from './service-manager.js'
 import { parseUnitStatus, UNIT_PROPERTIES, UnitShowParseError } from './systemctl-show.js'
 

@@ -6,19 +6,11 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
 import { open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { SealedBoxError } from '../errors.js'
 
 const VERSION = 1
 const IV = 12
 const TAG = 16
-
-/** The sealed content is corrupt or was sealed with another key. */
-export class SealedBoxError extends Error {
-  readonly code = 'AGT_STATE_SEALED'
-  constructor (what: string) {
-    super(`cannot open sealed state ${what}: corrupt or sealed with another agent key`)
-    this.name = 'SealedBoxError'
-  }
-}
 
 /** AES-256-GCM with the agent's key. */
 export class SealedBox {

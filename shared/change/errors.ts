@@ -1,30 +1,24 @@
-// Error catalogue of the change model (STYLE R9: stable SHR_ codes, HTTP status). Every problem
+// Error catalogue of the change model (stable SHR_ codes with their HTTP status; the base is
+// shared/errors.ts CodedError). Every problem
 // of a spec is reported at once, each with the field path and, for spec files, the line.
+import { CodedError, type Catalogue } from '../errors.js'
 import { formatProblems, type Problem } from '../edit/problem.js'
 
 export type { Problem } from '../edit/problem.js'
 
 /** Every code a ChangeError can carry, with what it means. */
 export const CHANGE_ERROR_CODES = {
-  SHR_CHANGE_SPEC_SYNTAX: 'a change spec is not valid YAML/JSON; line and column say where (400)',
-  SHR_CHANGE_INVALID: 'a change spec breaks the schema or its rules; problems lists each with its path (400)'
-} as const
+  SHR_CHANGE_SPEC_SYNTAX: { status: 400, meaning: 'a change spec is not valid YAML/JSON; line and column say where' },
+  SHR_CHANGE_INVALID: { status: 400, meaning: 'a change spec breaks the schema or its rules; problems lists each with its path' }
+} as const satisfies Catalogue
 
 /** A stable error code of the change model. */
 export type ChangeErrorCode = keyof typeof CHANGE_ERROR_CODES
 
 /** Base class of the change model's errors. */
-export class ChangeError extends Error {
-  /** Stable code, see {@link CHANGE_ERROR_CODES}. */
-  readonly code: ChangeErrorCode
-  /** HTTP status this error maps to. */
-  readonly statusCode: number
-
-  constructor (code: ChangeErrorCode, message: string, statusCode: number, opts?: { cause?: unknown }) {
-    super(message, opts?.cause === undefined ? undefined : { cause: opts.cause })
-    this.name = new.target.name
-    this.code = code
-    this.statusCode = statusCode
+export class ChangeError extends CodedError<ChangeErrorCode> {
+  constructor (code: ChangeErrorCode, message: string, opts?: { cause?: unknown }) {
+    super(code, CHANGE_ERROR_CODES[code].status, message, opts)
   }
 }
 
@@ -36,7 +30,7 @@ export class ChangeSpecSyntaxError extends ChangeError {
   declare readonly column?: number
   constructor (reason: string, pos: { line?: number, column?: number } = {}) {
     const where = pos.line === undefined ? '' : ` at line ${pos.line}${pos.column === undefined ? '' : `, column ${pos.column}`}`
-    super('SHR_CHANGE_SPEC_SYNTAX', `change spec does not parse${where}: ${reason}`, 400)
+    super('SHR_CHANGE_SPEC_SYNTAX', `change spec does not parse${where}: ${reason}`)
     if (pos.line !== undefined) this.line = pos.line
     if (pos.column !== undefined) this.column = pos.column
   }
@@ -47,7 +41,7 @@ export class ChangeValidationError extends ChangeError {
   /** Every problem, each with its field path and what to do. */
   readonly problems: readonly Problem[]
   constructor (problems: readonly Problem[]) {
-    super('SHR_CHANGE_INVALID', `invalid change (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${formatProblems(problems)}`, 400)
+    super('SHR_CHANGE_INVALID', `invalid change (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${formatProblems(problems)}`)
     this.problems = problems
   }
 }

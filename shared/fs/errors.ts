@@ -1,10 +1,12 @@
-// Error catalogue of the file-system helpers (STYLE R9: stable SHR_ codes, HTTP status).
+// Error catalogue of the file-system helpers (stable SHR_ codes with their HTTP status; the base
+// is shared/errors.ts CodedError).
+import { CodedError, type Catalogue } from '../errors.js'
 
 /** Every code an FsError can carry, with what it means. */
 export const FS_ERROR_CODES = {
-  SHR_FS_WRITE_FAILED: 'an atomic write failed; the target is unchanged unless step is fsync-dir (500)',
-  SHR_FS_NOT_A_FILE: 'the write target exists but is not a regular file (409)'
-} as const
+  SHR_FS_WRITE_FAILED: { status: 500, meaning: 'an atomic write failed; the target is unchanged unless step is fsync-dir' },
+  SHR_FS_NOT_A_FILE: { status: 409, meaning: 'the write target exists but is not a regular file' }
+} as const satisfies Catalogue
 
 /** A stable error code of the file-system helpers. */
 export type FsErrorCode = keyof typeof FS_ERROR_CODES
@@ -13,19 +15,12 @@ export type FsErrorCode = keyof typeof FS_ERROR_CODES
 export type AtomicWriteStep = 'stat' | 'open' | 'chmod' | 'chown' | 'write' | 'fsync' | 'close' | 'rename' | 'fsync-dir'
 
 /** Base class of the file-system helpers' errors. */
-export class FsError extends Error {
-  /** Stable code, see {@link FS_ERROR_CODES}. */
-  readonly code: FsErrorCode
-  /** HTTP status this error maps to. */
-  readonly statusCode: number
+export class FsError extends CodedError<FsErrorCode> {
   /** The file concerned. */
   readonly path: string
 
-  constructor (code: FsErrorCode, message: string, statusCode: number, path: string, opts?: { cause?: unknown }) {
-    super(message, opts?.cause === undefined ? undefined : { cause: opts.cause })
-    this.name = new.target.name
-    this.code = code
-    this.statusCode = statusCode
+  constructor (code: FsErrorCode, message: string, path: string, opts?: { cause?: unknown }) {
+    super(code, FS_ERROR_CODES[code].status, message, opts)
     this.path = path
   }
 }
@@ -40,7 +35,7 @@ export class AtomicWriteError extends FsError {
   readonly step: AtomicWriteStep
   constructor (path: string, step: AtomicWriteStep, cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause)
-    super('SHR_FS_WRITE_FAILED', `writing ${path} failed at ${step}: ${reason}`, 500, path, { cause })
+    super('SHR_FS_WRITE_FAILED', `writing ${path} failed at ${step}: ${reason}`, path, { cause })
     this.step = step
   }
 }
@@ -48,6 +43,6 @@ export class AtomicWriteError extends FsError {
 /** The target is a directory, socket or device: refusing to replace it. */
 export class NotAFileError extends FsError {
   constructor (path: string) {
-    super('SHR_FS_NOT_A_FILE', `${path} exists and is not a regular file; refusing to replace it`, 409, path)
+    super('SHR_FS_NOT_A_FILE', `${path} exists and is not a regular file; refusing to replace it`, path)
   }
 }

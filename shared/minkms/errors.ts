@@ -1,24 +1,27 @@
-// Error catalogue of the minkms client (STYLE R9: one catalogue, stable SHR_ codes, HTTP status).
+// Error catalogue of the minkms client (stable SHR_ codes with their HTTP status; the base is
+// shared/errors.ts CodedError).
 // The server-side errors must match minkms byte for byte (status AND message): Go callers such as
 // MinIO compare them with errors.Is, so the emulator answers with exactly the KMS_ERRORS entries.
 
+import { CodedError, type Catalogue } from '../errors.js'
+
 /** Every code a MinkmsError can carry, with what it means. */
 export const MINKMS_ERROR_CODES = {
-  SHR_MINKMS_PERMISSION_DENIED: 'the caller\'s identity may not run this command (403)',
-  SHR_MINKMS_ENCLAVE_EXISTS: 'ENCLAVE:CREATE for an enclave that exists (409)',
-  SHR_MINKMS_ENCLAVE_NOT_FOUND: 'the enclave does not exist (404)',
-  SHR_MINKMS_KEY_EXISTS: 'KEY:CREATE for a key that exists (409)',
-  SHR_MINKMS_KEY_NOT_FOUND: 'the key or key version does not exist (404)',
-  SHR_MINKMS_POLICY_NOT_FOUND: 'the policy does not exist (404)',
-  SHR_MINKMS_IDENTITY_NOT_FOUND: 'the identity does not exist (404)',
-  SHR_MINKMS_INVALID_CIPHERTEXT: 'KEY:DECRYPT failed: ciphertext, version or associated data wrong (400)',
-  SHR_MINKMS_REQUEST_FAILED: 'the server answered with another non-200 status; statusCode is that status',
-  SHR_MINKMS_UNREACHABLE: 'no endpoint could be reached (connection, TLS or timeout); cause holds why',
-  SHR_MINKMS_PROTOCOL: 'a body did not follow the minkms wire protocol (frames, protobuf, headers)',
-  SHR_MINKMS_INVALID_API_KEY: 'a string is not a valid k1:/k2: API key',
-  SHR_MINKMS_INVALID_CERTIFICATE: 'a certificate could not be parsed',
-  SHR_MINKMS_INVALID_CONFIG: 'the client options are invalid (endpoints, timeout)'
-} as const
+  SHR_MINKMS_PERMISSION_DENIED: { status: 403, meaning: 'the caller\'s identity may not run this command' },
+  SHR_MINKMS_ENCLAVE_EXISTS: { status: 409, meaning: 'ENCLAVE:CREATE for an enclave that exists' },
+  SHR_MINKMS_ENCLAVE_NOT_FOUND: { status: 404, meaning: 'the enclave does not exist' },
+  SHR_MINKMS_KEY_EXISTS: { status: 409, meaning: 'KEY:CREATE for a key that exists' },
+  SHR_MINKMS_KEY_NOT_FOUND: { status: 404, meaning: 'the key or key version does not exist' },
+  SHR_MINKMS_POLICY_NOT_FOUND: { status: 404, meaning: 'the policy does not exist' },
+  SHR_MINKMS_IDENTITY_NOT_FOUND: { status: 404, meaning: 'the identity does not exist' },
+  SHR_MINKMS_INVALID_CIPHERTEXT: { status: 400, meaning: 'KEY:DECRYPT failed: ciphertext, version or associated data wrong' },
+  SHR_MINKMS_REQUEST_FAILED: { status: 502, meaning: 'the server answered with another non-200 status; its statusCode is the server\'s status' },
+  SHR_MINKMS_UNREACHABLE: { status: 503, meaning: 'no endpoint could be reached (connection, TLS or timeout); cause holds why' },
+  SHR_MINKMS_PROTOCOL: { status: 502, meaning: 'a body did not follow the minkms wire protocol (frames, protobuf, headers)' },
+  SHR_MINKMS_INVALID_API_KEY: { status: 400, meaning: 'a string is not a valid k1:/k2: API key' },
+  SHR_MINKMS_INVALID_CERTIFICATE: { status: 400, meaning: 'a certificate could not be parsed' },
+  SHR_MINKMS_INVALID_CONFIG: { status: 400, meaning: 'the client options are invalid (endpoints, timeout)' }
+} as const satisfies Catalogue
 
 /** A stable error code of this package. */
 export type MinkmsErrorCode = keyof typeof MINKMS_ERROR_CODES
@@ -31,19 +34,13 @@ export interface MinkmsErrorOptions {
 }
 
 /** Base class of every error this package throws. */
-export class MinkmsError extends Error {
-  /** Stable code, see {@link MINKMS_ERROR_CODES}. */
-  readonly code: MinkmsErrorCode
-  /** HTTP status: the server's status for server errors, ours otherwise. */
-  readonly statusCode: number
+export class MinkmsError extends CodedError<MinkmsErrorCode> {
   /** The endpoint involved, when there is one. */
   declare readonly host?: string
 
-  constructor (code: MinkmsErrorCode, message: string, statusCode: number, opts: MinkmsErrorOptions = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
-    this.name = new.target.name
-    this.code = code
-    this.statusCode = statusCode
+  /** `statusCode`: the server's status for server errors; the catalogue's otherwise. */
+  constructor (code: MinkmsErrorCode, message: string, statusCode: number = MINKMS_ERROR_CODES[code].status, opts: MinkmsErrorOptions = {}) {
+    super(code, statusCode, message, opts.cause === undefined ? undefined : { cause: opts.cause })
     if (opts.host !== undefined) this.host = opts.host
   }
 }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { OsPortError } from '../../../agent/os/errors.js'
+import { OsPortError } from '../../../agent/errors.js'
 import { buildTestAgent } from '../../helpers/fake-agent-core.js'
 
 function lines (body: string): Array<Record<string, unknown>> {

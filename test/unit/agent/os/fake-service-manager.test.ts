@@ -1,5 +1,5 @@
 import t from 'tap'
-import { OsPortError } from '../../../../agent/os/errors.js'
+import { OsPortError } from '../../../../agent/errors.js'
 import { FailingServiceManager } from '../../../../agent/os/failing-service-manager.js'
 import { FakeServiceManager, unitError } from '../../../../agent/os/fake-service-manager.js'
 import type { ServiceManager } from '../../../../agent/os/service-manager.js'

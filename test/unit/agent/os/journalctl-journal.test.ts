@@ -1,7 +1,7 @@
 import t from 'tap'
 import { chmodSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { OsPortError } from '../../../../agent/os/errors.js'
+import { OsPortError } from '../../../../agent/errors.js'
 import type { JournalEntry } from '../../../../agent/os/journal.js'
 import { JournalctlJournal } from '../../../../agent/os/journalctl-journal.js'
 import { FakeProcessRunner, type FakeSpawnedProcess } from '../../../../shared/fake-process-runner.js'

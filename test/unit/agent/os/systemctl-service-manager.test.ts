@@ -1,6 +1,6 @@
 import t from 'tap'
 import { FakeProcessRunner } from '../../../../shared/fake-process-runner.js'
-import { OsPortError } from '../../../../agent/os/errors.js'
+import { OsPortError } from '../../../../agent/errors.js'
 import { SystemctlServiceManager } from '../../../../agent/os/systemctl-service-manager.js'
 import { parseUnitStatus } from '../../../../agent/os/systemctl-show.js'
 
