@@ -4,7 +4,7 @@
 // Errors of the OS ports carry the failing command's stderr, so an operator reads systemd's own
 // words ("Unit minkms.service not found.") instead of a bare exit code.
 import { formatProblems, type Problem } from '../shared/edit/problem.js'
-import { CodedError, type Catalogue } from '../shared/errors.js'
+import { catalogueError, type Catalogue } from '../shared/errors.js'
 
 /** Every AGT_ code. */
 export const AGENT_CODES = {
@@ -30,11 +30,7 @@ export const AGENT_CODES = {
 export type AgentCode = keyof typeof AGENT_CODES
 
 /** Base of the agent's errors: the status comes from the catalogue. */
-export class AgentError extends CodedError<AgentCode> {
-  constructor (code: AgentCode, message: string, opts?: { cause?: unknown }) {
-    super(code, AGENT_CODES[code].status, message, opts)
-  }
-}
+export class AgentError extends catalogueError(AGENT_CODES) {}
 
 /** Another apply or rollback holds the node's lock. */
 export class ChangeConflictError extends AgentError {

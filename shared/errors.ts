@@ -40,6 +40,18 @@ export class CodedError<C extends string = string> extends Error {
   }
 }
 
+/**
+ * The base class of a package's errors: a CodedError whose status comes from `catalogue`, so a
+ * package writes each status once (`class EditError extends catalogueError(EDIT_ERROR_CODES) {}`).
+ */
+export function catalogueError<C extends string> (catalogue: Catalogue<C>) {
+  return class extends CodedError<C> {
+    constructor (code: C, message: string, opts?: { cause?: unknown }) {
+      super(code, catalogue[code].status, message, opts)
+    }
+  }
+}
+
 /** The SHR_ codes of code both daemons share (the change model, editors, file system and minkms client have their own). */
 export const SHARED_CODES = {
   SHR_VALIDATION: { status: 400, meaning: 'a request failed schema validation; `problems` names each field' },
@@ -57,11 +69,7 @@ export const SHARED_CODES = {
 export type SharedCode = keyof typeof SHARED_CODES
 
 /** Base of the errors of {@link SHARED_CODES}. */
-export class SharedError extends CodedError<SharedCode> {
-  constructor (code: SharedCode, message: string, opts?: { cause?: unknown }) {
-    super(code, SHARED_CODES[code].status, message, opts)
-  }
-}
+export class SharedError extends catalogueError(SHARED_CODES) {}
 
 /** A request failed schema validation; the message names each field. */
 export class RequestValidationError extends SharedError {

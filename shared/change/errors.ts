@@ -1,7 +1,7 @@
 // Error catalogue of the change model (stable SHR_ codes with their HTTP status; the base is
 // shared/errors.ts CodedError). Every problem
 // of a spec is reported at once, each with the field path and, for spec files, the line.
-import { CodedError, type Catalogue } from '../errors.js'
+import { catalogueError, type Catalogue } from '../errors.js'
 import { formatProblems, type Problem } from '../edit/problem.js'
 
 export type { Problem } from '../edit/problem.js'
@@ -16,11 +16,7 @@ export const CHANGE_ERROR_CODES = {
 export type ChangeErrorCode = keyof typeof CHANGE_ERROR_CODES
 
 /** Base class of the change model's errors. */
-export class ChangeError extends CodedError<ChangeErrorCode> {
-  constructor (code: ChangeErrorCode, message: string, opts?: { cause?: unknown }) {
-    super(code, CHANGE_ERROR_CODES[code].status, message, opts)
-  }
-}
+export class ChangeError extends catalogueError(CHANGE_ERROR_CODES) {}
 
 /** A spec text that does not parse. The message never quotes the source (it may hold secrets). */
 export class ChangeSpecSyntaxError extends ChangeError {

@@ -2,7 +2,7 @@
 // the base is shared/errors.ts CodedError).
 // Messages name the path, line and column of the problem and never contain a file's values, which
 // may be secrets (an API key on the line that failed to parse).
-import { CodedError, type Catalogue } from '../errors.js'
+import { catalogueError, type Catalogue } from '../errors.js'
 import { formatProblems, type Problem } from './problem.js'
 
 /** Every code an EditError can carry, with what it means. */
@@ -25,11 +25,7 @@ export const EDIT_ERROR_CODES = {
 export type EditErrorCode = keyof typeof EDIT_ERROR_CODES
 
 /** Base class of every error the editors and validators throw. */
-export class EditError extends CodedError<EditErrorCode> {
-  constructor (code: EditErrorCode, message: string, opts?: { cause?: unknown }) {
-    super(code, EDIT_ERROR_CODES[code].status, message, opts)
-  }
-}
+export class EditError extends catalogueError(EDIT_ERROR_CODES) {}
 
 /** A dotted path that does not follow the path syntax (see dotted-path.ts). */
 export class InvalidPathError extends EditError {
