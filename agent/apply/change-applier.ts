@@ -247,12 +247,41 @@ export class ChangeApplier {
    */
   async recover (opts: ApplyOptions & { deferRestart?: boolean } = {}): Promise<ApplyResult | undefined> {
     const pending = await this.#deps.state.readPending()
-    if (pending === undefined) return undefined
+    if (pending === undefined) {
+      await this.#removeLeftovers(false)
+      return undefined
+    }
     return await this.#locked(pending.fromRevision, opts.onEvent, async (emit) => {
+      await this.#removeLeftovers(true)
       const out = await restoreFromPending(this.#deps, pending, this.#opts.verify, emit, { deferRestart: opts.deferRestart === true })
       const plan: PlanResult = { revision: pending.fromRevision, changed: true, restart: out.restarted, files: [] }
       return this.#result(pending.fromRevision, plan, out, true)
     })
+  }
+
+  /**
+   * Removes temporary files that a killed write left beside the managed files and in the state
+   * directory (they may hold the new config with its API key), logging their names. Only
+   * under the apply lock (`locked`: already held), so never those of a write in progress: when
+   * another process holds the lock, its files are live and stay.
+   */
+  async #removeLeftovers (locked: boolean): Promise<void> {
+    const { lock, log, state, store } = this.#deps
+    if (!locked) {
+      if (this.#inFlight !== undefined) return
+      try {
+        await lock.acquire()
+      } catch (err) {
+        if (err instanceof ChangeConflictError) return
+        throw err
+      }
+    }
+    try {
+      const removed = [...await store.removeLeftovers([this.#opts.files.config, this.#opts.files.env]), ...await state.removeLeftovers()]
+      if (removed.length > 0) log.warn({ removed }, `removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left by an interrupted write`)
+    } finally {
+      if (!locked) await lock.release()
+    }
   }
 
   /**

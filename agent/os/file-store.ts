@@ -17,4 +17,10 @@ export interface FileStore {
   write (path: string, content: string, meta?: FileMeta): Promise<void>
   /** Removes `path` (restoring a file that did not exist before an apply). Missing is fine. */
   remove (path: string): Promise<void>
+  /**
+   * Removes the temporary files that interrupted writes of `paths` left behind (a process killed
+   * between creating one and renaming it over its target) and returns their paths. Only under the
+   * apply lock: a write in progress has a temporary file too.
+   */
+  removeLeftovers (paths: readonly string[]): Promise<string[]>
 }

@@ -1,7 +1,9 @@
 // The real FileStore, on node:fs and shared/fs/atomic-write.
-import { chmod, chown, lstat, rm, stat } from 'node:fs/promises'
+import { chmod, chown, lstat, realpath, rm, stat } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
 import { atomicWrite } from '../../shared/fs/atomic-write.js'
 import { readFileIfExists } from '../../shared/fs/read-file-if-exists.js'
+import { removeAtomicTemps } from '../../shared/fs/temp-sweep.js'
 import type { FileMeta, FileSnapshot, FileStore } from './file-store.js'
 
 export class FsFileStore implements FileStore {
@@ -25,6 +27,18 @@ export class FsFileStore implements FileStore {
 
   async remove (path: string): Promise<void> {
     await rm(path, { force: true })
+  }
+
+  async removeLeftovers (paths: readonly string[]): Promise<string[]> {
+    // atomicWrite writes next to the file a symlink points to: look beside the link and the target.
+    // The directories are shared (/etc/default): only temporary files of these very files go.
+    const byDir = new Map<string, Set<string>>()
+    for (const p of paths) {
+      for (const q of new Set([p, await realpath(p).catch(() => p)])) byDir.set(dirname(q), (byDir.get(dirname(q)) ?? new Set()).add(basename(q)))
+    }
+    const removed: string[] = []
+    for (const [dir, names] of byDir) removed.push(...await removeAtomicTemps(dir, { targets: [...names] }))
+    return removed
   }
 }
 

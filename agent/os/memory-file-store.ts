@@ -1,4 +1,5 @@
-// In-memory FileStore for unit tests; `failWrite` injects a failure on a path.
+// In-memory FileStore for unit tests; `failWrite` injects a failure on a path, `leftovers` the
+// temporary files a killed write would have left.
 import type { FileMeta, FileSnapshot, FileStore } from './file-store.js'
 
 export class MemoryFileStore implements FileStore {
@@ -6,6 +7,8 @@ export class MemoryFileStore implements FileStore {
   /** Paths whose next write throws. */
   readonly failWrite = new Set<string>()
   readonly writes: string[] = []
+  /** Temporary files (paths) that removeLeftovers finds and removes. */
+  readonly leftovers = new Set<string>()
 
   constructor (initial: Record<string, string> = {}) {
     for (const [p, c] of Object.entries(initial)) this.files.set(p, { content: c, meta: { mode: 0o640, uid: 0, gid: 0 } })
@@ -25,5 +28,12 @@ export class MemoryFileStore implements FileStore {
 
   async remove (path: string): Promise<void> {
     this.files.delete(path)
+  }
+
+  async removeLeftovers (paths: readonly string[]): Promise<string[]> {
+    const dirs = new Set(paths.map((p) => p.slice(0, p.lastIndexOf('/') + 1)))
+    const removed = [...this.leftovers].filter((l) => dirs.has(l.slice(0, l.lastIndexOf('/') + 1)))
+    for (const l of removed) this.leftovers.delete(l)
+    return removed
   }
 }

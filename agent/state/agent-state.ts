@@ -7,12 +7,13 @@
 //   backups/<key>/<name>.sealed  the files as they were before a transaction (key: the revision
 //                  applied, or `rollback-<rev>` for a rollback from <rev>)
 // Every record is written with atomicWrite, so a crash leaves the old or the new record, never a
-// torn one.
+// torn one (and perhaps a temporary file, which removeLeftovers clears).
 import type { LastResult } from '../../shared/schemas/apply.js'
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { atomicWrite } from '../../shared/fs/atomic-write.js'
+import { removeAtomicTemps } from '../../shared/fs/temp-sweep.js'
 import type { FileMeta } from '../os/file-store.js'
 import type { SealedBox } from './sealed-box.js'
 
@@ -177,6 +178,14 @@ export class AgentStateStore {
   async backupNames (key: string): Promise<string[]> {
     const names = await readdir(join(this.dir, 'backups', key)).catch(() => [] as string[])
     return names.filter((n) => n.endsWith('.sealed')).map((n) => n.slice(0, -'.sealed'.length)).sort()
+  }
+
+  /**
+   * Removes the temporary files of writes a killed agent left in the state directory (records,
+   * changes/, backups/<key>/) and returns their paths. Only under the apply lock.
+   */
+  async removeLeftovers (): Promise<string[]> {
+    return await removeAtomicTemps(this.dir, { depth: 2 })
   }
 
   /** Keeps the `keep` newest backup sets (by modification time), plus those in `protect`. */

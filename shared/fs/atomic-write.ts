@@ -1,13 +1,25 @@
 // Replacing a file so that a crash, a full disk or a power loss leaves either the old content or
-// the new one, never a torn mix (STYLE R11): write a temporary file in the same directory (same
-// file system, so rename is atomic), give it the target's mode and owner, fsync it, rename it over
-// the target, then fsync the directory so the rename itself is durable. Any failure before the
-// rename removes the temporary file and leaves the target untouched.
+// the new one, never a torn mix: write a temporary file in the same directory (same file system,
+// so rename is atomic), give it the target's mode and owner, fsync it, rename it over the target,
+// then fsync the directory so the rename itself is durable. Any failure before the rename removes
+// the temporary file and leaves the target untouched.
+// A process killed mid-write cannot remove its temporary file. So that a later start can find and
+// remove exactly those files (shared/fs/temp-sweep.ts), they are named by {@link atomicTempName}
+// and stay 0600 until their content is complete: a leftover holding a secret is readable by root
+// only, whatever the target's mode.
 import { randomBytes } from 'node:crypto'
 import type { Stats } from 'node:fs'
 import { open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { AtomicWriteError, NotAFileError, type AtomicWriteStep } from './errors.js'
+
+/** What marks a temporary file as ours: `.<target name>.keyroll-<16 hex>.tmp`. */
+export const ATOMIC_TEMP_TAG = 'keyroll'
+
+/** The temporary file's name for a write to a file named `target` (a base name). */
+export function atomicTempName (target: string, random = randomBytes(8).toString('hex')): string {
+  return `.${target}.${ATOMIC_TEMP_TAG}-${random}.tmp`
+}
 
 /** The file-system calls atomicWrite makes. Tests replace some to inject failures. */
 export interface AtomicWriteFs {
@@ -55,20 +67,22 @@ export async function atomicWrite (path: string, data: string | Uint8Array, opts
     : { uid: current.uid, gid: current.gid }
 
   const dir = dirname(target)
-  const tmp = join(dir, `.${basename(target)}.${randomBytes(8).toString('hex')}.tmp`)
+  const tmp = join(dir, atomicTempName(basename(target)))
   let fh: FileHandle | undefined
   let step: AtomicWriteStep = 'open'
   try {
-    // 0600 first: whatever the umask, nobody else can read a secret while it is being written.
+    // 0600 from creation until the content is complete: whatever the umask and the target's
+    // mode, nobody but root can read a secret in a temporary file, even one a kill left behind.
     fh = await fs.open(tmp, 'wx', 0o600)
+    step = 'write'
+    await fh.writeFile(data)
     step = 'chmod'
     await fh.chmod(mode)
     if (owner !== undefined && needsChown(owner)) {
       step = 'chown'
       await fh.chown(owner.uid, owner.gid)
     }
-    step = 'write'
-    await fh.writeFile(data)
+    // One fsync after the mode and owner, so data and metadata are durable together.
     step = 'fsync'
     await fh.sync()
     step = 'close'

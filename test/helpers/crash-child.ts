@@ -14,6 +14,9 @@ import { ScriptedVerifier, silentLog } from './applier-fixture.js'
 import { validateChange } from '../../shared/change/validate-change.js'
 import type { Change } from '../../shared/change/change.js'
 
+/** The API key every marker change writes into the config (the secret the crash test greps for). */
+export const SECRET = 'k1:xZnpcYtPdVMNLBBRaUO5HPEoK_jVrcc3MWR8BshkjJw'
+
 /** Revision r sets the marker r in both files. */
 export function markerChange (r: number): Change {
   return validateChange(markerSpec(r))
@@ -23,7 +26,7 @@ function markerSpec (r: number): unknown {
   return {
     revision: r,
     files: {
-      config: { set: { 'hsm.minio.minkms': { server: [`10.0.0.${r % 250 + 1}:7373`], enclave: `rev-${r}`, key: 'k', auth: { key: { $secret: 'k1:xZnpcYtPdVMNLBBRaUO5HPEoK_jVrcc3MWR8BshkjJw' } } } } },
+      config: { set: { 'hsm.minio.minkms': { server: [`10.0.0.${r % 250 + 1}:7373`], enclave: `rev-${r}`, key: 'k', auth: { key: { $secret: SECRET } } } } },
       env: { set: { KEYROLL_TEST_REVISION: String(r) } }
     },
     verify: { deadline: '5s', stableFor: '0s' }

@@ -28,6 +28,17 @@ export interface NspawnSpec {
   binds: readonly BindMount[]
 }
 
+/**
+ * The container's systemd runs on the unified cgroup hierarchy (cgroup2), as on a real minkms host
+ * (Debian 12, RHEL 9). Left to itself, nspawn on this hybrid host looks for systemd's version in
+ * the node's root directory before the host's /usr is bound into it, finds none, and boots the
+ * node on the legacy hierarchy (cgroup v1 only). There systemd gets no notice that a unit's cgroup
+ * became empty (a container has no release agent), so a unit whose main process was killed while
+ * it had children could sit in `stop-sigterm` until TimeoutStopSec (seen with keyroll-agent, whose
+ * systemctl/journalctl children die with it; systemd/README.md, "After a crash").
+ */
+export const NSPAWN_ENV = { SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' } as const
+
 // Joins the cgroups given before `--`, then becomes systemd-nspawn. A fixed script with
 // positional arguments: nothing is interpolated into shell text.
 const LAUNCHER = 'while [ "$1" != -- ]; do echo $$ > "$1/cgroup.procs" || exit 97; shift; done; shift; exec "$@"'
@@ -62,7 +73,7 @@ export function launchNspawn (spec: NspawnSpec, cgroupDirs: readonly string[], l
   const fd = openSync(logFile, 'a', 0o640)
   try {
     const child = runner.spawn('/bin/sh', ['-c', LAUNCHER, 'keyroll-lab-launch', ...cgroupDirs, '--', 'systemd-nspawn', ...nspawnArgs(spec)], {
-      detached: true, stdin: 'ignore', stdout: fd, stderr: fd, env: { PATH: LAB_PATH }
+      detached: true, stdin: 'ignore', stdout: fd, stderr: fd, env: { PATH: LAB_PATH, ...NSPAWN_ENV }
     })
     child.unref()
     const ref = processRef(child.pid)

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { chmod, chown, lstat, mkdir, readdir, readFile, stat, symlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { atomicWrite, nodeAtomicWriteFs, type AtomicWriteFs } from '../../../../shared/fs/atomic-write.js'
+import { atomicTempName, atomicWrite, nodeAtomicWriteFs, type AtomicWriteFs } from '../../../../shared/fs/atomic-write.js'
 import { AtomicWriteError, NotAFileError } from '../../../../shared/fs/errors.js'
 
 const isRoot = process.getuid?.() === 0
@@ -116,4 +116,37 @@ t.test('a failing stat is reported as such', async t => {
   const fs = { stat: async () => { throw Object.assign(new Error('injected EACCES'), { code: 'EACCES' }) } }
   await t.rejects(atomicWrite(join(dir, 'f'), 'new', { fs }), { code: 'SHR_FS_WRITE_FAILED', step: 'stat' })
   t.equal(await readFile(join(dir, 'f'), 'utf8'), 'old')
+})
+
+t.test('the temp file has a recognisable name and stays 0600 until its content is complete', async t => {
+  const dir = t.testdir({ 'config.yaml': 'old\n' })
+  const path = join(dir, 'config.yaml')
+  await chmod(path, 0o644)
+  const seen: Array<{ name: string, mode: number, content: string }> = []
+  const fs: Partial<AtomicWriteFs> = {
+    open: async (p, f, m) => {
+      const fh = await nodeAtomicWriteFs.open(p, f, m)
+      if (f !== 'wx') return fh
+      // Look at the temp file as a kill right after the write would leave it.
+      return new Proxy(fh, {
+        get (target, prop, receiver) {
+          if (prop === 'writeFile') {
+            return async (data: string) => {
+              await target.writeFile(data)
+              seen.push({ name: p.slice(dir.length + 1), mode: (await stat(p)).mode & 0o7777, content: await readFile(p, 'utf8') })
+            }
+          }
+          const v = Reflect.get(target, prop, receiver) as unknown
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+        }
+      })
+    }
+  }
+  await atomicWrite(path, 'auth: k1:secret\n', { fs })
+  t.equal(seen.length, 1)
+  t.match(seen[0]?.name, /^\.config\.yaml\.keyroll-[0-9a-f]{16}\.tmp$/, 'named .<file>.keyroll-<hex>.tmp')
+  t.equal(seen[0]?.name, atomicTempName('config.yaml', seen[0]?.name.slice(-20, -4)), 'as atomicTempName says')
+  t.equal(seen[0]?.mode, 0o600, 'with its whole content, the temp file is still 0600')
+  t.equal(seen[0]?.content, 'auth: k1:secret\n')
+  t.equal((await stat(path)).mode & 0o7777, 0o644, 'the target keeps its mode')
 })
