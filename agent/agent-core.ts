@@ -2,7 +2,7 @@
 // the node's real ports (composed in agent/deps.ts). The HTTP API and the CLI drive it. It also
 // owns what the daemon runs in the background (startDaemon: undo an interrupted apply, watch for
 // drift, converge to the desired revision) and the files-only recovery of the unit's ExecStartPre.
-import type { AgentStatus, ApplyEvent, ApplyResult, Check, RecoverResult, RunningCore, PlanResult } from './core.js'
+import type { AgentStatus, ApplyEvent, ApplyResult, Check, DriftEntry, RecoverResult, RunningCore, PlanResult } from './core.js'
 import type { Change } from '../shared/change/change.js'
 import type { ChangeApplier } from './apply/change-applier.js'
 import type { GoAhead } from './convergence-slots.js'
@@ -24,6 +24,8 @@ export interface AgentCoreParts {
   log: Log
   /** Closed last by close() (the minkms client's connections). */
   release?: () => Promise<void>
+  /** Without a watching detector (CLI commands): drift computed when status asks. */
+  driftNow?: () => Promise<DriftEntry[]>
 }
 
 /** Asks the coordinator for a go-ahead before boot convergence; undefined without a coordinator. */
@@ -119,17 +121,22 @@ export class RealAgentCore implements RunningCore {
   }
 
   async status (): Promise<AgentStatus> {
-    const [{ checks, status, applyingElsewhere }, revs, last] = await Promise.all([this.#checks(), this.#refreshRevisions(), this.#p.state.readLast()])
+    const [{ checks, status, applyingElsewhere }, revs, last, drift] = await Promise.all([this.#checks(), this.#refreshRevisions(), this.#p.state.readLast(), this.#drift()])
     return {
       node: this.#p.node,
       unit: { name: this.unit, ...(status === undefined ? {} : { status }) },
       appliedRevision: revs.applied,
       desiredRevision: revs.desired,
       applying: this.#p.applier.applying !== undefined || applyingElsewhere,
-      drift: this.#p.drift?.entries() ?? [],
+      drift,
       ...(last === undefined ? {} : { lastResult: last }),
       checks
     }
+  }
+
+  async #drift (): Promise<DriftEntry[]> {
+    if (this.#p.drift !== undefined) return this.#p.drift.entries()
+    return await this.#p.driftNow?.() ?? []
   }
 
   async ready (): Promise<{ ok: boolean, checks: AgentStatus['checks'] }> {

@@ -3,15 +3,15 @@
 // agent/main.ts this is the composition root (STYLE R1): the only code that reads argv, builds
 // the real core, listens and installs signal handling. Tests call runCli() with a fake core.
 //
-// Exit codes: 0 ok/changed · 1 failed (rolled back, or nothing was written; or plan/status
-// failed) · 2 bad input, refused before anything was touched (flags, config, unreadable or
+// Exit codes: 0 ok/changed · 1 failed (rolled back, or nothing was written; or plan failed; or
+// status found a failed check or a drifted file) · 2 bad input, refused before anything was touched (flags, config, unreadable or
 // invalid spec, a 4xx from the core such as a conflicting apply) · 3 rollback failed, or apply
 // threw unexpectedly so the node's state is unknown: it needs attention.
 import { Command, CommanderError, Option } from 'commander'
 import { maskSecrets } from '../shared/logger.js'
 import { changeDefaultsOf } from './config.js'
 import { command, readSpec, type CommonOptions, type SpecOptions } from './cli/command.js'
-import { printApply, printPlan, printStatus, recover } from './cli/output.js'
+import { oneLine, printApply, printPlan, printStatus, recover } from './cli/output.js'
 import { serve } from './cli/serve.js'
 import { EXIT, type CliDeps, type CliIo } from './cli/types.js'
 
@@ -22,7 +22,7 @@ export type { CreateCore, RunningCore } from './core.js'
 export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps = {}): Promise<number> {
   let exitCode: number = EXIT.ok
   const program = new Command('keyroll-agent')
-    .description('keyroll agent: applies config changes to this Key Manager node as verified transactions')
+    .description('keyroll-agent: applies config changes to this Key Manager node as verified transactions')
     .exitOverride()
     .configureOutput({ writeOut: s => { io.stdout.write(s) }, writeErr: s => { io.stderr.write(s) } })
     .showHelpAfterError('(run keyroll-agent --help for usage)')
@@ -38,11 +38,16 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
     .requiredOption('--spec <file>', 'change spec, YAML or JSON (.json)')
     .action(async (o: SpecOptions) => {
       exitCode = await command(o, io, deps, false, async (core, config) => {
-        const code = printPlan(io, await core.plan(await readSpec(o.spec, changeDefaultsOf(config))), core, config.node)
+        const plan = await core.plan(await readSpec(o.spec, changeDefaultsOf(config)))
+        const code = printPlan(io, plan, core, config.node)
         // Planned against the files as they are; an interrupted apply on disk is undone first by
-        // any apply, so the plan may differ then: say so.
-        const check = (await core.status().catch(() => undefined))?.checks.config
-        if (check !== undefined && !check.ok) io.stderr.write(maskSecrets(`warning: ${check.message}\n`))
+        // any apply, so the plan may differ then: say so. A restart the unit cannot take is
+        // refused by apply: say that here too, before anyone tries.
+        const checks = (await core.status().catch(() => undefined))?.checks
+        if (checks !== undefined && !checks.config.ok) io.stderr.write(maskSecrets(`warning: ${checks.config.message}\n`))
+        if (plan.restart && checks !== undefined && !checks.unit.ok) {
+          io.stderr.write(maskSecrets(`warning: ${oneLine(checks.unit.message)}; apply refuses this change, which restarts ${core.unit}\n`))
+        }
         return code
       }, 'read')
     })

@@ -12,6 +12,7 @@ import { RealAgentCore } from './agent-core.js'
 import { ApplyLock } from './apply/apply-lock.js'
 import { ChangeApplier } from './apply/change-applier.js'
 import { DriftDetector } from './apply/drift-detector.js'
+import { driftNow } from './apply/drift-now.js'
 import type { CoreMode, RunningCore } from './core.js'
 import type { AgentConfig } from './config.js'
 import { coordinatorGoAhead } from './convergence-slots.js'
@@ -84,7 +85,9 @@ export async function createCore (config: AgentConfig, logger: Logger, opts: { m
     state,
     metrics,
     log,
-    ...(drift === undefined ? {} : { drift }),
+    ...(drift === undefined
+      ? { driftNow: async () => await driftNow({ files, committed: (await state.readApplied())?.files, store, fingerprintKey, now: clock.now() }) }
+      : { drift }),
     release: async () => { await minkms.close() }
   })
   if (opts.mode === 'command') await core.undoInterrupted()

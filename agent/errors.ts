@@ -17,6 +17,7 @@ export const AGENT_CODES = {
   AGT_STALE_REVISION: { status: 409, meaning: 'the change is older than the applied revision' },
   AGT_REVISION_CONFLICT: { status: 409, meaning: 'the revision was applied before with different content' },
   AGT_INVALID_RESULT: { status: 400, meaning: 'the change would produce an invalid config or env file; nothing written; `problems` names the spec field (and line) that caused each' },
+  AGT_UNIT_NOT_RESTARTABLE: { status: 409, meaning: 'the change restarts the unit, but systemd cannot be asked or the unit is not loaded (not installed, masked); checked before anything is written (CLI exit 2)' },
   AGT_UNIT_STATUS_FAILED: { status: 502, meaning: '`systemctl show` could not report the unit (systemd unreachable, timeout, bad output)' },
   AGT_UNIT_RESTART_FAILED: { status: 502, meaning: 'systemctl refused or failed to queue the restart job' },
   AGT_UNIT_NOT_FOUND: { status: 500, meaning: 'the configured unit is not known to systemd (agent misconfiguration)' },
@@ -74,6 +75,13 @@ export class RevisionConflictError extends AgentError {
 export class InvalidResultError extends AgentError {
   constructor (readonly problems: readonly Problem[]) {
     super('AGT_INVALID_RESULT', `the change would produce invalid files; nothing was written (a files.* path and its line are the change spec's, a file path and its line the file's):\n${formatProblems(problems)}`)
+  }
+}
+
+/** The change needs a restart, but systemd is unreachable or does not know the unit (nothing was written). */
+export class UnitNotRestartableError extends AgentError {
+  constructor (readonly unit: string, problem: string) {
+    super('AGT_UNIT_NOT_RESTARTABLE', `the change restarts ${unit}, which cannot be restarted: ${problem}; nothing was written`)
   }
 }
 

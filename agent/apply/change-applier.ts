@@ -12,6 +12,7 @@ import { sha256, type AppliedRecord } from '../state/agent-state.js'
 import { ChangeConflictError, InvalidResultError, NothingToRollBackError, RevisionConflictError, StaleRevisionError } from '../errors.js'
 import type { ApplyLock } from './apply-lock.js'
 import { restoreFromPending, runTransaction, type TxDeps, type TxFile, type TxOutcome } from './transaction.js'
+import { assertUnitRestartable } from './unit-precheck.js'
 
 /** The managed files: logical name → path (the allowlist). */
 export interface ManagedFiles { config: string, env: string }
@@ -145,6 +146,7 @@ export class ChangeApplier {
         plan: this.#view(first.plan)
       }
     }
+    if (first.plan.restart) await assertUnitRestartable(this.#deps.service)
     return await this.#locked(change.revision, opts.onEvent, async (emit) => {
       const { state, clock } = this.#deps
       const applied = await state.readApplied()

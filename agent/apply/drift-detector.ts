@@ -2,12 +2,12 @@
 // The watcher reports changes; the detector compares content hashes, so the agent's own writes
 // (announced through expect() just before they happen) never count as drift. It only reports:
 // what to do about drift is the operator's or the coordinator's call.
-import { createHmac } from 'node:crypto'
 import type { Clock } from '../../shared/clock.js'
 import type { DriftEntry } from '../core.js'
 import type { FileStore } from '../os/file-store.js'
 import type { FileWatcher } from '../os/file-watcher.js'
 import { sha256 } from '../state/agent-state.js'
+import { driftFingerprint } from './drift-now.js'
 import type { Log, WriteObserver } from './transaction.js'
 
 export interface DriftDeps {
@@ -35,7 +35,7 @@ export class DriftDetector implements WriteObserver {
 
   /** Short keyed fingerprint of a content hash ('' for a missing file). */
   fingerprint (sha: string): string {
-    return sha === '' ? '' : createHmac('sha256', this.#deps.fingerprintKey).update(sha).digest('base64url').slice(0, 8)
+    return driftFingerprint(this.#deps.fingerprintKey, sha)
   }
 
   /**

@@ -76,6 +76,15 @@ type Emit = (step: ApplyStep, status: ApplyEvent['status'], message?: string) =>
 const shaOf = (content: string | undefined): string => content === undefined ? '' : sha256(content)
 const errText = (err: unknown): string => err instanceof Error ? err.message : String(err)
 
+/**
+ * How a failed rollback reads: the rollback step that failed, what it said, and what the operator
+ * runs once the cause is fixed (the write-ahead record stays, so `recover` can finish the job).
+ */
+function rollbackFailure (step: ApplyStep | undefined, message: string | undefined): string {
+  return `rollback failed at step ${step ?? 'restore'}: ${message ?? 'unknown error'}; ` +
+    'fix the cause, then run `keyroll-agent recover` (or restart keyroll-agent) to bring the files back to the last good revision'
+}
+
 /** Puts each file's content in place (a write or a removal), telling the drift watcher first. */
 async function putFiles (deps: TxDeps, files: ReadonlyArray<{ name: string, path: string, content: string | undefined, meta?: FileMeta | undefined }>): Promise<void> {
   for (const f of files) {
@@ -90,14 +99,14 @@ async function putFiles (deps: TxDeps, files: ReadonlyArray<{ name: string, path
  * contents) restarts it and verifies the restore.
  */
 async function restore (deps: TxDeps, spec: Pick<TxSpec, 'backupKey' | 'verify' | 'signal'>, files: ReadonlyArray<{ name: string, path: string }>,
-  restart: boolean, emit: Emit): Promise<{ ok: boolean, verdict?: Verdict, message?: string }> {
+  restart: boolean, emit: Emit): Promise<{ ok: boolean, verdict?: Verdict, message?: string, step?: ApplyStep }> {
   emit('restore', 'started')
   try {
     const backups = await Promise.all(files.map(async (f) => ({ ...f, ...(await deps.state.readBackup(spec.backupKey, f.name)) })))
     await putFiles(deps, backups)
   } catch (err) {
     emit('restore', 'failed', errText(err))
-    return { ok: false, message: `restoring the backup failed: ${errText(err)}` }
+    return { ok: false, step: 'restore', message: `restoring the backup failed: ${errText(err)}` }
   }
   emit('restore', 'done')
   if (!restart) return { ok: true }
@@ -107,11 +116,11 @@ async function restore (deps: TxDeps, spec: Pick<TxSpec, 'backupKey' | 'verify' 
     verdict = await deps.verifier.restartAndVerify(spec.verify)
   } catch (err) {
     emit('restart-restore', 'failed', errText(err))
-    return { ok: false, message: `restarting on the restored files failed: ${errText(err)}` }
+    return { ok: false, step: 'restart-restore', message: `the files are restored, but restarting on them failed: ${errText(err)}` }
   }
   emit('restart-restore', 'done')
   emit('verify-restore', verdict.ok ? 'done' : 'failed', verdict.summary)
-  return { ok: verdict.ok, verdict, ...(verdict.ok ? {} : { message: `the restored files did not start cleanly either: ${verdict.summary}` }) }
+  return { ok: verdict.ok, verdict, ...(verdict.ok ? {} : { step: 'verify-restore', message: `the restored files did not start cleanly either: ${verdict.summary}` }) }
 }
 
 /**
@@ -145,7 +154,7 @@ export async function runTransaction (deps: TxDeps, spec: TxSpec, emit: Emit, co
       result: r.ok ? 'rolled-back' : 'rollback-failed',
       restarted: restart,
       failedStep,
-      message: r.ok ? `${why}; restored revision ${spec.fromRevision}` : `${why}; ${r.message ?? 'rollback failed'}`,
+      message: r.ok ? `${why}; restored revision ${spec.fromRevision}` : `${why}; ${rollbackFailure(r.step, r.message)}`,
       ...(verdict === undefined ? {} : { verdict }),
       ...(r.verdict === undefined ? {} : { rollbackVerdict: r.verdict })
     }

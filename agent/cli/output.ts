@@ -11,6 +11,11 @@ function out (io: CliIo, text: string): void {
   io.stdout.write(maskSecrets(text.endsWith('\n') ? text : `${text}\n`))
 }
 
+/** A message as one line (systemctl and journalctl put line breaks in what they print). */
+export function oneLine (text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim()
+}
+
 function printDiffs (io: CliIo, plan: PlanResult): void {
   for (const f of plan.files.filter(f => f.changed)) out(io, `--- ${f.name} (${f.path})\n${f.diff}`)
 }
@@ -61,16 +66,21 @@ export async function recover (io: CliIo, core: RunningCore, node: string): Prom
   return EXIT.ok
 }
 
+/**
+ * Prints the status. Exit code: 0 when every check passes and no managed file drifted, else 1, so
+ * that a script or a monitor can rely on `keyroll-agent status` alone.
+ */
 export function printStatus (io: CliIo, status: Awaited<ReturnType<AgentCore['status']>>, json: boolean): number {
+  const healthy = Object.values(status.checks).every((c) => c.ok) && status.drift.length === 0
   if (json) {
     // The same fields the API shows, nothing more.
     out(io, JSON.stringify(Value.Clean(AgentStatusSchema, Value.Clone(status))))
-    return EXIT.ok
+    return healthy ? EXIT.ok : EXIT.failed
   }
   const u = status.unit.status
   const drift = status.drift.length === 0 ? 'no drift' : `DRIFT in ${status.drift.map(d => d.path).join(', ')}`
   out(io, `[${status.node}] ${status.unit.name} ${u === undefined ? 'state unknown' : `${u.activeState}/${u.subState}`}; revision ${status.appliedRevision} (desired ${status.desiredRevision})${status.applying ? '; applying' : ''}; ${drift}`)
   if (status.lastResult !== undefined) out(io, `  last: ${status.lastResult.result} revision ${status.lastResult.revision} at ${new Date(status.lastResult.at).toISOString()}: ${status.lastResult.message}`)
-  out(io, `  checks: ${Object.entries(status.checks).map(([k, c]) => `${k} ${c.ok ? 'ok' : `FAILED (${c.message})`}`).join(', ')}`)
-  return EXIT.ok
+  out(io, `  checks: ${Object.entries(status.checks).map(([k, c]) => `${k} ${c.ok ? 'ok' : `FAILED (${oneLine(c.message)})`}`).join(', ')}`)
+  return healthy ? EXIT.ok : EXIT.failed
 }

@@ -51,8 +51,21 @@ t.test('the restore does not start either: rollback-failed, pending kept for the
   f.verifier.script.push(false, false)
   const r = await f.applier.apply(hsmChange(1))
   t.equal(r.result, 'rollback-failed')
+  t.match(r.message, /rollback failed at step verify-restore: the restored files did not start cleanly either: .*run `keyroll-agent recover`/, 'names the rollback step and what to run')
   t.equal((await f.store.read(CONFIG_PATH)).content, CONFIG, 'the files are restored all the same')
   t.not(await f.state.readPending(), undefined)
+})
+
+t.test('the restart on the restored files is refused: rollback-failed naming that step', async (t) => {
+  const f = await buildApplier(t.testdir())
+  f.verifier.script.push(false)
+  const restart = f.service.restart.bind(f.service)
+  let n = 0
+  f.service.restart = async (o) => { if (++n === 2) throw new Error('Job for minkms.service canceled'); await restart(o) }
+  const r = await f.applier.apply(hsmChange(1))
+  t.equal(r.result, 'rollback-failed')
+  t.match(r.message, /rollback failed at step restart-restore: the files are restored, but restarting on them failed: Job for minkms\.service canceled; .*keyroll-agent recover/)
+  t.equal((await f.store.read(CONFIG_PATH)).content, CONFIG)
 })
 
 t.test('a write that fails: restored, no restart', async (t) => {
