@@ -1,45 +1,18 @@
 // A lab whose cluster nodes run the real keyroll-agent under systemd (systemd/keyroll-agent.service,
 // the compiled agent from /opt/keyroll/dist), with HTTPS + client certificates from an agent CA
 // of the test's own, and an HTTP client for the tests.
-import { readFile, symlink, mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import { Agent, request } from 'undici'
 import { createMinkmsClient } from '../../shared/minkms/client.js'
 import { generateApiKey } from '../../shared/minkms/keys.js'
 import { probe } from './health.js'
 import { LabCa } from './lab-ca.js'
-import type { NodePlan } from './lab-paths.js'
-import { NODE_PATHS, putFile } from './node-files.js'
+import { AGENT_PORT, AGENT_UNIT, agentUnit, installAgent } from './lab-agents.js'
 import { repoRoot } from './repo.js'
 import { startLab, type Lab, type LabNode, type TeardownHost } from './start-lab.js'
 
-export const AGENT_PORT = 7400
-export const AGENT_UNIT = 'keyroll-agent.service'
-export const AGENT_CONFIG = '/etc/keyroll/agent.yaml'
+export { AGENT_CONFIG, AGENT_PORT, AGENT_UNIT, agentConfig } from './lab-agents.js'
 export const ENCLAVE = 'aistor-key-manager'
 export const HSM_KEY_NAME = 'aistor-key-manager-hsm'
-
-/** The agent config of a lab node. */
-export function agentConfig (node: NodePlan): string {
-  return `# keyroll-agent on ${node.name} (keyroll lab)
-node: ${node.name}
-unit: minkms.service
-stateDir: /var/lib/keyroll-agent
-listen:
-  host: 0.0.0.0
-  port: ${AGENT_PORT}
-tls:
-  cert: /etc/keyroll/agent.crt
-  key: /etc/keyroll/agent.key
-  clientCa: /etc/keyroll/client-ca.pem
-minkms:
-  endpoint: ${node.address}:${node.port}
-  ca: ${NODE_PATHS.caFile}
-verify:
-  deadline: 30s
-  stableFor: 1s
-`
-}
 
 export interface AgentResponse { status: number, text: string, json: unknown }
 
@@ -71,22 +44,11 @@ export interface AgentLab {
 /** Boots a lab whose cluster nodes run keyroll-agent. */
 export async function startAgentLab (t: TeardownHost, opts: { nodes?: number, external?: number } = {}): Promise<AgentLab> {
   const agentCa = await LabCa.create('keyroll agent CA (lab)')
-  const unit = await readFile(join(repoRoot(), 'systemd', AGENT_UNIT), 'utf8')
   const lab = await startLab(t, {
     nodes: opts.nodes ?? 3,
     external: opts.external ?? 1,
-    extraUnits: [{ name: AGENT_UNIT, content: unit, enable: false }],
-    prepareNode: async (node, root) => {
-      if (node.role !== 'cluster') return
-      const server = await agentCa.issue({ commonName: `${node.name} agent`, ips: [node.address], dns: [node.name], usage: ['server'] })
-      await putFile(root, '/etc/keyroll/agent.crt', server.cert, 0o644)
-      await putFile(root, '/etc/keyroll/agent.key', server.key, 0o600)
-      await putFile(root, '/etc/keyroll/client-ca.pem', agentCa.certPem, 0o644)
-      await putFile(root, AGENT_CONFIG, agentConfig(node), 0o640)
-      const wants = join(root, 'etc/systemd/system/multi-user.target.wants')
-      await mkdir(wants, { recursive: true })
-      await symlink(`/etc/systemd/system/${AGENT_UNIT}`, join(wants, AGENT_UNIT))
-    }
+    extraUnits: [await agentUnit(repoRoot())],
+    prepareNode: async (node, root) => { if (node.role === 'cluster') await installAgent(root, node, agentCa) }
   })
   const client = await agentCa.issue({ commonName: 'keyroll test client', usage: ['client'] })
   const dispatcher = new Agent({ connect: { ca: agentCa.certPem, cert: client.cert, key: client.key }, headersTimeout: 120_000, bodyTimeout: 120_000 })

@@ -4,10 +4,10 @@ import { request } from 'node:https'
 /** An HTTP answer. */
 export interface HttpAnswer { status: number, body: string }
 
-/** GET `url`, trusting only `ca`. Rejects on network or TLS errors and after `timeoutMs`. */
-export async function httpsGet (url: string, opts: { ca: string, timeoutMs?: number }): Promise<HttpAnswer> {
+/** GET `url`, trusting only `ca` (with a client certificate when given). Rejects on network or TLS errors and after `timeoutMs`. */
+export async function httpsGet (url: string, opts: { ca: string, timeoutMs?: number, client?: { cert: string, key: string } }): Promise<HttpAnswer> {
   return await new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', ca: opts.ca, agent: false, timeout: opts.timeoutMs ?? 2000 }, (res) => {
+    const req = request(url, { method: 'GET', ca: opts.ca, agent: false, timeout: opts.timeoutMs ?? 2000, ...opts.client }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))

@@ -1,6 +1,7 @@
 // lab.json: what a lab is made of, written while it is being built (so a crash leaves a record
 // of which processes to stop) and read by `status`, `down` and the tap helper.
 import { readFile, rename, writeFile } from 'node:fs/promises'
+import type { AgentClientFiles } from './lab-agents.js'
 import type { LabLayout, NodePlan, NodeRole } from './lab-paths.js'
 import type { ProcessRef } from './procfs.js'
 
@@ -39,6 +40,8 @@ export interface LabState {
   /** Node paths that are bind mounts from the host (not in the node roots). */
   binds: string[]
   nodes: LabNodeState[]
+  /** keyroll-agent on the cluster nodes (`up --agents`): their names and the client files to call them. */
+  agents?: { nodes: string[], client: AgentClientFiles }
   /** Milliseconds from the start of `up` to the end of each phase. */
   timings: Record<string, number>
 }

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { processRunner, type ProcessRunner } from '../../shared/process-runner.js'
 import { cgroupMounts, cgroupPids, labCgroupDirs } from './cgroups.js'
 import { mountsBelow, nspawnMachineState } from './host.js'
+import { agentCurl, agentUrl, type AgentClientFiles } from './lab-agents.js'
 import { readOwner, staleDirs } from './lab-ids.js'
 import { labLayout, type NodeRole } from './lab-paths.js'
 import type { LabState } from './lab-state.js'
@@ -33,6 +34,10 @@ export interface LabStatus {
   base: string
   owner: { kind: string, pid: number } | null
   nodes: NodeStatus[]
+  /** keyroll-agent on the cluster nodes (`up --agents`); empty without. */
+  agents: Array<{ node: string, url: string }>
+  /** The client certificate, its key and the CA to call the agents with; null without agents. */
+  client: AgentClientFiles | null
 }
 
 /** The status view of a lab. */
@@ -53,8 +58,31 @@ export async function labStatus (state: LabState): Promise<LabStatus> {
       root: n.root,
       rootKeyFile: n.rootKeyFile,
       running: n.nspawn !== undefined && isRunning(n.nspawn)
-    }))
+    })),
+    agents: state.nodes.filter((n) => state.agents?.nodes.includes(n.name) === true).map((n) => ({ node: n.name, url: agentUrl(n.address) })),
+    client: state.agents?.client ?? null
   }
+}
+
+/** Ready-to-paste commands: minkms health per node, how to use a root API key, each agent's status. */
+function howTo (s: LabStatus): string[] {
+  const lines = ['minkms (each node answers its health without credentials):']
+  for (const n of s.nodes) lines.push(`  curl --cacert ${s.ca} https://${n.address}:${n.port}/v1/health/ready`)
+  lines.push('root API keys are not bearer tokens: minkms turns the key into a client certificate (mTLS). With the minkms CLI (where installed):')
+  for (const role of ['cluster', 'external'] as const) {
+    const n = s.nodes.find((x) => x.role === role)
+    if (n !== undefined) lines.push(`  SSL_CERT_FILE=${s.ca} MINIO_KMS_SERVER=https://${n.address}:${n.port} minkms ls-enclave -a "$(cat ${n.rootKeyFile})"`)
+  }
+  lines.push("  or in code, keyroll's client: createMinkmsClient({ endpoints, apiKey, ca }) from shared/minkms/client.ts")
+  if (s.client !== null) {
+    lines.push(`keyroll-agent (HTTPS with a client certificate): cert ${s.client.cert}, key ${s.client.key}, CA ${s.client.ca}`)
+    for (const a of s.agents) lines.push(`  ${a.node}: ${agentCurl(s.client, a.url, '/v1/status')}`)
+    const first = s.agents[0]
+    if (first !== undefined) {
+      lines.push(`  plan a change (YAML spec, as in the README): ${agentCurl(s.client, first.url, '/v1/plan')} -H 'content-type: application/yaml' --data-binary @change.yaml`)
+    }
+  }
+  return lines
 }
 
 /** A readable table of the status. */
@@ -66,7 +94,7 @@ export function statusTable (s: LabStatus): string {
   const table = rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd())
   const keys = [...new Set(s.nodes.map((n) => `${n.role} root API key: ${n.rootKeyFile}`))]
   const hint = 'inside a node: nsenter -t <LEADER> -a /bin/bash   (or: ... -a journalctl -u minkms)'
-  return [`lab ${s.id} (${s.phase}) in ${s.base}`, `CA: ${s.ca}`, ...keys, `nspawn logs: ${s.base}/logs`, hint, '', ...table].join('\n')
+  return [`lab ${s.id} (${s.phase}) in ${s.base}`, `CA: ${s.ca}`, ...keys, `nspawn logs: ${s.base}/logs`, hint, '', ...table, '', ...howTo(s)].join('\n')
 }
 
 /** Everything lab `id` still holds on the host: processes, cgroups, interfaces, namespaces, mounts, files. */

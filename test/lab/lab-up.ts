@@ -1,14 +1,16 @@
 // Building and booting a lab whose id the caller has claimed (lab-ids.ts): CA and secrets, one
 // root directory per node with minkms installed, the network, one systemd-nspawn per node; then
 // wait for systemd and minkms, and form the Key Managers.
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, readFile, rm } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { createMinkmsClient } from '../../shared/minkms/client.js'
 import { processRunner, type ProcessRunner } from '../../shared/process-runner.js'
 import { cgroupMounts, killLabCgroups, removeLabCgroups } from './cgroups.js'
 import { formKeyManagers, saveSecret, type ClusterClientFactory } from './cluster.js'
 import { nodeDiagnostics } from './diagnostics.js'
+import { httpsGet } from './health.js'
 import { acquireNspawnRunDir, ensureHost } from './host.js'
+import { agentUnit, agentUrl, installAgent, writeAgentClient, type AgentClientFiles } from './lab-agents.js'
 import { LabCa } from './lab-ca.js'
 import { staleDirs } from './lab-ids.js'
 import { planNodes, type LabLayout, type NodePlan, type NodeRole } from './lab-paths.js'
@@ -20,6 +22,7 @@ import { buildNodeRoot } from './node-root.js'
 import type { BindMount } from './nspawn.js'
 import { assertEmulatorBuilt, repoRoot } from './repo.js'
 import { HOST_BINDS, accountTables } from './thin-root.js'
+import { waitFor } from './wait.js'
 
 /** What to build. Everything but the counts exists so that later issues can add to the nodes. */
 export interface UpOptions {
@@ -34,6 +37,11 @@ export interface UpOptions {
    * (default: $KEYROLL_LAB_MINKMS_MAIN). Its directory is bound read-only into every node.
    */
   minkmsMain?: string
+  /**
+   * Also run keyroll-agent on every cluster node (the repository's unit and compiled agent), with
+   * certificates from the lab CA, and write a client certificate to `<base>/agents/`.
+   */
+  agents?: boolean
   /** More units to install (and by default enable) in every node, e.g. keyroll-agent.service. */
   extraUnits?: readonly ExtraUnit[]
   /** More bind mounts into every node. */
@@ -82,6 +90,14 @@ async function createSecrets (layout: LabLayout): Promise<{ hsmKeys: Record<Node
   return { hsmKeys, secrets }
 }
 
+/** Waits until every agent answers /health/ready 200 to the lab's client certificate. */
+async function waitForAgents (agents: readonly NodePlan[], client: AgentClientFiles, caPem: string, timeoutMs: number): Promise<void> {
+  const [cert, key] = await Promise.all([readFile(client.cert, 'utf8'), readFile(client.key, 'utf8')])
+  await Promise.all(agents.map(async (a) => await waitFor(async () =>
+    (await httpsGet(`${agentUrl(a.address)}/health/ready`, { ca: caPem, client: { cert, key } })).status === 200,
+  { timeoutMs, what: `keyroll-agent on ${a.name} to answer /health/ready 200` })))
+}
+
 /**
  * Builds and boots lab `layout.id` (already claimed) and returns its state once every node runs
  * systemd and minkms and each Key Manager is formed and ready for writes. On failure the caller
@@ -113,6 +129,8 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
     ...opts.binds ?? []
   ]
   const nodes: LabNodeState[] = plans.map((p) => ({ ...p, rootKeyFile: secrets[p.role].rootKeyFile }))
+  const agents = opts.agents === true ? plans.filter((p) => p.role === 'cluster') : []
+  const caFiles = await ca.save(layout.caDir)
   const state: LabState = {
     version: 1,
     id: layout.id,
@@ -122,10 +140,11 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
     createdAt: new Date().toISOString(),
     gateway: layout.gateway,
     bridge: layout.bridge,
-    ca: await ca.save(layout.caDir),
+    ca: caFiles,
     secrets,
     binds: [...HOST_BINDS, ...binds.map((b) => b.node ?? b.host)],
     nodes,
+    ...(agents.length === 0 ? {} : { agents: { nodes: agents.map((a) => a.name), client: await writeAgentClient(join(layout.base, 'agents'), ca, caFiles.cert) } }),
     timings
   }
   await writeLabState(layout, state)
@@ -137,8 +156,11 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
     ca,
     hsmKey: hsmKeys[n.role],
     ...(main !== undefined && { main: join(OVERRIDE_DIR, basename(main)) }),
-    ...(opts.extraUnits !== undefined && { extraUnits: opts.extraUnits }),
-    ...(opts.prepareNode !== undefined && { prepareNode: opts.prepareNode })
+    extraUnits: [...opts.extraUnits ?? [], ...(agents.length === 0 ? [] : [await agentUnit(repo)])],
+    prepareNode: async (node, root) => {
+      if (agents.some((a) => a.name === node.name)) await installAgent(root, node, ca)
+      await opts.prepareNode?.(node, root)
+    }
   })))
   mark('roots')
 
@@ -160,11 +182,15 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
     mark('live')
     await formKeyManagers(nodes, secrets, { ca: ca.certPem, clientFactory: opts.clientFactory ?? createMinkmsClient, timeoutMs, log })
     mark('ready')
+    if (state.agents !== undefined) {
+      await waitForAgents(agents, state.agents.client, ca.certPem, timeoutMs)
+      mark('agents')
+    }
   } catch (err) {
     throw new LabStartError(`lab ${layout.id} did not start: ${(err as Error).message}`, await nodeDiagnostics(nodes, runner), { cause: err })
   }
   state.phase = 'ready'
   await writeLabState(layout, state)
-  log(`lab ${layout.id} up in ${timings.ready} ms (${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')})`)
+  log(`lab ${layout.id} up in ${timings.agents ?? timings.ready} ms (${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')})`)
   return state
 }
