@@ -1,0 +1,42 @@
+// What a newcomer runs first, in a fresh copy of the checkout (tracked files only): `npm ci`
+// (from the local npm cache when it can) builds the tree, `npx keyroll-agent --help` works, and
+// `npx tap <dir>` on a subset prints no coverage "errors". The slowest test of the tier (an
+// install and a build, a few minutes on a busy machine), and the only one that proves the install.
+import t from 'tap'
+import { existsSync } from 'node:fs'
+import { cp, mkdir, readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { processRunner } from '../../shared/process-runner.js'
+
+const repo = join(import.meta.dirname, '..', '..')
+t.setTimeout(900_000)
+
+/** The environment of a shell outside any tap run. */
+function cleanEnv (): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP|NODE_OPTIONS|_TAPJS)/.test(k)))
+}
+
+t.test('a fresh checkout after its install step', async (t) => {
+  const dir = t.testdir()
+  const files = (await processRunner.run('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repo, timeoutMs: 30_000 })).stdout.split('\0').filter((f) => f !== '' && existsSync(join(repo, f)))
+  for (const f of files) {
+    await mkdir(dirname(join(dir, f)), { recursive: true })
+    await cp(join(repo, f), join(dir, f))
+  }
+  const env = cleanEnv()
+  const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { bin?: Record<string, string>, scripts?: Record<string, string> }
+  t.equal(pkg.bin?.['keyroll-agent'], 'dist/agent/main.js', 'package.json names the keyroll-agent command')
+  t.ok(pkg.scripts?.prepare, 'npm ci builds (prepare)')
+
+  await processRunner.run('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, env, timeoutMs: 600_000 })
+  t.ok(existsSync(join(dir, 'dist/agent/main.js')), 'npm ci built the tree')
+  const help = await processRunner.run('npx', ['keyroll-agent', '--help'], { cwd: dir, env, timeoutMs: 180_000 })
+  t.match(help.stdout, /^Usage: keyroll-agent \[options\] \[command\]$/m)
+  t.match(help.stdout, /^ {2}plan \[options\]/m)
+  const bad = await processRunner.run('npx', ['keyroll-agent', 'plan'], { cwd: dir, env, timeoutMs: 60_000, okCodes: [2] })
+  t.match(bad.stderr, /run keyroll-agent --help for usage/, 'the error names the command that exists')
+
+  const tap = await processRunner.run('npx', ['tap', 'test/unit/shared/fs/'], { cwd: dir, env, timeoutMs: 120_000 })
+  t.notMatch(tap.stdout + tap.stderr, /ERROR/, 'no coverage "errors" on a subset')
+  t.match(tap.stdout, /# \{ total: \d+, pass: \d+ \}/, 'the subset ran and passed')
+})
