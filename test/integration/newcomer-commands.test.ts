@@ -4,7 +4,8 @@
 // install and a build, a few minutes on a busy machine), and the only one that proves the install.
 import t from 'tap'
 import { existsSync } from 'node:fs'
-import { cp, mkdir, readFile } from 'node:fs/promises'
+import { cp, mkdir, readdir, readFile, rm } from 'node:fs/promises'
+import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { processRunner } from '../../shared/process-runner.js'
 
@@ -16,6 +17,19 @@ function cleanEnv (): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP|NODE_OPTIONS|_TAPJS)/.test(k)))
 }
 
+/**
+ * npx links a checkout's own bin through an entry in its cache, keyed by the checkout's path; an
+ * entry left by an earlier run of this test (same path) would keep that run's link. A newcomer's
+ * fresh clone has none: remove ours.
+ */
+async function forgetNpxLinks (dir: string): Promise<void> {
+  const npx = join(process.env.npm_config_cache ?? join(homedir(), '.npm'), '_npx')
+  for (const entry of await readdir(npx).catch(() => [])) {
+    const pkg = await readFile(join(npx, entry, 'package.json'), 'utf8').catch(() => '')
+    if (pkg.includes(JSON.stringify(dir))) await rm(join(npx, entry), { recursive: true, force: true })
+  }
+}
+
 t.test('a fresh checkout after its install step', async (t) => {
   const dir = t.testdir()
   const files = (await processRunner.run('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repo, timeoutMs: 30_000 })).stdout.split('\0').filter((f) => f !== '' && existsSync(join(repo, f)))
@@ -25,11 +39,12 @@ t.test('a fresh checkout after its install step', async (t) => {
   }
   const env = cleanEnv()
   const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { bin?: Record<string, string>, scripts?: Record<string, string> }
-  t.equal(pkg.bin?.['keyroll-agent'], 'dist/agent/main.js', 'package.json names the keyroll-agent command')
+  t.equal(pkg.bin?.['keyroll-agent'], 'agent/bin/keyroll-agent.js', 'package.json names the keyroll-agent command')
   t.ok(pkg.scripts?.prepare, 'npm ci builds (prepare)')
 
   await processRunner.run('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, env, timeoutMs: 600_000 })
   t.ok(existsSync(join(dir, 'dist/agent/main.js')), 'npm ci built the tree')
+  await forgetNpxLinks(dir)
   const help = await processRunner.run('npx', ['keyroll-agent', '--help'], { cwd: dir, env, timeoutMs: 180_000 })
   t.match(help.stdout, /^Usage: keyroll-agent \[options\] \[command\]$/m)
   t.match(help.stdout, /^ {2}plan \[options\]/m)
