@@ -54,8 +54,20 @@ export interface RecordedSpawn {
 /** A call the fake received, in order. */
 export type RecordedCall = RecordedRun | RecordedSpawn
 
-interface RunRule { matcher: ArgvMatcher, answer: ScriptedAnswer, times: number }
-interface SpawnRule { matcher: ArgvMatcher, onSpawn: (p: FakeSpawnedProcess) => void, times: number, highWaterMark?: number }
+// `used` counts the calls a rule answered; `times` is what is left of its budget.
+interface RunRule { matcher: ArgvMatcher, answer: ScriptedAnswer, times: number, used: number }
+interface SpawnRule { matcher: ArgvMatcher, onSpawn: (p: FakeSpawnedProcess) => void, times: number, used: number, highWaterMark?: number }
+
+/** A script the code under test never (fully) used: see {@link FakeProcessRunner.pendingScripts}. */
+export interface PendingScript {
+  kind: 'run' | 'spawn'
+  /** The matcher, printed: an argv pattern or `<predicate>`. */
+  matcher: string
+  /** Calls answered so far. */
+  used: number
+  /** Calls still expected (`Infinity` for a rule without `times` that was never used). */
+  left: number
+}
 
 /** Whether `argv` satisfies `matcher`. */
 export function argvMatches (matcher: ArgvMatcher, argv: readonly string[]): boolean {
@@ -65,6 +77,11 @@ export function argvMatches (matcher: ArgvMatcher, argv: readonly string[]): boo
     const a = argv[i] ?? ''
     return typeof m === 'string' ? m === a : m.test(a)
   })
+}
+
+function describeMatcher (m: ArgvMatcher): string {
+  if (typeof m === 'function') return `<predicate ${m.toString().slice(0, 60)}>`
+  return `[${m.map((x) => typeof x === 'string' ? JSON.stringify(x) : String(x)).join(', ')}]`
 }
 
 let nextPid = 40_000
@@ -131,6 +148,12 @@ export class FakeSpawnedProcess implements SpawnedProcess {
  * A ProcessRunner that answers from a script. Rules are tried in the order they were added; a
  * rule with `times` is used up after that many calls. A call no rule answers rejects (run) or
  * throws (spawn) with a ProcessError naming the argv, so a test never passes by accident.
+ *
+ * The opposite mistake is caught too: a script the code never used means the test expected a
+ * command that did not run (a bug in the code or in the test) or carries dead setup. Tests call
+ * {@link assertNoPendingScripts} at teardown (`test/helpers/scripted-runner.ts` registers it).
+ * A rule with `times: n` is pending until it answered n calls; a rule without `times` is pending
+ * until it answered one.
  */
 export class FakeProcessRunner implements ProcessRunner {
   /** Every call, in order. */
@@ -140,7 +163,7 @@ export class FakeProcessRunner implements ProcessRunner {
 
   /** Answers `run` calls that match `matcher` (`times` of them; default: every one). */
   onRun (matcher: ArgvMatcher, answer: ScriptedAnswer, opts: { times?: number } = {}): this {
-    this.#runRules.push({ matcher, answer, times: opts.times ?? Infinity })
+    this.#runRules.push({ matcher, answer, times: opts.times ?? Infinity, used: 0 })
     return this
   }
 
@@ -149,8 +172,25 @@ export class FakeProcessRunner implements ProcessRunner {
    * `highWaterMark` sizes its stdout buffer (small values make backpressure visible).
    */
   onSpawn (matcher: ArgvMatcher, onSpawn: (p: FakeSpawnedProcess) => void = () => {}, opts: { times?: number, highWaterMark?: number } = {}): this {
-    this.#spawnRules.push({ matcher, onSpawn, times: opts.times ?? Infinity, ...(opts.highWaterMark !== undefined && { highWaterMark: opts.highWaterMark }) })
+    this.#spawnRules.push({ matcher, onSpawn, times: opts.times ?? Infinity, used: 0, ...(opts.highWaterMark !== undefined && { highWaterMark: opts.highWaterMark }) })
     return this
+  }
+
+  /** Scripts not used as often as they promised, in the order they were added. */
+  pendingScripts (): PendingScript[] {
+    const pending = (kind: PendingScript['kind'], r: RunRule | SpawnRule): PendingScript[] =>
+      (r.times === Infinity ? r.used === 0 : r.times > 0)
+        ? [{ kind, matcher: describeMatcher(r.matcher), used: r.used, left: r.times }]
+        : []
+    return [...this.#runRules.flatMap((r) => pending('run', r)), ...this.#spawnRules.flatMap((r) => pending('spawn', r))]
+  }
+
+  /** Throws, naming each one, when a script is pending (like undici's assertNoPendingInterceptors). */
+  assertNoPendingScripts (): void {
+    const pending = this.pendingScripts()
+    if (pending.length === 0) return
+    const lines = pending.map((p) => `  on${p.kind === 'run' ? 'Run' : 'Spawn'} ${p.matcher}: used ${p.used}, ${p.left === Infinity ? 'never used' : `${p.left} more expected`}`)
+    throw new Error(`FakeProcessRunner: ${pending.length} scripted answer(s) never used:\n${lines.join('\n')}`)
   }
 
   /** The `run` calls, as argv arrays. */
@@ -177,6 +217,7 @@ export class FakeProcessRunner implements ProcessRunner {
     const rule = this.#runRules.find((r) => r.times > 0 && argvMatches(r.matcher, argv))
     if (rule === undefined) throw new ProcessError(command, null, null, 'FakeProcessRunner: no scripted answer', '', false)
     rule.times--
+    rule.used++
     const answer = typeof rule.answer === 'function' ? await rule.answer(call) : rule.answer
     opts.signal?.throwIfAborted()
     if (answer instanceof Error) throw answer
@@ -193,6 +234,7 @@ export class FakeProcessRunner implements ProcessRunner {
     const rule = this.#spawnRules.find((r) => r.times > 0 && argvMatches(r.matcher, argv))
     if (rule === undefined) throw new ProcessError(argv.join(' '), null, null, 'FakeProcessRunner: no scripted spawn', '', false)
     rule.times--
+    rule.used++
     const process = new FakeSpawnedProcess(rule.highWaterMark === undefined ? {} : { highWaterMark: rule.highWaterMark })
     this.calls.push({ kind: 'spawn', file, args: [...args], opts, process })
     // Like the real runner: an abort signal kills the child.

@@ -2,6 +2,7 @@ import t from 'tap'
 import { once } from 'node:events'
 import { argvMatches, FailingProcessRunner, FakeProcessRunner } from '../../../shared/fake-process-runner.js'
 import { ProcessError, type ProcessRunner } from '../../../shared/process-runner.js'
+import { scriptedRunner } from '../../helpers/scripted-runner.js'
 
 t.test('argvMatches: patterns by element (string or RegExp, same length) or a predicate', async (t) => {
   t.ok(argvMatches(['systemctl', 'show', /^minkms/], ['systemctl', 'show', 'minkms.service']))
@@ -63,6 +64,32 @@ t.test('spawn: exit(code) and an abort signal', async (t) => {
   const b = r.spawn('y', [], { signal: ac.signal })
   ac.abort()
   t.same(await b.exited, { code: null, signal: 'SIGTERM' })
+})
+
+t.test('pending scripts: a rule with times is pending until used up, one without until used once', async (t) => {
+  const r = new FakeProcessRunner()
+    .onRun(['systemctl', 'show', 'x'], { stdout: '' }, { times: 2 })
+    .onRun(['systemctl', 'restart', 'x'], {})
+    .onRun(['systemctl', 'stop', 'x'], {})
+    .onSpawn((a) => a.includes('--follow'))
+  await r.run('systemctl', ['show', 'x'], { timeoutMs: 1 })
+  await r.run('systemctl', ['restart', 'x'], { timeoutMs: 1 })
+  t.same(r.pendingScripts().map((p) => [p.kind, p.used, p.left]), [['run', 1, 1], ['run', 0, Infinity], ['spawn', 0, Infinity]])
+  t.throws(() => { r.assertNoPendingScripts() }, /3 scripted answer\(s\) never used:\n {2}onRun \["systemctl", "show", "x"\]: used 1, 1 more expected\n {2}onRun \["systemctl", "stop", "x"\]: used 0, never used\n {2}onSpawn <predicate/)
+  await r.run('systemctl', ['show', 'x'], { timeoutMs: 1 })
+  await r.run('systemctl', ['stop', 'x'], { timeoutMs: 1 })
+  r.spawn('journalctl', ['--follow']).kill()
+  t.same(r.pendingScripts(), [])
+  t.doesNotThrow(() => { r.assertNoPendingScripts() }, 'every script used')
+})
+
+t.test('scriptedRunner: an unused script fails the test at teardown', async (t) => {
+  const teardowns: Array<() => unknown> = []
+  const r = scriptedRunner({ teardown: (fn) => { teardowns.push(fn) } }).onRun(['never'], {})
+  t.equal(teardowns.length, 1, 'the check is registered')
+  t.throws(() => teardowns[0]?.(), /onRun \["never"\]: used 0, never used/)
+  await r.run('never', [], { timeoutMs: 1 })
+  t.doesNotThrow(() => teardowns[0]?.())
 })
 
 t.test('FailingProcessRunner: nothing starts', async (t) => {

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { OsPortError } from '../../../../agent/errors.js'
 import type { JournalEntry } from '../../../../agent/os/journal.js'
 import { JournalctlJournal } from '../../../../agent/os/journalctl-journal.js'
-import { FakeProcessRunner, type FakeSpawnedProcess } from '../../../../shared/fake-process-runner.js'
+import type { FakeSpawnedProcess } from '../../../../shared/fake-process-runner.js'
+import { scriptedRunner } from '../../../helpers/scripted-runner.js'
 import { ChildProcessRunner } from '../../../../shared/process-runner.js'
 
 const U = 'minkms.service'
@@ -25,26 +26,26 @@ async function until (cond: () => boolean, what: string, ms = 5000): Promise<voi
 }
 
 t.test('tailCursor: the whole journal\'s last cursor', async (t) => {
-  const r = new FakeProcessRunner().onRun(['journalctl', '--show-cursor', '-n', '0', '-q', '--no-pager'], { stdout: '-- cursor: s=6dc7;i=36\n' })
+  const r = scriptedRunner(t).onRun(['journalctl', '--show-cursor', '-n', '0', '-q', '--no-pager'], { stdout: '-- cursor: s=6dc7;i=36\n' })
   t.equal(await new JournalctlJournal({ runner: r }).tailCursor(), 's=6dc7;i=36')
 })
 
 t.test('tailCursor: an empty journal is \'\' (252 exits 1 with "No journal files were found.")', async (t) => {
-  const r = new FakeProcessRunner().onRun(() => true, { code: 1, stderr: 'No journal files were found.\n' })
+  const r = scriptedRunner(t).onRun(() => true, { code: 1, stderr: 'No journal files were found.\n' })
   t.equal(await new JournalctlJournal({ runner: r }).tailCursor(), '')
 })
 
 t.test('tailCursor: other failures are AGT_JOURNAL_READ_FAILED', async (t) => {
-  const r1 = new FakeProcessRunner().onRun(() => true, { code: 1, stderr: 'Failed to open journal: Permission denied\n' })
+  const r1 = scriptedRunner(t).onRun(() => true, { code: 1, stderr: 'Failed to open journal: Permission denied\n' })
   const e1 = await new JournalctlJournal({ runner: r1 }).tailCursor().catch((e: unknown) => e) as OsPortError
   t.equal(e1.code, 'AGT_JOURNAL_READ_FAILED')
   t.match(e1.stderr, /Permission denied/)
-  const r2 = new FakeProcessRunner().onRun(() => true, { code: 2 })
+  const r2 = scriptedRunner(t).onRun(() => true, { code: 2 })
   t.equal((await new JournalctlJournal({ runner: r2 }).tailCursor().catch((e: unknown) => e) as OsPortError).code, 'AGT_JOURNAL_READ_FAILED')
 })
 
 t.test('read: parses NDJSON output, unit name completed, cursor and limit passed', async (t) => {
-  const r = new FakeProcessRunner().onRun((a) => a.includes('-u'), { stdout: line('a') + line('b') + '\n' })
+  const r = scriptedRunner(t).onRun((a) => a.includes('-u'), { stdout: line('a') + line('b') + '\n' })
   const entries = await new JournalctlJournal({ runner: r }).read({ unit: 'minkms', afterCursor: 'c1', limit: 2 })
   t.same(entries.map((e) => e.message), ['a', 'b'])
   const args = r.runs[0] ?? []
@@ -54,14 +55,14 @@ t.test('read: parses NDJSON output, unit name completed, cursor and limit passed
 })
 
 t.test('read: a bad cursor is AGT_JOURNAL_READ_FAILED with journalctl\'s words', async (t) => {
-  const r = new FakeProcessRunner().onRun(() => true, { code: 1, stderr: 'Failed to seek to cursor: Invalid argument\n' })
+  const r = scriptedRunner(t).onRun(() => true, { code: 1, stderr: 'Failed to seek to cursor: Invalid argument\n' })
   const e = await new JournalctlJournal({ runner: r }).read({ unit: U, afterCursor: 'garbage' }).catch((x: unknown) => x) as OsPortError
   t.equal(e.code, 'AGT_JOURNAL_READ_FAILED')
   t.equal(e.stderr, 'Failed to seek to cursor: Invalid argument')
 })
 
 t.test('follow: yields entries as journalctl prints them; lazy; abort kills the child', async (t) => {
-  const r = new FakeProcessRunner().onSpawn((a) => a.includes('--follow'), (p) => { p.write(line('one') + line('two', { MESSAGE: [104, 105] })) })
+  const r = scriptedRunner(t).onSpawn((a) => a.includes('--follow'), (p) => { p.write(line('one') + line('two', { MESSAGE: [104, 105] })) })
   const ac = new AbortController()
   const it = new JournalctlJournal({ runner: r }).follow({ unit: U, afterCursor: 's=x;i=0', signal: ac.signal })
   t.equal(r.spawned.length, 0, 'nothing starts before the first next()')
@@ -77,7 +78,7 @@ t.test('follow: yields entries as journalctl prints them; lazy; abort kills the 
 })
 
 t.test('follow: a consumer that breaks out kills the child', async (t) => {
-  const r = new FakeProcessRunner().onSpawn(() => true, (p) => { p.write(line('one') + line('two')) })
+  const r = scriptedRunner(t).onSpawn(() => true, (p) => { p.write(line('one') + line('two')) })
   const got: string[] = []
   for await (const e of new JournalctlJournal({ runner: r }).follow({ unit: U, signal: new AbortController().signal })) {
     got.push(e.message)
@@ -89,7 +90,7 @@ t.test('follow: a consumer that breaks out kills the child', async (t) => {
 })
 
 t.test('follow: abort while waiting for the next entry ends the iteration quietly', async (t) => {
-  const r = new FakeProcessRunner().onSpawn(() => true)
+  const r = scriptedRunner(t).onSpawn(() => true)
   const ac = new AbortController()
   const it = new JournalctlJournal({ runner: r }).follow({ unit: U, signal: ac.signal })[Symbol.asyncIterator]()
   const next = it.next()
@@ -100,7 +101,7 @@ t.test('follow: abort while waiting for the next entry ends the iteration quietl
 })
 
 t.test('follow: journalctl ending by itself is AGT_JOURNAL_FOLLOW_FAILED with its stderr', async (t) => {
-  const r = new FakeProcessRunner().onSpawn(() => true, (p) => {
+  const r = scriptedRunner(t).onSpawn(() => true, (p) => {
     p.writeErr('Failed to seek to cursor: Invalid argument\n')
     setImmediate(() => { p.exit(1) })
   })
@@ -112,21 +113,22 @@ t.test('follow: journalctl ending by itself is AGT_JOURNAL_FOLLOW_FAILED with it
 })
 
 t.test('follow: a journalctl that cannot start is AGT_JOURNAL_FOLLOW_FAILED', async (t) => {
-  const r = new FakeProcessRunner()
+  const r = scriptedRunner(t)
   const it = new JournalctlJournal({ runner: r }).follow({ unit: U, signal: new AbortController().signal })[Symbol.asyncIterator]()
   const e = await it.next().catch((x: unknown) => x) as OsPortError
   t.equal(e.code, 'AGT_JOURNAL_FOLLOW_FAILED')
 })
 
 t.test('follow: an already aborted signal starts nothing', async (t) => {
-  const r = new FakeProcessRunner().onSpawn(() => true)
+  // No spawn is scripted: a spawn would throw and fail the loop.
+  const r = scriptedRunner(t)
   for await (const e of new JournalctlJournal({ runner: r }).follow({ unit: U, signal: AbortSignal.abort() })) t.fail(e.message)
   t.equal(r.spawned.length, 0)
 })
 
 t.test('follow: backpressure: a slow consumer leaves journalctl\'s output unread', async (t) => {
   let proc: FakeSpawnedProcess | undefined
-  const r = new FakeProcessRunner().onSpawn(() => true, (p) => { proc = p }, { highWaterMark: 256 })
+  const r = scriptedRunner(t).onSpawn(() => true, (p) => { proc = p }, { highWaterMark: 256 })
   const ac = new AbortController()
   const it = new JournalctlJournal({ runner: r }).follow({ unit: U, signal: ac.signal })[Symbol.asyncIterator]()
   const first = it.next()
@@ -195,7 +197,7 @@ async function bytesWritten (pid: number): Promise<number> {
 }
 
 t.test('entries carry the parsed fields', async (t) => {
-  const r = new FakeProcessRunner().onRun(() => true, { stdout: line('Started minkms.service - MinKMS.', { _SYSTEMD_UNIT: 'init.scope', UNIT: U, INVOCATION_ID: 'bb', _SYSTEMD_INVOCATION_ID: undefined, _PID: '1' }) })
+  const r = scriptedRunner(t).onRun(() => true, { stdout: line('Started minkms.service - MinKMS.', { _SYSTEMD_UNIT: 'init.scope', UNIT: U, INVOCATION_ID: 'bb', _SYSTEMD_INVOCATION_ID: undefined, _PID: '1' }) })
   const [e] = await new JournalctlJournal({ runner: r }).read({ unit: U }) as [JournalEntry]
   t.equal(e.origin, 'manager')
   t.equal(e.invocationId, 'bb')

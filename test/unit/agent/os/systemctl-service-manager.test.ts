@@ -1,8 +1,8 @@
 import t from 'tap'
-import { FakeProcessRunner } from '../../../../shared/fake-process-runner.js'
 import { OsPortError } from '../../../../agent/errors.js'
 import { SystemctlServiceManager } from '../../../../agent/os/systemctl-service-manager.js'
 import { parseUnitStatus } from '../../../../agent/os/systemctl-show.js'
+import { scriptedRunner } from '../../../helpers/scripted-runner.js'
 
 // As systemd 252 printed it in the lab (its own order, not the one asked for).
 const SHOW = `MainPID=34
@@ -35,7 +35,7 @@ t.test('parseUnitStatus: by key, any order', async (t) => {
 })
 
 t.test('status: systemctl show with every property, with a timeout', async (t) => {
-  const r = new FakeProcessRunner().onRun(SHOW_ARGS, { stdout: SHOW })
+  const r = scriptedRunner(t).onRun(SHOW_ARGS, { stdout: SHOW })
   const sm = new SystemctlServiceManager({ unit: 'minkms.service', runner: r, timeoutMs: 1234 })
   const s = await sm.status()
   t.equal(s.mainPid, 34)
@@ -43,7 +43,7 @@ t.test('status: systemctl show with every property, with a timeout', async (t) =
 })
 
 t.test('status: failures are AGT_UNIT_STATUS_FAILED with systemctl\'s stderr', async (t) => {
-  const r = new FakeProcessRunner()
+  const r = scriptedRunner(t)
     .onRun(SHOW_ARGS, { code: 1, stderr: 'Failed to connect to bus: No such file or directory\n' }, { times: 1 })
     .onRun(SHOW_ARGS, { stdout: 'garbage' })
   const sm = new SystemctlServiceManager({ unit: 'minkms.service', runner: r })
@@ -58,7 +58,7 @@ t.test('status: failures are AGT_UNIT_STATUS_FAILED with systemctl\'s stderr', a
 })
 
 t.test('restart: reset-failed (exit ignored), then restart --no-block', async (t) => {
-  const r = new FakeProcessRunner()
+  const r = scriptedRunner(t)
     .onRun(['systemctl', '--no-ask-password', 'reset-failed', 'minkms.service'], (c) => ({ code: (c.opts.okCodes ?? [0]).includes(1) ? 1 : 99 }))
     .onRun(['systemctl', '--no-ask-password', 'restart', '--no-block', 'minkms.service'], {})
   const sm = new SystemctlServiceManager({ unit: 'minkms.service', runner: r })
@@ -68,7 +68,7 @@ t.test('restart: reset-failed (exit ignored), then restart --no-block', async (t
 
 t.test('restart: a unit waiting for an automatic restart is stopped first (cancels the pending job)', async (t) => {
   const show = 'ActiveState=activating\nSubState=auto-restart\nResult=exit-code\nInvocationID=aa\nNRestarts=1\nMainPID=0\nExecMainStatus=1\nLoadState=loaded\n'
-  const r = new FakeProcessRunner()
+  const r = scriptedRunner(t)
     .onRun((a) => a[1] === 'show', { stdout: show })
     .onRun((a) => a.includes('stop'), {})
     .onRun((a) => a.includes('reset-failed'), {})
@@ -80,7 +80,7 @@ t.test('restart: a unit waiting for an automatic restart is stopped first (cance
 })
 
 t.test('restart: a reset-failed that cannot run at all does not stop the restart', async (t) => {
-  const r = new FakeProcessRunner()
+  const r = scriptedRunner(t)
     .onRun((a) => a.includes('reset-failed'), { timedOut: true })
     .onRun((a) => a.includes('restart'), {})
   await new SystemctlServiceManager({ unit: 'minkms.service', runner: r }).restart()
@@ -88,13 +88,13 @@ t.test('restart: a reset-failed that cannot run at all does not stop the restart
 })
 
 t.test('restart: unit not found (exit 5) and other refusals are typed, with stderr', async (t) => {
-  const notFound = new FakeProcessRunner()
+  const notFound = scriptedRunner(t)
     .onRun((a) => a.includes('reset-failed'), { code: 1 })
     .onRun((a) => a.includes('restart'), { code: 5, stderr: 'Failed to restart nosuch.service: Unit nosuch.service not found.\n' })
   const e1 = await new SystemctlServiceManager({ unit: 'nosuch.service', runner: notFound }).restart().catch((e: unknown) => e) as OsPortError
   t.equal(e1.code, 'AGT_UNIT_NOT_FOUND')
   t.match(e1.message, /Unit nosuch.service not found/)
-  const masked = new FakeProcessRunner()
+  const masked = scriptedRunner(t)
     .onRun((a) => a.includes('reset-failed'), {})
     .onRun((a) => a.includes('restart'), { code: 1, stderr: 'Failed to restart minkms.service: Unit minkms.service is masked.\n' })
   const e2 = await new SystemctlServiceManager({ unit: 'minkms.service', runner: masked }).restart().catch((e: unknown) => e) as OsPortError
@@ -103,7 +103,9 @@ t.test('restart: unit not found (exit 5) and other refusals are typed, with stde
 })
 
 t.test('restart: an aborted signal rejects with the abort, not a typed error', async (t) => {
-  const r = new FakeProcessRunner().onRun(() => true, {})
+  // Nothing is scripted: the runner refuses an aborted call before it looks for an answer, so
+  // the error seen is the abort, passed through untyped.
+  const r = scriptedRunner(t)
   const sm = new SystemctlServiceManager({ unit: 'minkms.service', runner: r })
   const err = await sm.restart({ signal: AbortSignal.abort() }).catch((e: unknown) => e)
   t.notOk(err instanceof OsPortError)
