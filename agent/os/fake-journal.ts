@@ -1,6 +1,8 @@
-// In-memory Journal for tests (STYLE R2). Entries are pushed by the test and reach every live
-// follower; cursors are opaque strings like journald's, and an unknown cursor is refused the way
-// `journalctl --after-cursor` refuses one ("Failed to seek to cursor").
+// In-memory Journal for tests, shipped beside the journalctl adapter and behaving like it, so
+// unit tests of the verifier, the core and the HTTP API all drive the same double. Entries are
+// pushed by the test and reach every live follower; cursors are opaque strings like journald's,
+// an unknown cursor is refused the way `journalctl --after-cursor` refuses one ("Failed to seek
+// to cursor"), and a limit without a cursor keeps the newest entries, as `journalctl -n` does.
 import { OsPortError } from '../errors.js'
 import type { Journal, JournalEntry } from './journal.js'
 import { fullUnitName } from './journal-entry-parser.js'
@@ -22,11 +24,16 @@ interface Follower { wake: () => void }
 export class FakeJournal implements Journal {
   /** Every entry, oldest first. */
   readonly entries: JournalEntry[] = []
+  /** Follows started and ended (ended = the iteration's cleanup ran: its journalctl would be gone). */
+  readonly followers = { opened: 0, closed: 0 }
+  /** When set, read() and follow() fail with it (journalctl cannot run or read the journal). */
+  failWith: Error | undefined
   /** Calls, in order. */
   readonly calls: Array<{ method: 'tailCursor' | 'read' | 'follow', opts?: unknown }> = []
   readonly #unit: string
   readonly #now: () => number
   readonly #followers = new Set<Follower>()
+  #onClosed: Array<() => void> = []
   #seq = 0
   /** Bumped by breakFollowers: a follower that started in an older generation throws. */
   #generation = 0
@@ -40,6 +47,12 @@ export class FakeJournal implements Journal {
   /** How many follow iterations are running now (0 after every consumer stopped: leak check). */
   get activeFollowers (): number {
     return this.#followers.size
+  }
+
+  /** Resolves once every follow started so far has ended (a client left, the server closed). */
+  async followersClosed (): Promise<void> {
+    if (this.followers.closed >= this.followers.opened) return
+    await new Promise<void>((resolve) => { this.#onClosed.push(resolve) })
   }
 
   /** Appends entries and wakes the followers. Returns the stored entries. */
@@ -67,6 +80,7 @@ export class FakeJournal implements Journal {
 
   async read (opts: { unit: string, afterCursor?: string, limit?: number }): Promise<JournalEntry[]> {
     this.calls.push({ method: 'read', opts })
+    if (this.failWith !== undefined) throw this.failWith
     const from = this.#start(opts.afterCursor, 'AGT_JOURNAL_READ_FAILED')
     const mine = this.entries.slice(from).filter((e) => this.#matches(e, opts.unit))
     if (opts.limit === undefined) return mine
@@ -80,9 +94,11 @@ export class FakeJournal implements Journal {
 
   async * #follow (unit: string, afterCursor: string | undefined, signal: AbortSignal): AsyncGenerator<JournalEntry> {
     if (signal.aborted) return
+    if (this.failWith !== undefined) throw this.failWith
     let next = this.#start(afterCursor, 'AGT_JOURNAL_FOLLOW_FAILED')
     const me: Follower = { wake: () => {} }
     this.#followers.add(me)
+    this.followers.opened++
     const generation = this.#generation
     try {
       while (!signal.aborted) {
@@ -100,6 +116,12 @@ export class FakeJournal implements Journal {
       }
     } finally {
       this.#followers.delete(me)
+      this.followers.closed++
+      if (this.followers.closed >= this.followers.opened) {
+        const waiting = this.#onClosed
+        this.#onClosed = []
+        for (const resolve of waiting) resolve()
+      }
     }
   }
 

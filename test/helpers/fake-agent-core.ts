@@ -2,12 +2,11 @@
 // fake is a real implementation of the same interface). It validates changes with the real
 // shared/change validator, so bad input is rejected the way the real core rejects it, and it
 // plays an apply as a sequence of events a test can pause, fail or make conflict.
-import { EventEmitter, once } from 'node:events'
 import { buildAgentApp, type AgentApp, type AgentAppDeps } from '../../agent/app.js'
 import type { AgentConfig } from '../../agent/config.js'
 import type { AgentCore, AgentStatus, ApplyEvent, ApplyOutcome, ApplyResult, ApplyStep, PlanResult, RecoverResult, RunningCore } from '../../agent/core.js'
 import { ChangeConflictError, NothingToRollBackError } from '../../agent/errors.js'
-import type { Journal, JournalEntry } from '../../agent/os/journal.js'
+import { FakeJournal } from '../../agent/os/fake-journal.js'
 import type { UnitStatus } from '../../agent/os/service-manager.js'
 import type { Verdict } from '../../agent/verify/verdict.js'
 import type { Change } from '../../shared/change/change.js'
@@ -15,57 +14,6 @@ import { deepFreeze, toChangeSpec } from '../../shared/change/change.js'
 import { createLogger, type Logger } from '../../shared/logger.js'
 import { maskSecret } from '../../shared/secrets/fingerprint.js'
 import { isSecret } from '../../shared/secrets/secret.js'
-
-/** The journal of one unit, in memory. Emits `follower-closed` when a follower ends. */
-export class FakeJournal extends EventEmitter implements Journal {
-  readonly entries: JournalEntry[] = []
-  /** Followers started and ended (ended = the generator's finally ran). */
-  readonly followers = { opened: 0, closed: 0 }
-  /** When set, read() and follow() fail with it. */
-  failWith: Error | undefined
-
-  /** Appends an entry (cursor `c<n>`) and wakes followers. */
-  push (message: string, extra: Partial<JournalEntry> = {}): JournalEntry {
-    const n = this.entries.length + 1
-    const entry: JournalEntry = { cursor: `c${n}`, realtimeUs: 1_700_000_000_000_000 + n, message, unit: 'minkms.service', ...extra }
-    this.entries.push(entry)
-    this.emit('entry', entry)
-    return entry
-  }
-
-  async tailCursor (): Promise<string> {
-    return this.entries.at(-1)?.cursor ?? 'c0'
-  }
-
-  async read (opts: { unit: string, afterCursor?: string, limit?: number }): Promise<JournalEntry[]> {
-    if (this.failWith !== undefined) throw this.failWith
-    return this.entries.slice(this.#after(opts.afterCursor)).filter(e => e.unit === opts.unit).slice(0, opts.limit ?? Infinity)
-  }
-
-  async * follow (opts: { unit: string, afterCursor?: string, signal: AbortSignal }): AsyncIterable<JournalEntry> {
-    this.followers.opened++
-    try {
-      if (this.failWith !== undefined) throw this.failWith
-      let i = this.#after(opts.afterCursor)
-      while (!opts.signal.aborted) {
-        while (i < this.entries.length) {
-          const e = this.entries[i++]
-          if (e !== undefined && e.unit === opts.unit) yield e
-        }
-        await once(this, 'entry', { signal: opts.signal }).catch(() => undefined)
-      }
-    } finally {
-      this.followers.closed++
-      this.emit('follower-closed')
-    }
-  }
-
-  #after (cursor: string | undefined): number {
-    if (cursor === undefined) return 0
-    const i = this.entries.findIndex(e => e.cursor === cursor)
-    return i === -1 ? this.entries.length : i + 1
-  }
-}
 
 /** How the next apply or rollback plays out. */
 export interface ApplyScript {

@@ -1,10 +1,9 @@
 // The API on a real socket (loopback, plain HTTP dev mode), spoken to with undici: streams are
 // really incremental, a follower ends when its client disconnects or the server closes.
 import t, { type Test } from 'tap'
-import { once } from 'node:events'
 import { Agent, request } from 'undici'
 import { buildAgentApp } from '../../agent/app.js'
-import { FakeAgentCore, captureLogger, testAgentConfig, type FakeJournal } from '../helpers/fake-agent-core.js'
+import { FakeAgentCore, captureLogger, testAgentConfig } from '../helpers/fake-agent-core.js'
 
 const CHANGE = { revision: 7, files: { env: { unset: ['MINIO_KMS_HSM_KEY'] } } }
 
@@ -53,10 +52,6 @@ class LineReader {
   }
 }
 
-async function followerClosed (journal: FakeJournal): Promise<void> {
-  if (journal.followers.closed < journal.followers.opened) await once(journal, 'follower-closed')
-}
-
 t.test('apply progress arrives while the apply is still running', async t => {
   const { base, core, dispatcher } = await start(t)
   let release: () => void = () => {}
@@ -75,29 +70,29 @@ t.test('apply progress arrives while the apply is still running', async t => {
 
 t.test('journal follow streams new entries and stops the follower when the client leaves', async t => {
   const { base, core, dispatcher } = await start(t)
-  core.journal.push('old line')
-  const res = await request(`${base}/v1/journal?follow=1&after=c1`, { dispatcher })
+  const [old] = core.journal.push({ message: 'old line' })
+  const res = await request(`${base}/v1/journal?follow=1&after=${old?.cursor ?? ''}`, { dispatcher })
   t.equal(res.statusCode, 200)
   const lines = new LineReader(res.body)
-  core.journal.push('Starting minkms')
-  t.match(await lines.next(), { cursor: 'c2', message: 'Starting minkms' }, 'only entries after the cursor')
-  core.journal.push('=> Server is up and running...')
-  t.match(await lines.next(), { cursor: 'c3', message: '=> Server is up and running...' })
+  const [starting] = core.journal.push({ message: 'Starting minkms' })
+  t.match(await lines.next(), { cursor: starting?.cursor, message: 'Starting minkms' }, 'only entries after the cursor')
+  const [up] = core.journal.push({ message: '=> Server is up and running...' })
+  t.match(await lines.next(), { cursor: up?.cursor, message: '=> Server is up and running...' })
   t.equal(core.journal.followers.opened, 1)
   res.body.destroy()
-  await followerClosed(core.journal)
+  await core.journal.followersClosed()
   t.equal(core.journal.followers.closed, 1, 'the follower (its journalctl) was closed')
 })
 
 t.test('journal follow with a limit ends after that many entries', async t => {
   const { base, core, dispatcher } = await start(t)
   const res = await request(`${base}/v1/journal?follow=true&limit=2`, { dispatcher })
-  core.journal.push('a')
-  core.journal.push('b')
-  core.journal.push('c')
+  core.journal.push({ message: 'a' })
+  core.journal.push({ message: 'b' })
+  core.journal.push({ message: 'c' })
   const text = await res.body.text()
   t.same(text.trim().split('\n').map(l => (JSON.parse(l) as { message: string }).message), ['a', 'b'])
-  await followerClosed(core.journal)
+  await core.journal.followersClosed()
   t.equal(core.journal.followers.closed, 1)
 })
 
@@ -105,7 +100,7 @@ t.test('closing the server ends open followers instead of waiting for clients', 
   const { base, core, app, dispatcher } = await start(t)
   const res = await request(`${base}/v1/journal?follow=1`, { dispatcher })
   const lines = new LineReader(res.body)
-  core.journal.push('line')
+  core.journal.push({ message: 'line' })
   t.match(await lines.next(), { message: 'line' })
   await app.close()
   t.equal(core.journal.followers.closed, 1)

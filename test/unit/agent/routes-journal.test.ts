@@ -8,18 +8,19 @@ function lines (body: string): Array<Record<string, unknown>> {
 
 t.test('GET /v1/journal: entries of the unit as NDJSON, resumable by cursor', async t => {
   const { app, core } = await buildTestAgent(t)
-  core.journal.push('starting')
-  core.journal.push('other unit', { unit: 'sshd.service' })
-  core.journal.push('=> Server is up and running...', { invocationId: 'b'.repeat(32), pid: 7, priority: 6 })
+  const [starting] = core.journal.push({ message: 'starting' }, { message: 'other unit', unit: 'sshd.service' })
+  const [up] = core.journal.push({ message: '=> Server is up and running...', invocationId: 'b'.repeat(32), pid: 7, priority: 6, realtimeUs: 1_700_000_000_000_003 })
   const all = await app.inject('/v1/journal')
   t.equal(all.statusCode, 200)
   t.equal(all.headers['content-type'], 'application/x-ndjson; charset=utf-8')
   t.same(lines(all.body).map(e => e.message), ['starting', '=> Server is up and running...'], 'only the managed unit')
-  t.same(lines(all.body)[1], { cursor: 'c3', realtimeUs: 1_700_000_000_000_003, message: '=> Server is up and running...', invocationId: 'b'.repeat(32), pid: 7, priority: 6, unit: 'minkms.service' })
-  const after = await app.inject('/v1/journal?after=c1')
-  t.same(lines(after.body).map(e => e.cursor), ['c3'])
+  t.same(lines(all.body)[1], { cursor: up?.cursor, realtimeUs: 1_700_000_000_000_003, message: '=> Server is up and running...', invocationId: 'b'.repeat(32), pid: 7, priority: 6, unit: 'minkms.service' })
+  const after = await app.inject(`/v1/journal?after=${starting?.cursor ?? ''}`)
+  t.same(lines(after.body).map(e => e.cursor), [up?.cursor])
   const limited = await app.inject('/v1/journal?limit=1')
-  t.same(lines(limited.body).map(e => e.cursor), ['c1'])
+  t.same(lines(limited.body).map(e => e.cursor), [up?.cursor], 'without a cursor a limit keeps the newest, as journalctl -n does')
+  const unknown = await app.inject('/v1/journal?after=s%3Dgone')
+  t.equal(unknown.statusCode, 502, 'a cursor journald does not know is refused, as journalctl refuses it')
 })
 
 t.test('query validation', async t => {
@@ -41,7 +42,7 @@ t.test('a journal that cannot be read: error response before streaming, code kep
 
 t.test('journal messages that hold keys are masked', async t => {
   const { app, core } = await buildTestAgent(t)
-  core.journal.push('using API key k1:xZnpcYtPdVMNLBBRaUO5HPEoK_jVrcc3MWR8BshkjJw')
+  core.journal.push({ message: 'using API key k1:xZnpcYtPdVMNLBBRaUO5HPEoK_jVrcc3MWR8BshkjJw' })
   const r = await app.inject('/v1/journal')
   t.same(lines(r.body).map(e => e.message), ['using API key ***'])
 })

@@ -64,3 +64,25 @@ t.test('FailingJournal: every call fails, typed', async (t) => {
   }
   await t.rejects(consume(), { code: 'AGT_JOURNAL_FOLLOW_FAILED' })
 })
+
+t.test('failWith makes read and follow fail; followersClosed waits for every follow to end', async (t) => {
+  const j = new FakeJournal()
+  await j.followersClosed()
+  const ac = new AbortController()
+  const it = j.follow({ unit: 'minkms', signal: ac.signal })[Symbol.asyncIterator]()
+  const next = it.next()
+  j.push({ message: 'x' })
+  t.equal((await next).value?.message, 'x')
+  t.same(j.followers, { opened: 1, closed: 0 })
+  let closed = false
+  const waiting = j.followersClosed().then(() => { closed = true })
+  await new Promise((resolve) => setImmediate(resolve))
+  t.notOk(closed, 'a follow is still running')
+  ac.abort()
+  await it.next()
+  await waiting
+  t.same(j.followers, { opened: 1, closed: 1 })
+  j.failWith = new Error('journal gone')
+  await t.rejects(j.read({ unit: 'minkms' }), /journal gone/)
+  await t.rejects(j.follow({ unit: 'minkms', signal: new AbortController().signal })[Symbol.asyncIterator]().next(), /journal gone/)
+})
