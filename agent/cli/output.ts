@@ -16,8 +16,9 @@ export function oneLine (text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim()
 }
 
+// Each diff carries its own `---`/`+++` header naming the file: printed as it is, one header per file.
 function printDiffs (io: CliIo, plan: PlanResult): void {
-  for (const f of plan.files.filter(f => f.changed)) out(io, `--- ${f.name} (${f.path})\n${f.diff}`)
+  for (const f of plan.files.filter(f => f.changed)) out(io, f.diff)
 }
 
 export function printPlan (io: CliIo, plan: PlanResult, core: RunningCore, nodeName: string): number {

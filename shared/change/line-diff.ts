@@ -1,5 +1,8 @@
 // A line diff (Myers' O(ND) algorithm) and its unified rendering, for plans. Lines are compared
-// with their line endings, as diff(1) does, so a changed line ending is a changed line.
+// with their line endings, as diff(1) does, so a changed line ending is a changed line. One
+// exception, for the reader: when neither text ends with a newline, lines added after the last
+// one do not show that last line as changed (diff(1) would, because it gained a line break); the
+// diff then shows only the added lines and says once that the file still ends without a newline.
 
 /** One step of an edit script: keep old line `a` (= new line `b`), delete old line `a`, insert new line `b`. */
 export type DiffOp =
@@ -93,7 +96,7 @@ export function unifiedDiff (oldText: string, newText: string, opts: UnifiedDiff
   if (oldText === newText) return ''
   const a = splitLines(oldText)
   const b = splitLines(newText)
-  const ops = diffLines(a, b)
+  const ops = diffOf(oldText, newText, a, b)
   const context = opts.context ?? 3
   const map = opts.mapLine ?? ((l: string) => l)
   const changed = ops.map((op, i) => op.kind === 'equal' ? -1 : i).filter(i => i >= 0)
@@ -119,10 +122,26 @@ export function unifiedDiff (oldText: string, newText: string, opts: UnifiedDiff
       const line = op.kind === 'insert' ? b[op.b] ?? '' : a[op.a] ?? ''
       const mark = op.kind === 'equal' ? ' ' : op.kind === 'delete' ? '-' : '+'
       out.push(mark + map(line.replace(/\r?\n$/, '')))
-      if (!line.endsWith('\n')) out.push('\\ No newline at end of file')
+      // An unchanged line counts as ending the file only when it ends both texts (see diffOf).
+      const endsFile = op.kind !== 'equal' || (op.a === a.length - 1 && op.b === b.length - 1)
+      if (endsFile && !line.endsWith('\n')) out.push('\\ No newline at end of file')
     }
   }
   return out.join('\n') + '\n'
+}
+
+// The edit script. When both texts lack a final newline, each one's last line is compared as if
+// it had a line ending, so the old last line gaining a line break because lines were added after
+// it is no change. That view is kept only when the old last line survives as an unchanged line;
+// otherwise (it was removed or changed) the plain comparison shows honestly what happened.
+function diffOf (oldText: string, newText: string, a: string[], b: string[]): DiffOp[] {
+  const plain = (): DiffOp[] => diffLines(a, b)
+  if (oldText.endsWith('\n') || newText.endsWith('\n') || oldText === '' || newText === '') return plain()
+  const eol = (/\r?\n$/.exec(a.at(-2) ?? b.at(-2) ?? '') ?? ['\n'])[0]
+  const close = (lines: string[]): string[] => [...lines.slice(0, -1), `${lines.at(-1) ?? ''}${eol}`]
+  const ops = diffLines(close(a), close(b))
+  const lastKept = ops.some(op => op.kind === 'equal' && op.a === a.length - 1)
+  return lastKept ? ops : plain()
 }
 
 // 0-based index into the old (a) or new (b) text where the hunk starting at ops[from] begins.

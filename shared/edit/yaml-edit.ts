@@ -21,7 +21,9 @@
 //   the path of a document that uses aliases, explicit (`? key`) keys (YamlUnsupportedError).
 // - Inside flow collections (`{ a: 1 }`) a scalar replaced by a scalar is spliced in place; any
 //   other edit re-renders the innermost flow collection on the path as a whole (its spacing and
-//   quoting normalised, comments inside it lost).
+//   quoting normalised, comments inside it lost). Exception: an empty flow mapping that is the
+//   value of a block mapping's key (`hsm: {}   # note`) is a placeholder; what fills it is written
+//   in block style under the key, and the comment after it stays on the key's line.
 import { isMap, isScalar, isSeq, type Document, type Pair, type YAMLMap } from 'yaml'
 import { parseDottedPath, formatDottedPath } from './dotted-path.js'
 import { YamlEditMismatchError, YamlNotAMappingError, YamlPathBlockedError, YamlUnsupportedError } from './errors.js'
@@ -115,9 +117,15 @@ function setAt (text: string, segments: readonly string[], value: YamlValue, pat
   switch (loc.kind) {
     case 'empty-document':
       return appendLines(ctx, text.length, renderPairLines(first(segments), nest(segments.slice(1), value), 0, ctx.style))
-    case 'missing':
+    case 'missing': {
+      const holder = loc.chain.at(-1)
+      if (loc.map.flow === true && loc.map.items.length === 0 && holder !== undefined && holder.map.flow !== true) {
+        // `key: {}` under a block mapping: the new section replaces the `{}` in block style.
+        return replaceValue(ctx, holder.pair, nest(segments.slice(loc.index), value))
+      }
       if (loc.map.flow === true) return rewriteFlow(ctx, loc.map, js => setPlain(js, segments.slice(loc.index), value))
       return insertPair(ctx, loc.map, segments[loc.index] ?? '', nest(segments.slice(loc.index + 1), value))
+    }
     case 'null':
       if (loc.map.flow === true) return rewriteFlow(ctx, loc.map, js => setPlain(js, segments.slice(loc.index), value))
       return replaceValue(ctx, loc.pair, nest(segments.slice(loc.index + 1), value))

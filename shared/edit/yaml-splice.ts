@@ -34,7 +34,7 @@ export function replaceValue (ctx: SpliceContext, pair: Pair, value: YamlValue):
   const column = keyColumn(ctx, pair)
   const colonEnd = colonEndOf(ctx, pair)
   const old = pair.value
-  const { inline, block } = renderValueAfterKey(value, column, ctx.style, hintFrom(text, old))
+  const { inline, block } = renderValueAfterKey(value, column, ctx.style, hintFrom(text, old, value))
   const splices: Splice[] = []
   const blockText = (atEof: boolean): string => atEof ? block.map(l => eol + l).join('') : block.map(l => l + eol).join('')
   if (!isNodeWithText(old)) {
@@ -142,9 +142,14 @@ function pairValueEnd (pair: Pair): number {
   return isNodeWithText(pair.value) ? pair.value.range[1] : rangeOf(pair.key)[1]
 }
 
-/** How the value being replaced looks (quote style, flow), so its replacement can look the same. */
-export function hintFrom (text: string, old: unknown): RenderHint {
+/**
+ * How the value being replaced looks (quote style, flow), so its replacement can look the same.
+ * An empty flow mapping (`hsm: {}`) is a placeholder for a section, not a choice of style: a
+ * mapping that fills it is written in block style under its key, as a person would write it.
+ */
+export function hintFrom (text: string, old: unknown, value?: YamlValue): RenderHint {
   if (isScalar(old) && (old.type === 'QUOTE_DOUBLE' || old.type === 'QUOTE_SINGLE')) return { scalarType: old.type }
+  if (isMap(old) && old.flow === true && old.items.length === 0 && isPlainMap(value) && Object.keys(value).length > 0) return {}
   if ((isMap(old) || isSeq(old)) && old.flow === true) {
     const [start, end] = rangeOf(old)
     return { flow: true, flowPadding: /^[{[] /.test(text.slice(start, end)) }

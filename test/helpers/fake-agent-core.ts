@@ -184,11 +184,15 @@ export class FakeAgentCore implements RunningCore {
     const config = change.files.config
     const env = change.files.env
     const files: PlanResult['files'] = []
+    // Like the real plan: each diff starts with a header naming the file's path.
+    const header = (path: string): string => `--- ${path}\n+++ ${path}\n`
     if (config !== undefined) {
-      files.push({ name: 'config', path: '/etc/minkms/config.yaml', changed: true, diff: lines('+', Object.entries(config.set).flatMap(([p, v]) => flatten(p, v))) })
+      const path = '/etc/minkms/config.yaml'
+      files.push({ name: 'config', path, changed: true, diff: header(path) + lines('+', Object.entries(config.set).flatMap(([p, v]) => flatten(p, v))) })
     }
     if (env !== undefined) {
-      files.push({ name: 'env', path: '/etc/default/minkms', changed: true, diff: [lines('+', Object.entries(env.set)), ...env.unset.map(k => `-${k}=***`)].filter(Boolean).join('\n') })
+      const path = '/etc/default/minkms'
+      files.push({ name: 'env', path, changed: true, diff: header(path) + [lines('+', Object.entries(env.set)), ...env.unset.map(k => `-${k}=***`)].filter(Boolean).join('\n') })
     }
     const changed = change.revision !== this.#applied && files.some(f => f.changed)
     return { revision: change.revision, changed, restart: changed && change.restart !== 'never', files: changed ? files : files.map(f => ({ ...f, changed: false, diff: '' })) }

@@ -38,8 +38,18 @@ t.test('unified diff with context, hunks and headers', async t => {
   ].join('\n'))
   t.equal(unifiedDiff('a\n', 'a\n', { oldLabel: 'x', newLabel: 'x' }), '')
   t.equal(unifiedDiff('', 'a\n', { oldLabel: 'x', newLabel: 'x' }), '--- x\n+++ x\n@@ -0,0 +1 @@\n+a\n')
-  t.equal(unifiedDiff('a', 'a\nb', { oldLabel: 'x', newLabel: 'x' }), '--- x\n+++ x\n@@ -1 +1,2 @@\n-a\n\\ No newline at end of file\n+a\n+b\n\\ No newline at end of file\n')
   t.equal(unifiedDiff('a\r\nb\r\n', 'a\r\nc\r\n', { oldLabel: 'x', newLabel: 'x', mapLine: l => l.toUpperCase() }), '--- x\n+++ x\n@@ -1,2 +1,2 @@\n A\n-B\n+C\n')
+})
+
+t.test('a text without a final newline: lines added after its last line show as added only', async t => {
+  const o = { oldLabel: 'x', newLabel: 'x' }
+  t.equal(unifiedDiff('a', 'a\nb', o), '--- x\n+++ x\n@@ -1 +1,2 @@\n a\n+b\n\\ No newline at end of file\n')
+  t.equal(unifiedDiff('x\r\na', 'x\r\na\r\nb\r\nc', o), '--- x\n+++ x\n@@ -1,2 +1,4 @@\n x\n a\n+b\n+c\n\\ No newline at end of file\n', 'CRLF files too')
+  t.equal(unifiedDiff('a\nb', 'a\nc', o), '--- x\n+++ x\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n', 'a changed last line')
+  t.equal(unifiedDiff('a\nb', 'a', o), '--- x\n+++ x\n@@ -1,2 +1 @@\n-a\n-b\n\\ No newline at end of file\n+a\n\\ No newline at end of file\n', 'a removed last line: what diff(1) shows')
+  t.equal(unifiedDiff('a', 'a\n', o), '--- x\n+++ x\n@@ -1 +1 @@\n-a\n\\ No newline at end of file\n+a\n', 'a newline added is a change')
+  t.equal(unifiedDiff('a\n', 'a', o), '--- x\n+++ x\n@@ -1 +1 @@\n-a\n+a\n\\ No newline at end of file\n', 'a newline removed is a change')
+  t.equal(unifiedDiff('a\nb\nc', 'A\nb\nc', o), '--- x\n+++ x\n@@ -1,3 +1,3 @@\n-a\n+A\n b\n c\n\\ No newline at end of file\n', 'an unchanged last line keeps its marker')
 })
 
 t.test('huge rewrites fall back to remove-all/add-all and stay correct', async t => {

@@ -146,3 +146,21 @@ t.test('missing files count as empty; edit errors propagate', async t => {
   t.equal(plan.files.env?.label, 'env')
   t.throws(() => planChange({ config: CONFIG }, validateChange({ revision: 1, files: { config: { set: { 'version.x': 1 } } } }), { fingerprintKey: FP }), YamlPathBlockedError)
 })
+
+t.test('a config without a final newline, or with a `{}` placeholder: the plan shows added lines only, one header', async t => {
+  const change = validateChange({ revision: 3, files: { config: { set: { 'hsm.minio.minkms': { server: ['kms0:7373'], enclave: 'e' } } } } })
+  const opts = { fingerprintKey: FP, labels: { config: '/etc/minkms/config.yaml' } }
+  const bare = planChange({ config: 'version: v1\nlog:\n  level: info' }, change, opts).files.config
+  t.equal(bare?.diff, [
+    '--- /etc/minkms/config.yaml', '+++ /etc/minkms/config.yaml', '@@ -1,3 +1,9 @@',
+    ' version: v1', ' log:', '   level: info', '+hsm:', '+  minio:', '+    minkms:', '+      server:', '+        - kms0:7373', '+      enclave: e',
+    '\\ No newline at end of file', ''
+  ].join('\n'))
+  t.equal(bare?.newText.endsWith('enclave: e'), true, 'the file still ends without a newline')
+  const placeholder = planChange({ config: 'version: v1\nhsm: {}  # external HSM\n' }, change, opts).files.config
+  t.equal(placeholder?.diff, [
+    '--- /etc/minkms/config.yaml', '+++ /etc/minkms/config.yaml', '@@ -1,2 +1,7 @@',
+    ' version: v1', '-hsm: {}  # external HSM', '+hsm:  # external HSM', '+  minio:', '+    minkms:', '+      server:', '+        - kms0:7373', '+      enclave: e', ''
+  ].join('\n'))
+  t.equal(placeholder?.diff.match(/^--- /gm)?.length, 1, 'one header per file')
+})

@@ -160,6 +160,18 @@ t.test('a file without a final newline keeps ending without one', async t => {
   t.equal(editYaml('a: 1\nb:\n  c: 1', { set: { b: 2 } }), 'a: 1\nb: 2')
 })
 
+t.test('an empty flow mapping under a key is filled in block style, its comment kept', async t => {
+  const file = 'version: v1\nhsm: {}   # the external HSM goes here\nlog:\n  level: info\n'
+  const filled = 'version: v1\nhsm:   # the external HSM goes here\n  minio:\n    minkms:\n      server:\n        - kms0:7373\n      enclave: e\nlog:\n  level: info\n'
+  t.equal(editYaml(file, { set: { 'hsm.minio.minkms': { server: ['kms0:7373'], enclave: 'e' } } }), filled, 'a path into the placeholder')
+  t.equal(editYaml(file, { set: { hsm: { minio: { minkms: { server: ['kms0:7373'], enclave: 'e' } } } } }), filled, 'a mapping over the placeholder')
+  t.equal(editYaml(file, { set: { hsm: {} } }), file, 'an empty mapping over it changes nothing')
+  t.equal(editYaml('a:\n    hsm: {}\n', { set: { 'a.hsm.x': 1 } }), 'a:\n    hsm:\n        x: 1\n', 'in the file\'s indentation')
+  t.equal(editYaml('a: 1\nhsm: {}', { set: { 'hsm.x': 1 } }), 'a: 1\nhsm:\n  x: 1', 'at the end of a file without a final newline')
+  t.equal(editYaml('hsm: { a: {} }\n', { set: { 'hsm.a.x': 1 } }), 'hsm: { a: {x: 1} }\n', 'inside a flow mapping it stays flow')
+  t.equal(editYaml('hsm: {b: 1}\n', { set: { 'hsm.x': 1 } }), 'hsm: {b: 1, x: 1}\n', 'a flow mapping with entries stays flow')
+})
+
 t.test('a 4-space file gets 4-space sections', async t => {
   const out = editYaml('a:\n    b: 1\n', { set: { 'c.d.e': 1 } })
   t.equal(out, 'a:\n    b: 1\nc:\n    d:\n        e: 1\n')
