@@ -41,5 +41,3 @@ export class FsFileStore implements FileStore {
     return removed
   }
 }
-
-export const fsFileStore: FileStore = new FsFileStore()

@@ -3,7 +3,6 @@
 // Messages name the path, line and column of the problem and never contain a file's values, which
 // may be secrets (an API key on the line that failed to parse).
 import { catalogueError, type Catalogue } from '../errors.js'
-import { formatProblems, type Problem } from './problem.js'
 
 /** Every code an EditError can carry, with what it means. */
 export const EDIT_ERROR_CODES = {
@@ -16,9 +15,7 @@ export const EDIT_ERROR_CODES = {
   SHR_YAML_EDIT_MISMATCH: { status: 500, meaning: 'internal: the edited YAML does not hold what the change asked for; nothing is written' },
   SHR_ENV_INVALID_KEY: { status: 400, meaning: 'an environment variable name is not [A-Za-z_][A-Za-z0-9_]*' },
   SHR_ENV_INVALID_VALUE: { status: 400, meaning: 'an environment variable value holds NUL, CR or LF' },
-  SHR_ENV_EDIT_MISMATCH: { status: 409, meaning: 'the edited env file would not read back as intended (e.g. an unterminated quote)' },
-  SHR_CONFIG_INVALID: { status: 400, meaning: 'the minkms config file would be invalid after the change' },
-  SHR_ENV_FILE_INVALID: { status: 400, meaning: 'the minkms environment file would be invalid after the change' }
+  SHR_ENV_EDIT_MISMATCH: { status: 409, meaning: 'the edited env file would not read back as intended (e.g. an unterminated quote)' }
 } as const satisfies Catalogue
 
 /** A stable error code of the editors. */
@@ -116,24 +113,4 @@ export class EnvEditMismatchError extends EditError {
   constructor (what: string) {
     super('SHR_ENV_EDIT_MISMATCH', `env file edit refused: ${what}`)
   }
-}
-
-/** Base of the validators' errors: every problem found, each with its path. */
-export abstract class FileValidationError extends EditError {
-  /** Every problem found. */
-  readonly problems: readonly Problem[]
-  constructor (code: EditErrorCode, what: string, problems: readonly Problem[]) {
-    super(code, `${what}:\n${formatProblems(problems)}`)
-    this.problems = problems
-  }
-}
-
-/** The minkms config would be invalid. */
-export class MinkmsConfigInvalidError extends FileValidationError {
-  constructor (problems: readonly Problem[]) { super('SHR_CONFIG_INVALID', 'invalid minkms config', problems) }
-}
-
-/** The minkms environment file would be invalid. */
-export class MinkmsEnvInvalidError extends FileValidationError {
-  constructor (problems: readonly Problem[]) { super('SHR_ENV_FILE_INVALID', 'invalid minkms environment file', problems) }
 }

@@ -1,11 +1,11 @@
 // What a minkms config file must look like after an edit, checked before anything is written:
 // one YAML mapping, `version: v1`, and, when present, a complete `hsm.minio.minkms` section
-// (DESIGN.md step 3). Messages say what to fix and never show the API key.
+// (docs/design.md, HSM workflow step 3). Messages say what to fix and never show the API key.
 import { isIPv4, isIPv6 } from 'node:net'
 import { isMap, isScalar, isSeq, type Document, type Node, type YAMLMap } from 'yaml'
 import { parseApiKey } from '../minkms/keys.js'
 import { looksLikeSecretValue } from '../secrets/patterns.js'
-import { EditError, MinkmsConfigInvalidError } from './errors.js'
+import { EditError } from './errors.js'
 import type { Problem } from './problem.js'
 import { lineAt } from './text-lines.js'
 import { describeNode, parseYamlDocument } from './yaml-document.js'
@@ -49,12 +49,6 @@ export function checkMinkmsConfig (text: string): Problem[] {
   }
   if (isMap(node)) checkMinkmsHsm(node, at)
   return problems
-}
-
-/** Throws MinkmsConfigInvalidError listing every problem of `text`. */
-export function assertValidMinkmsConfig (text: string): void {
-  const problems = checkMinkmsConfig(text)
-  if (problems.length > 0) throw new MinkmsConfigInvalidError(problems)
 }
 
 type Report = (path: string, node: unknown, message: string) => void

@@ -1,7 +1,6 @@
 // What /etc/default/minkms must look like after an edit. Problems block the write; warnings
 // (lines systemd silently ignores) are reported but do not, because they may predate keyroll and
 // this change cannot make them worse.
-import { MinkmsEnvInvalidError } from './errors.js'
 import { effectiveAssignment, parseEnvFile } from './env-parse.js'
 import type { Problem } from './problem.js'
 import { lineAt } from './text-lines.js'
@@ -41,13 +40,6 @@ export function checkMinkmsEnvFile (text: string): EnvCheck {
     line: i.line
   }))
   return { problems, warnings }
-}
-
-/** Throws MinkmsEnvInvalidError when {@link checkMinkmsEnvFile} finds problems; returns the warnings. */
-export function assertValidMinkmsEnvFile (text: string): readonly Problem[] {
-  const { problems, warnings } = checkMinkmsEnvFile(text)
-  if (problems.length > 0) throw new MinkmsEnvInvalidError(problems)
-  return warnings
 }
 
 /** Why `value` is not an `hsm:aes256:<base64 of 32 bytes>` key, or undefined when it is one. Never shows the value. */

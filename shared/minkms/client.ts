@@ -8,7 +8,7 @@ import {
 import { decodeResponse, encodeRequestFrame, type MessageCommand, type ReadCommand, type RequestOf, type ResponseOf } from './command-messages.js'
 import { Command, isClusterCommand } from './commands.js'
 import { parseEndpoints } from './endpoint.js'
-import { InvalidClientConfigError, MinkmsProtocolError } from './errors.js'
+import { MinkmsProtocolError } from './errors.js'
 import { type ApiKey, parseApiKey } from './keys.js'
 import { dateFromTimestamp, decodeMessage, msFromDuration } from './messages.js'
 import type { MessageInput, ServerStatusResponse, Timestamp } from './message-types.js'
@@ -272,13 +272,4 @@ function versionFromJson (body: Buffer): VersionInfo {
   if (v === null || typeof v !== 'object') throw new MinkmsProtocolError('/version JSON is not an object')
   const str = (k: string): string => typeof v[k] === 'string' ? v[k] : ''
   return { version: str('version'), commit: str('commit'), apiVersion: str('api_version'), host: str('host'), fips140: v.fips140 === true }
-}
-
-/** Throws unless `opts` can build a client; useful to validate config before first use. */
-export function validateMinkmsClientOptions (opts: MinkmsClientOptions): void {
-  parseEndpoints(opts.endpoints)
-  if (typeof opts.apiKey === 'string') parseApiKey(opts.apiKey)
-  if (opts.timeoutMs !== undefined && (!Number.isFinite(opts.timeoutMs) || opts.timeoutMs <= 0)) {
-    throw new InvalidClientConfigError('timeoutMs must be a positive number')
-  }
 }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import {
   EDIT_ERROR_CODES, EditError, EnvEditMismatchError, InvalidEnvKeyError, InvalidEnvValueError, InvalidPathError,
-  MinkmsConfigInvalidError, MinkmsEnvInvalidError, YamlEditMismatchError, YamlMultipleDocumentsError, YamlNotAMappingError,
+  YamlEditMismatchError, YamlMultipleDocumentsError, YamlNotAMappingError,
   YamlParseError, YamlPathBlockedError, YamlUnsupportedError
 } from '../../../../shared/edit/errors.js'
 
@@ -16,9 +16,7 @@ const ERRORS: Array<[EditError, number]> = [
   [new YamlEditMismatchError('what'), 500],
   [new InvalidEnvKeyError('1A'), 400],
   [new InvalidEnvValueError('A', 'why'), 400],
-  [new EnvEditMismatchError('what'), 409],
-  [new MinkmsConfigInvalidError([{ path: 'version', message: 'must be v1', line: 1 }]), 400],
-  [new MinkmsEnvInvalidError([{ path: '', message: 'x' }]), 400]
+  [new EnvEditMismatchError('what'), 409]
 ]
 
 t.test('every class has a documented SHR_ code and its HTTP status', async t => {
@@ -31,10 +29,4 @@ t.test('every class has a documented SHR_ code and its HTTP status', async t => 
   }
   t.same(new Set(ERRORS.map(([e]) => e.code)), new Set(Object.keys(EDIT_ERROR_CODES)), 'every documented code is used')
   for (const [err, status] of ERRORS) t.equal(EDIT_ERROR_CODES[err.code].status, status, `${err.code}: the catalogue holds its status`)
-})
-
-t.test('validation errors list their problems', async t => {
-  const err = new MinkmsConfigInvalidError([{ path: 'version', message: 'must be v1', line: 1 }, { path: '', message: 'x' }])
-  t.equal(err.message, 'invalid minkms config:\nversion: must be v1 (line 1)\nx')
-  t.equal(err.problems.length, 2)
 })

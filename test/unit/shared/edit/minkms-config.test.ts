@@ -1,6 +1,6 @@
 import t from 'tap'
-import { MinkmsConfigInvalidError } from '../../../../shared/edit/errors.js'
-import { assertValidMinkmsConfig, checkMinkmsConfig, hostPortProblem } from '../../../../shared/edit/minkms-config.js'
+import { checkMinkmsConfig, hostPortProblem } from '../../../../shared/edit/minkms-config.js'
+import { formatProblems } from '../../../../shared/edit/problem.js'
 
 const K1 = 'k1:XyTL0XrjcoTYxPbiWQpxA_HOc8PJWhgRU-TGqTRszmI'
 const K2 = 'k2:bQUODAKbVSj2PYWP5rBWTvuVnAbS7ktaAs2XsGScRwI'
@@ -12,7 +12,6 @@ t.test('a complete config passes', async t => {
   t.same(checkMinkmsConfig(GOOD), [])
   t.same(checkMinkmsConfig(GOOD.replace(K1, K2)), [], 'k2 keys too')
   t.same(checkMinkmsConfig('version: v1\ntls:\n  ca: /x\n'), [], 'no hsm section is fine')
-  t.doesNotThrow(() => { assertValidMinkmsConfig(GOOD) })
 })
 
 t.test('version must stay v1', async t => {
@@ -56,11 +55,7 @@ t.test('messages never contain the API key', async t => {
     const problems = checkMinkmsConfig(GOOD.replace(K1, key))
     t.equal(problems.length, 1, key.slice(0, 3))
     t.notMatch(JSON.stringify(problems), key.slice(3, 20))
-    const err = t.throws(() => { assertValidMinkmsConfig(GOOD.replace(K1, key)) }) as MinkmsConfigInvalidError
-    t.ok(err instanceof MinkmsConfigInvalidError)
-    t.equal(err.code, 'SHR_CONFIG_INVALID')
-    t.equal(err.statusCode, 400)
-    t.notMatch(err.message, key.slice(3, 20))
+    t.notMatch(formatProblems(problems), key.slice(3, 20), 'nor does the text an error shows')
   }
   t.match(hostPortProblem(`${K1}:1`), /^\(value hidden: it looks like a key\)/)
 })
