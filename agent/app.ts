@@ -1,4 +1,4 @@
-// The agent's HTTP API, built and never started (STYLE R1): agent/cli.ts reads the TLS files,
+// The agent's HTTP API, built and never started, so tests can build it without a port: agent/cli.ts reads the TLS files,
 // listens and installs the shutdown handling; tests build it with a fake core and call inject()
 // or listen on port 0. Every route declares TypeBox schemas for its input and for each response
 // status; response schemas serialise, so only declared fields leave the process.

@@ -1,6 +1,7 @@
 // keyroll-agent's command line: `serve` runs the daemon; `plan`, `apply`, `status` and `recover`
 // run the core in this process against the node's files, printing Ansible-style results. Together with
-// agent/main.ts this is the composition root (STYLE R1): the only code that reads argv, builds
+// agent/main.ts this is the composition root (one place wires real adapters, so everything below it
+// can be tested with fakes): the only code that reads argv, builds
 // the real core, listens and installs signal handling. Tests call runCli() with a fake core.
 //
 // Exit codes: 0 ok/changed · 1 failed (rolled back, or nothing was written; or plan failed; or

@@ -1,4 +1,4 @@
-// keyroll-agent's config (STYLE R10): the TypeBox schema, the defaults, the rules the schema
+// keyroll-agent's config, validated once when loaded and frozen after: the TypeBox schema, the defaults, the rules the schema
 // cannot say, and SECRET_PATHS. Loaded once by agent/cli.ts through shared/config-loader.ts
 // (defaults < /etc/keyroll/agent.yaml < KEYROLL_AGENT_* < flags), then frozen and passed down.
 import { hostname } from 'node:os'

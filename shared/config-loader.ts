@@ -1,4 +1,4 @@
-// Layered daemon config (STYLE R10): defaults < YAML file < environment (`<PREFIX>_*`) < CLI
+// Layered daemon config, validated once and frozen: defaults < YAML file < environment (`<PREFIX>_*`) < CLI
 // flags, validated once against a TypeBox schema plus the daemon's own rules, then deep-frozen.
 // This is the only module that reads `process.env`. Every problem is reported at once, naming
 // the field, what to write, and where the bad value came from (file line, variable or flag).

@@ -1,4 +1,4 @@
-// Test doubles of the ProcessRunner port (STYLE R2/R3), shipped beside the real runner so the
+// Test doubles of the ProcessRunner port, shipped beside the real runner so the
 // systemctl and journalctl adapters can be unit-tested without starting anything. The scripted
 // runner answers by argv and records every call; its spawned processes are plain objects whose
 // stdout the test writes to, so a "journalctl --follow" can be driven line by line.

@@ -1,4 +1,4 @@
-// The one root logger (STYLE R19/R20): pino JSON lines to stdout, which journald stores. Two
+// The one root logger, so every line passes the same secret masking: pino JSON lines to stdout, which journald stores. Two
 // layers keep secrets out of the journal:
 //  1. a fixed `redact` list (paths fixed here in code, never built from input) for the fields
 //     that hold secrets by name: API keys, HSM keys, env values, env edits of a change;

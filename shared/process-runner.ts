@@ -1,4 +1,5 @@
-// The only module in the project that imports node:child_process (lint rule, STYLE R3).
+// The only module in the project that imports node:child_process (a lint rule keeps it so: one place gives
+// every subprocess a timeout, a kill on abort and a fake for tests).
 // Every external command goes through here: an argument array (never a shell), a mandatory
 // timeout, an optional AbortSignal, bounded output, and a typed error with the exit code and the
 // tail of stderr so callers can report what went wrong without re-running anything.

@@ -1,4 +1,4 @@
-// Drift: a managed file whose content is not what the agent last wrote or committed (STYLE R13).
+// Drift: a managed file whose content is not what the agent last wrote or committed.
 // The watcher reports changes; the detector compares content hashes, so the agent's own writes
 // (announced through expect() just before they happen) never count as drift. It only reports:
 // what to do about drift is the operator's or the coordinator's call.

@@ -1,4 +1,4 @@
-// The apply transaction (STYLE R12): backup → write-ahead record → atomic writes → restart →
+// The apply transaction, so a node is never left half-changed: backup → write-ahead record → atomic writes → restart →
 // verdict → commit, or restore → restart → verify the restore. Used for applying a change, for
 // rolling back to the previous revision, and (restoreFromPending) for finishing what a killed
 // agent left: the pending record says which files may hold new content and whether the unit may

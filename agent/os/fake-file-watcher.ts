@@ -1,4 +1,5 @@
-// In-memory FileWatcher for tests (STYLE R2): the test emits changes by hand.
+// In-memory FileWatcher for tests, beside the real one and implementing the same port: the test
+// emits changes by hand.
 import { resolve } from 'node:path'
 import type { FileChange, FileWatcher } from './file-watcher.js'
 

@@ -1,5 +1,5 @@
-// In-memory ServiceManager for tests (STYLE R2): a unit whose state the test scripts, with
-// helpers that move it the way systemd 252 was measured to (reference/systemd-lab.md §3): a
+// In-memory ServiceManager for tests, implementing the same port as the systemctl one: a unit whose state the test scripts, with
+// helpers that move it the way systemd 252 was measured to move it in the lab: a
 // manual restart starts a new run with a new InvocationID and NRestarts back at 0; a crash under
 // Restart=always passes through activating/auto-restart and the next run counts NRestarts up;
 // a start that keeps failing ends in failed/failed.

@@ -1,6 +1,7 @@
-// The real Journal: `journalctl -o json` through the project's one process runner (STYLE R3,
-// R14). No npm package reads the journal better than ~15 lines of spawn + NDJSON split
-// (reference/systemd-lab.md §6), and journald has no D-Bus reader API.
+// The real Journal: `journalctl -o json` through the project's one process runner
+// (so every subprocess has a timeout and can be faked). No npm package reads the journal better
+// than ~15 lines of spawn + NDJSON split (the ones tried need native builds or sd-journal), and
+// journald has no D-Bus reader API.
 import { ProcessError, type ProcessRunner, type SpawnedProcess } from '../../shared/process-runner.js'
 import { OsPortError } from '../errors.js'
 import type { Journal, JournalEntry } from './journal.js'

@@ -1,6 +1,6 @@
-// The real ServiceManager: `systemctl` through the project's one process runner (STYLE R3).
+// The real ServiceManager: `systemctl` through the project's one process runner.
 // D-Bus would avoid the subprocesses, but systemctl is what an operator can re-run by hand, and
-// a `systemctl show` costs a few ms (reference/systemd-lab.md §3).
+// a `systemctl show` costs a few ms (measured on systemd 252 in the lab).
 import { ProcessError, type ProcessRunner } from '../../shared/process-runner.js'
 import { OsPortError } from '../errors.js'
 import type { ServiceManager, UnitStatus } from './service-manager.js'

@@ -1,4 +1,5 @@
-// Last line of defence on the way out (STYLE R20): every string body the agent sends, errors
+// Last line of defence on the way out (a secret in a response is a leak whatever put it there):
+// every string body the agent sends, errors
 // included, is scanned for minkms API keys (`k1:`/`k2:`) and HSM keys (`hsm:aes256:`) and those
 // are masked. Response schemas already keep unknown fields out and the core masks what it knows
 // is secret; this catches a secret inside a field that is allowed to be there (a message, a diff,

@@ -1,4 +1,4 @@
-// Liveness and readiness (STYLE R7). /health/live proves only that the event loop turns: it must
+// Liveness and readiness, kept apart on purpose. /health/live proves only that the event loop turns: it must
 // not depend on systemd, the journal or the coordinator, or a sick minkms would get the agent
 // restarted in a loop. /health/ready is 200 only when the core says its machinery works.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'

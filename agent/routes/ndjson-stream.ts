@@ -1,4 +1,4 @@
-// An NDJSON response (STYLE R8): one JSON object per line, `{}` heartbeats while idle so dead
+// An NDJSON response (progress and journal lines a client can read as they come): one JSON object per line, `{}` heartbeats while idle so dead
 // peers are noticed, backpressure honoured, and an AbortSignal that fires when the client goes
 // away (or the server closes, for endless streams) so producers such as a journal follower stop
 // and release their process. Every line passes the secret-pattern mask before it is written.

@@ -1,5 +1,5 @@
 // Restarts the unit and proves (or disproves) that restart from the journal, the unit's state and
-// minkms's health. `systemctl restart` returning 0 proves nothing for a Type=simple unit; this is
+// minkms's health (docs/design.md, "The verdict"). `systemctl restart` returning 0 proves nothing for a Type=simple unit; this is
 // what does.
 //
 // restartAndVerify() is the one restart sequence every caller uses: cancel a pending automatic

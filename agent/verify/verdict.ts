@@ -1,4 +1,4 @@
-// The verdict on a restart: what keyroll claims about a node
+// The verdict on a restart (docs/design.md, "The verdict"): what keyroll claims about a node
 // after restarting its unit, with the evidence that backs the claim.
 // The verdict's types are the API's schemas (shared/schemas/verdict.ts): one definition, so what
 // the verifier builds is exactly what /v1/apply streams and what the coordinator reads.
@@ -17,6 +17,6 @@ export interface VerifyOptions {
   signal?: AbortSignal
 }
 
-/** minkms's lines (reference/minkms.md §5). */
+/** The lines minkms prints when it is ready to serve, and when it gives up (FATAL, exits). */
 export const MINKMS_READY = /Server is up and running/
 export const MINKMS_FATAL = /^\S+ \S+ FATAL |^panic: |\bFATAL\b/

@@ -1,6 +1,6 @@
 // The validated form of a change, as the agent applies it: defaults filled in, durations in
 // milliseconds, every secret wrapped in a Secret so that logging or serialising the change cannot
-// leak it, and deep-frozen (STYLE R10: validated once at the edge, then immutable).
+// leak it, and deep-frozen (validated once at the edge, then immutable, so no layer further in sees a different change).
 import type { YamlValue } from '../edit/yaml-model.js'
 import { isSecret, type Secret } from '../secrets/secret.js'
 import { formatDuration } from './duration.js'

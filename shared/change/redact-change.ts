@@ -1,5 +1,5 @@
 // Safe views of a change for API responses, events, logs and the coordinator's database: every
-// secret shows as `***<fingerprint>` (DESIGN.md "What bad input gets").
+// secret shows as `***<fingerprint>` (an operator can compare two plans by fingerprint without seeing the value).
 import { maskSecret } from '../secrets/fingerprint.js'
 import { isSecret } from '../secrets/secret.js'
 import type { Change, ConfigValue } from './change.js'

@@ -1,4 +1,4 @@
-// The wire form of a change (DESIGN.md "A change, and how an agent applies it"): what an operator
+// The wire form of a change (docs/design.md, "The change model"): what an operator
 // writes in a spec file and what the coordinator sends an agent. Secrets travel as
 // `{ "$secret": "…" }` (JSON) or `!secret …` (YAML). Types come from the schemas (Static), so no
 // shape is written twice. parse-change-spec.ts and validate-change.ts turn this form into the

@@ -1,6 +1,6 @@
 // The minkms API as keyroll uses it: the contract between the real client (client.ts), the
 // emulator's server side (test/lab/emulator) and any test double. Message shapes follow minkms's
-// protobuf definitions (package minio.kms; ../shared/reference/minkms.md §4.3), with the field
+// protobuf definitions (package minio.kms, as minkms itself defines them), with the field
 // names in lowerCamelCase.
 
 /** Privilege of an identity: the wire sends the name in requests and the number in responses. */

@@ -1,4 +1,4 @@
-// The body of every error response (STYLE R9): a stable code, a message for humans, the HTTP
+// The body of every error response: a stable code, a message for humans, the HTTP
 // status, and for bad input every problem with its field path.
 import Type, { type Static } from 'typebox'
 

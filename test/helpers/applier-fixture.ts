@@ -44,7 +44,7 @@ export function change (spec: unknown): Change {
   return validateChange(spec, { defaults: AGENT_DEFAULTS })
 }
 
-/** The HSM change of the migration (its config step, optionally the removal of the local HSM key). */
+/** The HSM change of docs/design.md (HSM workflow step 3, optionally step 4). */
 export function hsmChange (revision: number, opts: { apiKey?: string, unsetHsmKey?: boolean, restart?: string } = {}): Change {
   return change(hsmSpec(revision, opts))
 }

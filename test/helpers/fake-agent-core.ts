@@ -1,5 +1,5 @@
-// A scripted AgentCore for testing the API and the CLI without systemd or files (STYLE R2: a
-// fake is a real implementation of the same interface). It validates changes with the real
+// A scripted AgentCore for testing the API and the CLI without systemd or files (a fake is a
+// real implementation of the same interface). It validates changes with the real
 // shared/change validator, so bad input is rejected the way the real core rejects it, and it
 // plays an apply as a sequence of events a test can pause, fail or make conflict.
 import { buildAgentApp, type AgentApp, type AgentAppDeps } from '../../agent/app.js'

@@ -1,4 +1,4 @@
-// DESIGN.md "What bad input gets": no secret value in any log line or API response. The HSM
+// No secret value in any log line or API response. The HSM
 // migration change (an external HSM API key and the local software HSM key) goes through every
 // endpoint of a real server; every byte that comes back and every log line is grepped. The
 // careless core leaks on purpose (raw change in its log, secrets in event messages, diffs and an

@@ -33,9 +33,9 @@ export interface AgentLab {
   applyStream (node: LabNode | string, change: unknown, onLine: (line: unknown) => void): Promise<{ status: number, lines: unknown[], broken: boolean }>
   /** Waits until every cluster node's agent answers /health/ready 200. */
   ready (): Promise<void>
-  /** The external Key Manager provisioned as in DESIGN.md steps 1-2; the admin API key. */
+  /** The external Key Manager provisioned as in docs/design.md (HSM workflow steps 1-2); the admin API key. */
   provisionExternal (): Promise<{ apiKey: string, identity: string }>
-  /** The HSM change of DESIGN.md step 3 (and step 4 with unsetHsmKey). */
+  /** The HSM change of docs/design.md (HSM workflow step 3, and step 4 with unsetHsmKey). */
   hsmChange (revision: number, apiKey: string, opts?: { unsetHsmKey?: boolean }): unknown
   /** InvocationID of minkms.service on the node. */
   invocation (node: LabNode | string): Promise<string>

@@ -1,7 +1,7 @@
 // The lab's cgroups: `<hierarchy>/keyroll-lab/<labId>/<node>` in every hierarchy that systemd
 // uses. Each node's launcher moves itself there before it execs systemd-nspawn; otherwise the
-// container's systemd would take the host's root cgroup as its own (reference/systemd-lab.md,
-// pitfall 2). The cgroup is also the handle for teardown after a crash: `cgroup.kill` ends
+// container's systemd would take the host's root cgroup as its own (seen on
+// this host: the container then manages the host's processes). The cgroup is also the handle for teardown after a crash: `cgroup.kill` ends
 // everything in it, even a container whose nspawn was SIGKILLed and whose systemd was re-parented.
 import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'

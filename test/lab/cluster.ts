@@ -1,5 +1,5 @@
-// Forming a Key Manager out of freshly booted nodes, the way the docs do it (reference/minkms.md
-// §6.2): every node starts as its own single-node cluster with the same HSM key; the root API key
+// Forming a Key Manager out of freshly booted nodes, the way minkms's documentation does it:
+// every node starts as its own single-node cluster with the same HSM key; the root API key
 // comes from the startup log; then each other node is added from the first one.
 import { chmod, writeFile } from 'node:fs/promises'
 import type { ClusterStatus } from '../../shared/minkms/api.js'

@@ -19,7 +19,7 @@ export async function httpsGet (url: string, opts: { ca: string, timeoutMs?: num
   })
 }
 
-/** Which probe: liveness, read readiness or write readiness (reference/minkms.md §4.1). */
+/** Which probe: liveness, read readiness or write readiness (minkms's /v1/status endpoints). */
 export type Probe = 'live' | 'ready' | 'ready-write'
 
 const PROBE_PATH: Record<Probe, string> = {

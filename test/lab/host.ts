@@ -53,7 +53,7 @@ export async function ensureHost (repo: string, runner: ProcessRunner = processR
 }
 
 // nspawn keeps per-machine state in /run/systemd/nspawn. /run is not a tmpfs on this VM and nspawn
-// then refuses to clean up its propagation directory (reference/systemd-lab.md pitfall 3), so the
+// then refuses to clean up its propagation directory (seen with nspawn 252), so the
 // labs mount a tmpfs there, shared by all labs, tagged with this source name so that only our own
 // mount is ever unmounted.
 const NSPAWN_RUN = '/run/systemd/nspawn'

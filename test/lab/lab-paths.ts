@@ -7,7 +7,7 @@ import { join } from 'node:path'
 export const LAB_ROOT = '/var/tmp/keyroll-lab'
 /** Name of the cgroup directory, under each cgroup hierarchy, that holds every lab's cgroups. */
 export const CGROUP_PARENT = 'keyroll-lab'
-/** The minkms port on every node (the real default, reference/minkms.md §1.6). */
+/** The minkms port on every node (minkms's own default). */
 export const MINKMS_PORT = 7373
 /** Lab ids are the third octet of the lab subnet `10.77.<id>.0/24`. */
 export const MAX_LAB_ID = 254

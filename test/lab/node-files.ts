@@ -1,7 +1,7 @@
 // The minkms installation on a node, written into the node's root on the host before it boots:
 // the unit, the binary (a wrapper around keyroll's emulator), the config file, the environment
 // file, TLS files, the data directory and the emulator's fault-switch directory. Paths and
-// contents follow the real Linux install (reference/minkms.md §1.3–1.5, §2.2).
+// contents follow the real Linux install (minkms's install guide: service account, files, unit).
 import { randomBytes } from 'node:crypto'
 import { chmod, chown, mkdir, symlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -40,7 +40,7 @@ export interface ExtraUnit {
 
 /** The unit, deliberately kept to the real one; every difference is explained in its comments. */
 export const MINKMS_UNIT = `# minkms.service of keyroll's test lab: the unit of the AIStor Key Manager Linux install guide
-# (shared/reference/minkms.md §1.3), changed only where a node booted by systemd-nspawn with the
+# (as minkms's install guide ships it), changed only where a node booted by systemd-nspawn with the
 # host's /usr bound read-only needs it:
 #  - It lives in /etc/systemd/system, not /usr/lib/systemd/system, because /usr is the host's and
 #    read-only. systemd reads both; the unit behaves the same.
@@ -178,7 +178,7 @@ export async function installMinkms (root: string, spec: MinkmsInstall): Promise
   await putDir(root, NODE_PATHS.faultsDir, 0o755)
 }
 
-/** The hsm.minio.minkms section an operator appends by hand (DESIGN.md step 3). */
+/** The hsm.minio.minkms section an operator appends by hand (docs/design.md, HSM workflow step 3). */
 export function hsmSection (servers: readonly string[], enclave: string, key: string, apiKey: string): string {
   return [
     '',

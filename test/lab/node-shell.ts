@@ -1,6 +1,6 @@
 // Running commands inside a node: `nsenter -t <leader> -a` joins all of the container's
 // namespaces (mount, pid, net, ...). No `systemctl -M`/`machinectl`: the host has no machined
-// and no system bus (reference/systemd-lab.md §2). The command gets an empty environment plus
+// and no system bus (measured with systemd-nspawn 252). The command gets an empty environment plus
 // PATH (what `env -i PATH=...` does), so host variables such as NODE_EXTRA_CA_CERTS stay out.
 import { processRunner, type ProcessRunner, type RunResult } from '../../shared/process-runner.js'
 import { LAB_PATH } from './nspawn.js'

@@ -43,7 +43,7 @@ export const NSPAWN_ENV = { SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' } as const
 // positional arguments: nothing is interpolated into shell text.
 const LAUNCHER = 'while [ "$1" != -- ]; do echo $$ > "$1/cgroup.procs" || exit 97; shift; done; shift; exec "$@"'
 
-/** The systemd-nspawn arguments for `spec` (reference/systemd-lab.md §2). */
+/** The systemd-nspawn arguments for `spec` (each flag is explained where it is added). */
 export function nspawnArgs (spec: NspawnSpec): string[] {
   const binds = spec.binds.map((b) => {
     for (const p of [b.host, b.node ?? '']) if (p.includes(':')) throw new Error(`bind path must not contain ':': ${p}`)

@@ -1,11 +1,11 @@
 // The OS part of a node's root directory: about 100 KB of /etc plus empty mount points. The
 // host's /usr is bound read-only at boot (nspawn --bind-ro=/usr), so no debootstrap is needed and
-// building a root takes milliseconds (reference/systemd-lab.md §1). The container uses the host's
+// building a root takes milliseconds (nothing is copied). The container uses the host's
 // unit files from /usr/lib; the enabled set comes from its own, almost empty, /etc.
 import { copyFile, mkdir, readFile, readlink, symlink, writeFile, lstat } from 'node:fs/promises'
 import { join } from 'node:path'
 
-/** The minkms service account, created as the install guide does (reference/minkms.md §1.3). */
+/** The minkms service account, created as minkms's install guide does. */
 export const MINKMS_USER = 'minkms-user'
 
 /** Numeric ids of a user and its group of the same name. */

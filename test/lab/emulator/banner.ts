@@ -1,4 +1,4 @@
-// The start-up banner (reference/minkms.md §5.1), printed once the listener accepts connections.
+// The start-up banner, printed once the listener accepts connections.
 // Columns: a 15-character label field. `<-` marks this node in the cluster's node list.
 import { EMULATOR_COMMIT, EMULATOR_VERSION } from './version.js'
 

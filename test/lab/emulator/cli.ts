@@ -1,4 +1,4 @@
-// Command line of the `minkms` binary as the emulator supports it (reference/minkms.md §1.2, §3.2):
+// Command line of the `minkms` binary as the emulator supports it:
 //   minkms server DIR [--address IP[:PORT]] [--host HOST[:PORT]] [--config FILE] [--license FILE]
 //   minkms --version | minkms --soft-hsm | minkms identity [hsm:aes256:…|k1:…|k2:…|CERT-FILE]
 // Parsing is pure: it returns what to run, or a usage error that main.ts prints and exits 2 on.

@@ -1,4 +1,4 @@
-// Cluster membership at run time (reference/minkms.md §6). No data is replicated: the emulator
+// Cluster membership at run time. No data is replicated: the emulator
 // only keeps every member's list of id → host in step, so that CLUSTER:STATUS, the write quorum
 // (/v1/health/ready?write) and the cluster-wide HSM commands can reach every member.
 import { normaliseServer } from './config.js'

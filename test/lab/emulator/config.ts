@@ -1,5 +1,5 @@
 // The `--config` YAML file: parsed and validated once, at start, into a frozen EmulatorConfig.
-// Error texts: the three documented by minkms (reference/minkms.md §5.2) where they apply, clear
+// Error texts: the three documented by minkms where they apply, clear
 // ones of our own elsewhere (all listed in README.md). Secrets in the file are never echoed.
 import { readFile } from 'node:fs/promises'
 import { parseDocument } from 'yaml'

@@ -1,5 +1,6 @@
-// The software HSM key of MINIO_KMS_HSM_KEY: `hsm:aes256:<base64 of 32 bytes>` (reference/minkms.md
-// §1.5). Parsing never echoes the value: error messages describe what is wrong, not what was given.
+// The software HSM key of MINIO_KMS_HSM_KEY: `hsm:aes256:<base64 of 32 bytes>` (the format
+// `minkms --soft-hsm` prints). Parsing never echoes the value: error messages describe what is
+// wrong, not what was given.
 import { randomBytes } from 'node:crypto'
 
 const PREFIX = 'hsm:aes256:'

@@ -1,5 +1,5 @@
 // A node's HSMs at run time: the configured ones and the sealed REK entries on disk, with the
-// local half of CLUSTER:ADDHSM / CLUSTER:REMOVEHSM (reference/minkms.md §7). The cluster-wide
+// local half of CLUSTER:ADDHSM / CLUSTER:REMOVEHSM. The cluster-wide
 // half (check every node, then apply on every node) is in cluster.ts.
 import type { Hsm } from './hsm.js'
 import { describeError } from './fatal-error.js'

@@ -1,6 +1,6 @@
 // The node's HTTPS server (node:https): mutual TLS where the client certificate is requested but
-// not verified against a CA; the caller is the `h1:` identity of its certificate's public key
-// (reference/minkms.md §4.2). Routes: /version, /v1/health/{live,ready}, /v1/kms/{enclave},
+// not verified against a CA; the caller is the `h1:` identity of its certificate's public key,
+// as with minkms. Routes: /version, /v1/health/{live,ready}, /v1/kms/{enclave},
 // and the emulator's /v1/rpc/*.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer, type Server } from 'node:https'

@@ -1,4 +1,4 @@
-// `minkms identity [hsm:aes256:… | k1:… | k2:… | CERT-FILE]` (reference/minkms.md §3.2, §3.3):
+// `minkms identity [hsm:aes256:… | k1:… | k2:… | CERT-FILE]`:
 // with an HSM key it prints the root API key nodes started with that key use, with an API key or
 // a certificate its identity, and with nothing a new API key.
 import { readFile } from 'node:fs/promises'

@@ -1,4 +1,4 @@
-// The root (SysAdmin) API key. Real minkms derives it from the HSM (reference/minkms.md §4.2) with
+// The root (SysAdmin) API key. Real minkms derives it from the HSM with
 // an unpublished algorithm; the emulator uses its own derivation so that every node started with
 // the same MINIO_KMS_HSM_KEY prints the same `k1:` key and trusts the others with it.
 import { createHmac } from 'node:crypto'

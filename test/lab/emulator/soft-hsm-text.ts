@@ -1,4 +1,4 @@
-// The text `minkms --soft-hsm` prints (reference/minkms.md §1.5), around a fresh key.
+// The text `minkms --soft-hsm` prints, around a fresh key.
 
 /** Output of `minkms --soft-hsm` for `hsmKey`. */
 export function softHsmText (hsmKey: string): string {

@@ -1,4 +1,4 @@
-// Start-up unsealing (reference/minkms.md §7): a fresh data directory gets a new REK sealed by
+// Start-up unsealing: a fresh data directory gets a new REK sealed by
 // every configured HSM; otherwise the REK is unsealed by the first configured HSM that has an
 // entry and can open it, and configured HSMs without an entry get one. Every failure that leaves
 // the node unable to serve is a FatalError.

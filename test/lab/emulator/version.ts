@@ -1,5 +1,5 @@
 // What the emulator reports as its version: the minkms release whose banner and behaviour it
-// copies (reference/minkms.md §5.1), with a commit that says it is the emulator.
+// copies, with a commit that says it is the emulator.
 
 /** minkms release the emulator imitates. */
 export const EMULATOR_VERSION = '2025-11-12T19-14-51Z'

@@ -1,4 +1,4 @@
-// STYLE R10: every config field named like a secret is accounted for. A field whose VALUE is a
+// Every config field named like a secret is accounted for. A field whose VALUE is a
 // secret goes in SECRET_PATHS (masked in logs, never shown). A field whose value is the PATH of a
 // file holding a secret (tls.key: a private key file) is not itself secret; it must be marked as
 // a path in the schema (PATH_MARK, absolute-path pattern) AND listed in SECRET_FILE_PATHS, so that

@@ -26,7 +26,7 @@ function problemsOf (t: { throws: (fn: () => unknown) => unknown }, fn: () => un
   return err.problems.map(p => ({ ...p }))
 }
 
-t.test('the DESIGN.md example parses into a frozen change with its secret wrapped', async t => {
+t.test('the design example parses into a frozen change with its secret wrapped', async t => {
   const change = parseChangeSpec(DESIGN_SPEC, 'yaml')
   t.equal(change.revision, 12)
   t.equal(change.restart, 'on-change')
