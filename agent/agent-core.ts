@@ -12,6 +12,7 @@ import type { AgentMetrics } from './metrics.js'
 import type { Journal } from './os/journal.js'
 import type { ServiceManager, UnitStatus } from './os/service-manager.js'
 import type { AgentStateStore } from './state/agent-state.js'
+import { errText } from '../shared/error-text.js'
 
 export interface AgentCoreParts {
   node: string
@@ -30,8 +31,6 @@ export interface AgentCoreParts {
 
 /** Asks the coordinator for a go-ahead before boot convergence; undefined without a coordinator. */
 export type GoAheadSource = (signal: AbortSignal) => Promise<GoAhead | undefined>
-
-const errText = (err: unknown): string => err instanceof Error ? err.message : String(err)
 
 export class RealAgentCore implements RunningCore {
   readonly #p: AgentCoreParts

@@ -83,6 +83,11 @@ export class ProcessError extends SharedError {
   }
 }
 
+/** The stderr tail of a failed command, or '' for any other error (a timeout has one too). */
+export function stderrOf (err: unknown): string {
+  return err instanceof ProcessError ? err.stderrTail : ''
+}
+
 const TAIL = 2000
 
 function tail (s: string): string {

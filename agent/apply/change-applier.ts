@@ -8,7 +8,7 @@ import { validateChange } from '../../shared/change/validate-change.js'
 import type { Problem } from '../../shared/edit/problem.js'
 import type { ApplyEvent, ApplyResult, ApplyStep, FilePlan, PlanResult } from '../core.js'
 import type { FileSnapshot } from '../os/file-store.js'
-import { sha256, type AppliedRecord } from '../state/agent-state.js'
+import { contentSha, sha256, type AppliedRecord } from '../state/agent-state.js'
 import { ChangeConflictError, InvalidResultError, NothingToRollBackError, RevisionConflictError, StaleRevisionError } from '../errors.js'
 import type { ApplyLock } from './apply-lock.js'
 import { restoreFromPending, runTransaction, type TxDeps, type TxFile, type TxOutcome } from './transaction.js'
@@ -40,8 +40,6 @@ export interface ApplierOptions {
 }
 
 export interface ApplyOptions { check?: boolean, onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal }
-
-const shaOf = (s: FileSnapshot): string => s.content === undefined ? '' : sha256(s.content)
 
 export class ChangeApplier {
   readonly #deps: ApplierDeps
@@ -169,7 +167,7 @@ export class ChangeApplier {
           ? applied?.previous ?? []
           : [...applied.previous, { revision: applied.revision, changeHash: applied.changeHash }].slice(-this.#opts.keep)
         await state.writeDesired({ revision: change.revision, changeHash, acceptedAt: clock.now() }, toChangeSpec(change))
-        await state.writeApplied({ revision: change.revision, changeHash, previous, files: { config: shaOf(now.config), env: shaOf(now.env) }, at: clock.now(), ...(txId === undefined ? {} : { txId }) })
+        await state.writeApplied({ revision: change.revision, changeHash, previous, files: { config: contentSha(now.config.content), env: contentSha(now.env.content) }, at: clock.now(), ...(txId === undefined ? {} : { txId }) })
         await this.#prune(change.revision, previous)
       }
 
@@ -225,7 +223,7 @@ export class ChangeApplier {
       const commit = async (txId: string): Promise<void> => {
         const now = await this.#read()
         await state.setDesiredRevision(prev.revision, clock.now())
-        await state.writeApplied({ revision: prev.revision, changeHash: prev.changeHash, previous: applied.previous.slice(0, -1), files: { config: shaOf(now.config), env: shaOf(now.env) }, at: clock.now(), txId })
+        await state.writeApplied({ revision: prev.revision, changeHash: prev.changeHash, previous: applied.previous.slice(0, -1), files: { config: contentSha(now.config.content), env: contentSha(now.env.content) }, at: clock.now(), txId })
       }
       const out = await runTransaction(this.#deps, {
         kind: 'rollback',

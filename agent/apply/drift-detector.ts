@@ -6,7 +6,7 @@ import type { Clock } from '../../shared/clock.js'
 import type { DriftEntry } from '../core.js'
 import type { FileStore } from '../os/file-store.js'
 import type { FileWatcher } from '../os/file-watcher.js'
-import { sha256 } from '../state/agent-state.js'
+import { contentSha } from '../state/agent-state.js'
 import { driftFingerprint } from './drift-now.js'
 import type { Log, WriteObserver } from './transaction.js'
 
@@ -57,7 +57,7 @@ export class DriftDetector implements WriteObserver {
 
   async #sha (path: string): Promise<string> {
     const { content } = await this.#deps.store.read(path)
-    return content === undefined ? '' : sha256(content)
+    return contentSha(content)
   }
 
   /** The agent is about to write this content: it is the new expectation, not drift. */

@@ -9,9 +9,10 @@ import type { ApplyEvent, ApplyOutcome, ApplyStep } from '../core.js'
 import type { FileMeta, FileSnapshot, FileStore } from '../os/file-store.js'
 import type { ServiceManager } from '../os/service-manager.js'
 import type { AgentStateStore, PendingRecord } from '../state/agent-state.js'
-import { sha256 } from '../state/agent-state.js'
+import { contentSha } from '../state/agent-state.js'
 import type { RestartOptions } from '../verify/restart-verifier.js'
 import type { Verdict } from '../verify/verdict.js'
+import { errText } from '../../shared/error-text.js'
 
 /** The verifier as the transaction uses it (agent/verify/restart-verifier.ts RestartVerifier). */
 export interface Verifier {
@@ -73,9 +74,6 @@ export interface TxOutcome {
 
 type Emit = (step: ApplyStep, status: ApplyEvent['status'], message?: string) => void
 
-const shaOf = (content: string | undefined): string => content === undefined ? '' : sha256(content)
-const errText = (err: unknown): string => err instanceof Error ? err.message : String(err)
-
 /**
  * How a failed rollback reads: the rollback step that failed, what it said, and what the operator
  * runs once the cause is fixed (the write-ahead record stays, so `recover` can finish the job).
@@ -88,7 +86,7 @@ function rollbackFailure (step: ApplyStep | undefined, message: string | undefin
 /** Puts each file's content in place (a write or a removal), telling the drift watcher first. */
 async function putFiles (deps: TxDeps, files: ReadonlyArray<{ name: string, path: string, content: string | undefined, meta?: FileMeta | undefined }>): Promise<void> {
   for (const f of files) {
-    deps.writes?.expect(f.name, shaOf(f.content))
+    deps.writes?.expect(f.name, contentSha(f.content))
     if (f.content === undefined) await deps.store.remove(f.path)
     else await deps.store.write(f.path, f.content, f.meta)
   }
@@ -139,7 +137,7 @@ export async function runTransaction (deps: TxDeps, spec: TxSpec, emit: Emit, co
     fromRevision: spec.fromRevision,
     backupKey: spec.backupKey,
     phase: 'writing',
-    files: files.map((f) => ({ name: f.name, path: f.path, oldSha: shaOf(f.old.content), newSha: shaOf(f.next.content) })),
+    files: files.map((f) => ({ name: f.name, path: f.path, oldSha: contentSha(f.old.content), newSha: contentSha(f.next.content) })),
     startedAt: deps.clock.now()
   }
   await deps.state.writePending(pending)
@@ -222,7 +220,7 @@ export async function restoreFromPending (deps: TxDeps, pending: PendingRecord, 
   }
   const touched: PendingRecord['files'] = []
   for (const f of pending.files) {
-    const cur = shaOf((await deps.store.read(f.path)).content)
+    const cur = contentSha((await deps.store.read(f.path)).content)
     if (cur === f.oldSha) continue
     if (cur !== f.newSha) deps.log.warn({ file: f.name, path: f.path }, 'file changed outside the interrupted apply; restoring its backup')
     touched.push(f)

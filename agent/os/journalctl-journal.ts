@@ -2,7 +2,7 @@
 // (so every subprocess has a timeout and can be faked). No npm package reads the journal better
 // than ~15 lines of spawn + NDJSON split (the ones tried need native builds or sd-journal), and
 // journald has no D-Bus reader API.
-import { ProcessError, type ProcessRunner, type SpawnedProcess } from '../../shared/process-runner.js'
+import { stderrOf, type ProcessRunner, type SpawnedProcess } from '../../shared/process-runner.js'
 import { OsPortError } from '../errors.js'
 import type { Journal, JournalEntry } from './journal.js'
 import { followArgs, parseShownCursor, readArgs, tailCursorArgs } from './journalctl-args.js'
@@ -21,10 +21,6 @@ export interface JournalctlJournalOptions {
 }
 
 const STDERR_KEEP = 4096
-
-function stderrOf (e: unknown): string {
-  return e instanceof ProcessError ? e.stderrTail : ''
-}
 
 /** Reads the journal with journalctl. Safe to call concurrently: each call is its own process. */
 export class JournalctlJournal implements Journal {

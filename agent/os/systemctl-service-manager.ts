@@ -1,7 +1,7 @@
 // The real ServiceManager: `systemctl` through the project's one process runner.
 // D-Bus would avoid the subprocesses, but systemctl is what an operator can re-run by hand, and
 // a `systemctl show` costs a few ms (measured on systemd 252 in the lab).
-import { ProcessError, type ProcessRunner } from '../../shared/process-runner.js'
+import { ProcessError, stderrOf, type ProcessRunner } from '../../shared/process-runner.js'
 import { OsPortError } from '../errors.js'
 import type { ServiceManager, UnitStatus } from './service-manager.js'
 import { parseUnitStatus, UNIT_PROPERTIES, UnitShowParseError } from './systemctl-show.js'
@@ -21,10 +21,6 @@ export interface SystemctlServiceManagerOptions {
 const EXIT_NOT_FOUND = 5
 /** reset-failed's exit is ignored: every code counts as success. */
 const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i)
-
-function stderrOf (e: unknown): string {
-  return e instanceof ProcessError ? e.stderrTail : ''
-}
 
 /** Controls one unit with `systemctl`. Safe to call concurrently: each call is its own process. */
 export class SystemctlServiceManager implements ServiceManager {

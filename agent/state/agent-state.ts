@@ -22,6 +22,11 @@ export function sha256 (data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex')
 }
 
+/** The hash recorded for a managed file: sha256 of its content, '' for a file that does not exist. */
+export function contentSha (content: string | undefined): string {
+  return content === undefined ? '' : sha256(content)
+}
+
 /** A revision the node was on. */
 export interface RevisionRef { revision: number, changeHash: string }
 

@@ -21,6 +21,7 @@ import { Napper } from './napper.js'
 import { RunTracker } from './run-tracker.js'
 import { buildVerdict, type Outcome } from './verdict-builder.js'
 import type { RestartBaseline, Verdict, VerifyOptions } from './verdict.js'
+import { errText } from '../../shared/error-text.js'
 
 /** What a verification needs. */
 export interface VerificationDeps {
@@ -44,8 +45,6 @@ export interface VerificationTuning {
   /** Entries read at most by one catch-up read. */
   catchUpLimit: number
 }
-
-const message = (e: unknown): string => e instanceof Error ? e.message : String(e)
 
 /** A single verify() call. Use once. */
 export class Verification {
@@ -173,7 +172,7 @@ export class Verification {
       const status = await this.#d.service.status()
       this.#tracker.onStatus(status, issued, this.#d.clock.now())
     } catch (e) {
-      this.#tracker.onStatusError(message(e))
+      this.#tracker.onStatusError(errText(e))
     }
   }
 
@@ -186,7 +185,7 @@ export class Verification {
       })
       for (const e of entries) this.#tracker.onEntry(e)
     } catch (e) {
-      this.#journalError ??= message(e)
+      this.#journalError ??= errText(e)
     }
   }
 
@@ -202,7 +201,7 @@ export class Verification {
         }
       } catch (e) {
         if (signal.aborted) return
-        this.#journalError = message(e)
+        this.#journalError = errText(e)
       }
       await nap.nap(this.#t.followRetryMs)
     }
@@ -242,7 +241,7 @@ export class Verification {
       const ok = await Promise.race([this.#d.health(probe.signal), timeout])
       if (!this.#ac.signal.aborted) this.#tracker.onHealth(ok, clock.now(), ok ? undefined : 'not ready')
     } catch (e) {
-      if (!this.#ac.signal.aborted) this.#tracker.onHealth(false, clock.now(), message(e))
+      if (!this.#ac.signal.aborted) this.#tracker.onHealth(false, clock.now(), errText(e))
     } finally {
       this.#ac.signal.removeEventListener('abort', stop)
       probe.abort()

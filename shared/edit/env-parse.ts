@@ -22,6 +22,7 @@
 //   KEY is not set. This parser reports such lines with `valid: false` and `exported: 'KEY'`.
 // - Duplicate keys: the last assignment wins.
 // - No `$VAR` expansion (that is ExecStart='s job).
+import { lineAt } from './text-lines.js'
 
 /** One `KEY=VALUE` assignment as systemd reads it, with where it sits in the text. */
 export interface EnvAssignment {
@@ -97,7 +98,7 @@ export function parseEnvFile (text: string): EnvFile {
     const name = keyWs === -1 ? key : key.slice(0, keyWs)
     const exported = EXPORT_PREFIX.exec(name)?.[1]
     const valid = ENV_NAME_PATTERN.test(name)
-    const keyLine = lineOf(text, keyPos)
+    const keyLine = lineAt(text, keyPos)
     assignments.push({
       key: name,
       value,
@@ -134,7 +135,7 @@ export function parseEnvFile (text: string): EnvFile {
         break
       case 'KEY':
         if (NEWLINE.includes(c)) {
-          ignored.push({ line: lineOf(text, keyPos), reason: 'no-equals' })
+          ignored.push({ line: lineAt(text, keyPos), reason: 'no-equals' })
           state = 'PRE_KEY'
         } else if (c === '=') {
           state = 'PRE_VALUE'
@@ -205,11 +206,11 @@ export function parseEnvFile (text: string): EnvFile {
     if (state === 'VALUE' && valueWs !== -1) value = value.slice(0, valueWs)
     if (state === 'SINGLE' || state === 'DOUBLE' || state === 'DOUBLE_ESCAPE' || state === 'VALUE_ESCAPE') {
       valueEnd = text.length
-      openAtEnd = { line: lineOf(text, keyPos) }
+      openAtEnd = { line: lineAt(text, keyPos) }
     }
     push(text.length)
   } else if (state === 'KEY') {
-    ignored.push({ line: lineOf(text, keyPos), reason: 'no-equals' })
+    ignored.push({ line: lineAt(text, keyPos), reason: 'no-equals' })
   }
   return openAtEnd === undefined ? { assignments, ignored } : { assignments, ignored, openAtEnd }
 }
@@ -241,10 +242,4 @@ function lineBegin (text: string, i: number): number {
   let p = i
   while (p > 0 && !NEWLINE.includes(text[p - 1] ?? '')) p--
   return p
-}
-
-function lineOf (text: string, pos: number): number {
-  let n = 1
-  for (let i = text.indexOf('\n'); i !== -1 && i < pos; i = text.indexOf('\n', i + 1)) n++
-  return n
 }

@@ -25,9 +25,9 @@ import { hsmSection } from '../lab/node-files.js'
 import { keyrollFailedRestart, keyrollGoodRestart } from './keyroll-rounds.js'
 import { M, report, type RssKb } from './report.js'
 import { Samples } from './stats.js'
+import { errText } from '../../shared/error-text.js'
 
 const say = (s: string): void => { process.stderr.write(`# ${s}\n`) }
-const errText = (e: unknown): string => e instanceof Error ? e.message : String(e)
 
 /** The teardown host of a plain script: functions run last-registered first, once. */
 class Teardowns implements TeardownHost {
