@@ -15,8 +15,9 @@ export default [
     }
   },
   {
-    // The agent runs `node --jitless`, which has no WebAssembly; undici's HTTP parser is wasm
-    // (docs/progress.md, Decisions). Product code uses shared/https-client.ts; tests may use undici.
+    // The agent runs `node --jitless` (it keeps idle memory under 80 MB and allows W^X), which has
+    // no WebAssembly; undici's HTTP parser is wasm. Product code uses shared/https-client.ts; tests
+    // and the coordinator (not jitless) may use undici.
     files: ['agent/**/*.ts', 'shared/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
