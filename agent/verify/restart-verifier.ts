@@ -1,6 +1,6 @@
 // Restarts the unit and proves (or disproves) that restart from the journal, the unit's state and
-// minkms's health (docs/design.md, "The verdict"). `systemctl restart` returning 0 proves nothing for a Type=simple unit; this is
-// what does.
+// minkms's health (docs/design.md, "The verdict"). `systemctl restart` returning 0 proves nothing
+// for a Type=simple unit; this is what does.
 //
 // restartAndVerify() is the one restart sequence every caller uses: cancel a pending automatic
 // restart, take the baseline, restart, judge. The baseline must come before the restart (only
