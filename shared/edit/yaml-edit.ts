@@ -23,6 +23,7 @@
 //   other edit re-renders the innermost flow collection on the path as a whole (its spacing and
 //   quoting normalised, comments inside it lost).
 import { isMap, isScalar, isSeq, type Document, type Pair, type YAMLMap } from 'yaml'
+import { batchSet } from './yaml-batch.js'
 import { parseDottedPath, formatDottedPath } from './dotted-path.js'
 import { YamlEditMismatchError, YamlNotAMappingError, YamlPathBlockedError, YamlUnsupportedError } from './errors.js'
 import { describeNode, hasAliases, keyName, parseYamlDocument } from './yaml-document.js'
@@ -54,7 +55,9 @@ export function editYaml (text: string, edit: YamlEdit): string {
   rootMap(before)
   let out = text
   for (const d of deletes) out = deleteAt(out, d.segments, d.path, true)
-  for (const s of sets) out = setAt(out, s.segments, s.value, s.path)
+  const batched = sets.length > 1 ? batchSet(context(out, sets[0]?.path ?? ''), sets) : undefined
+  if (batched !== undefined) out = batched
+  else for (const s of sets) out = setAt(out, s.segments, s.value, s.path)
   if (out === text) return text
   verify(before, out, deletes, sets)
   return out

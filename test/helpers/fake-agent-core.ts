@@ -24,17 +24,17 @@ export class FakeJournal extends EventEmitter implements Journal {
   /** When set, read() and follow() fail with it. */
   failWith: Error | undefined
 
-  /** Appends an entry (cursor `c<n>`) and wakes followers. */
+  /** Appends an entry (cursor `s=0;i=<n>`, journald's syntax) and wakes followers. */
   push (message: string, extra: Partial<JournalEntry> = {}): JournalEntry {
     const n = this.entries.length + 1
-    const entry: JournalEntry = { cursor: `c${n}`, realtimeUs: 1_700_000_000_000_000 + n, message, unit: 'minkms.service', ...extra }
+    const entry: JournalEntry = { cursor: `s=0;i=${n}`, realtimeUs: 1_700_000_000_000_000 + n, message, unit: 'minkms.service', ...extra }
     this.entries.push(entry)
     this.emit('entry', entry)
     return entry
   }
 
   async tailCursor (): Promise<string> {
-    return this.entries.at(-1)?.cursor ?? 'c0'
+    return this.entries.at(-1)?.cursor ?? 's=0;i=0'
   }
 
   async read (opts: { unit: string, afterCursor?: string, limit?: number }): Promise<JournalEntry[]> {
@@ -101,7 +101,7 @@ export function fakeVerdict (ok: boolean, restartAt = 1_700_000_000_000): Verdic
     ok,
     reason: ok ? 'ready' : 'fatal-line',
     summary: ok ? 'minkms.service started and was ready after 410 ms' : 'minkms.service logged a fatal line',
-    baseline: { cursor: 'c0', invocationId: 'a'.repeat(32), nRestarts: 0, takenAt: restartAt },
+    baseline: { cursor: 's=0;i=0', invocationId: 'a'.repeat(32), nRestarts: 0, takenAt: restartAt },
     invocationId: 'b'.repeat(32),
     unit: runningUnit('b'.repeat(32)),
     lines: [{ at: restartAt + 400, message: ok ? '=> Server is up and running...' : 'FATAL: cannot unseal', kind: ok ? 'ready' : 'fatal' }],
