@@ -6,6 +6,7 @@ import type { AgentStatus, ApplyEvent, ApplyResult, Check, DriftEntry, RecoverRe
 import type { Change } from '../shared/change/change.js'
 import type { ChangeApplier } from './apply/change-applier.js'
 import type { GoAhead } from './convergence-slots.js'
+import type { RestartPolicy } from '../shared/change/schema.js'
 import type { DriftDetector } from './apply/drift-detector.js'
 import type { Log } from './apply/transaction.js'
 import type { AgentMetrics } from './metrics.js'
@@ -58,7 +59,7 @@ export class RealAgentCore implements RunningCore {
     return r
   }
 
-  async rollback (opts: { onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal } = {}): Promise<ApplyResult> {
+  async rollback (opts: { onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal, restart?: RestartPolicy } = {}): Promise<ApplyResult> {
     const r = await this.#p.applier.rollback(opts)
     await this.#refreshRevisions()
     return r

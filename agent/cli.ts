@@ -1,5 +1,6 @@
 // keyroll-agent's command line: `serve` runs the daemon; `plan`, `apply`, `status` and `recover`
-// run the core in this process against the node's files, printing Ansible-style results. Together with
+// run the core in this process against the node's files, printing Ansible-style results;
+// `reset-revisions` forgets a revision history that blocks every change. Together with
 // agent/main.ts this is the composition root (one place wires real adapters, so everything below it
 // can be tested with fakes): the only code that reads argv, builds
 // the real core, listens and installs signal handling. Tests call runCli() with a fake core.
@@ -13,6 +14,7 @@ import { maskSecrets } from '../shared/logger.js'
 import { changeDefaultsOf } from './config.js'
 import { command, readSpec, type CommonOptions, type SpecOptions } from './cli/command.js'
 import { oneLine, printApply, printPlan, printStatus, recover } from './cli/output.js'
+import { resetRevisions } from './cli/reset-revisions.js'
 import { serve } from './cli/serve.js'
 import { EXIT, type CliDeps, type CliIo } from './cli/types.js'
 
@@ -66,6 +68,9 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
     })
   withConfig(program.command('recover').description('finish or undo an interrupted change from local state (run before minkms starts at boot)'))
     .action(async (o: CommonOptions) => { exitCode = await command(o, io, deps, true, async (core, config) => await recover(io, core, config.node), 'recover') })
+  withConfig(program.command('reset-revisions').description('forget the applied and desired revisions when they block every change; files are not touched'))
+    .option('--yes', 'confirm')
+    .action(async (o: CommonOptions & { yes?: boolean }) => { exitCode = await resetRevisions(o, io, deps) })
   withConfig(program.command('status').description("show the node's state: unit, revisions, drift, last result"))
     .option('--json', 'print the status as JSON')
     .action(async (o: CommonOptions & { json?: boolean }) => { exitCode = await command(o, io, deps, false, async core => printStatus(io, await core.status(), o.json === true), 'read') })

@@ -4,7 +4,7 @@
 import { hostname } from 'node:os'
 import { posix } from 'node:path'
 import Type, { type Static } from 'typebox'
-import { DURATION_PATTERN, parseDuration } from '../shared/change/duration.js'
+import { DURATION_PATTERN, parseDuration, verifyWindowProblems } from '../shared/change/duration.js'
 import { loadConfig, type ConfigFlag, type Frozen } from '../shared/config-loader.js'
 import type { Problem } from '../shared/edit/problem.js'
 import type { ChangeDefaults } from '../shared/change/validate-change.js'
@@ -141,10 +141,7 @@ export function agentConfigRules (c: Static<typeof AgentConfigSchema>): Problem[
   if (c.coordinator !== undefined && /^https:\/\/[^/]*@/.test(c.coordinator.url)) {
     out.push({ path: 'coordinator.url', message: 'must not contain credentials; the agent authenticates with coordinator.cert and coordinator.key' })
   }
-  const deadline = parseDuration(c.verify.deadline) ?? 0
-  const stable = parseDuration(c.verify.stableFor) ?? 0
-  if (deadline === 0) out.push({ path: 'verify.deadline', message: 'must be longer than 0' })
-  else if (stable >= deadline) out.push({ path: 'verify.stableFor', message: 'must be shorter than verify.deadline' })
+  for (const p of verifyWindowProblems(c.verify.deadline, c.verify.stableFor)) out.push({ path: `verify.${p.field}`, message: p.message })
   return out
 }
 

@@ -13,6 +13,7 @@ import type { ApplyEvent, ApplyResult, PlanResult } from '../shared/schemas/appl
 // schemas, and the routes hand core values to response schemas without conversion.
 export type { AgentStatus, Check, Checks, DriftEntry } from '../shared/schemas/agent-status.js'
 export type { ApplyEvent, ApplyOutcome, ApplyResult, ApplyStep, FilePlan, LastResult, PlanResult } from '../shared/schemas/apply.js'
+import type { RestartPolicy } from '../shared/change/schema.js'
 
 /** The node's agent, as the HTTP API and the CLI use it. */
 export interface AgentCore {
@@ -28,8 +29,11 @@ export interface AgentCore {
    * --check. Failures after validation resolve with result failed/rolled-back/rollback-failed.
    */
   apply (change: Change, opts?: { check?: boolean, onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal }): Promise<ApplyResult>
-  /** Restores the files of the previous committed revision (same transaction rules). */
-  rollback (opts?: { onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal }): Promise<ApplyResult>
+  /**
+   * Restores the files of the previous committed revision (same transaction rules). Restarts as
+   * the rolled-back change's restart policy says, unless `restart` overrides it.
+   */
+  rollback (opts?: { onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal, restart?: RestartPolicy }): Promise<ApplyResult>
   status (): Promise<AgentStatus>
   /** Prometheus text exposition of the agent's metrics. */
   metrics (): Promise<string>

@@ -24,7 +24,11 @@ export const AGENT_CODES = {
   AGT_JOURNAL_READ_FAILED: { status: 502, meaning: 'journalctl could not read the journal or report its cursor' },
   AGT_JOURNAL_FOLLOW_FAILED: { status: 502, meaning: '`journalctl --follow` could not start or ended by itself' },
   AGT_WATCHER_FAILED: { status: 500, meaning: 'the file watcher could not watch a managed file' },
-  AGT_STATE_SEALED: { status: 500, meaning: 'sealed agent state is corrupt or was sealed with another agent key' }
+  AGT_STATE_SEALED: { status: 500, meaning: 'sealed agent state is corrupt or was sealed with another agent key' },
+  AGT_HTTP_BAD_REQUEST: { status: 400, meaning: 'the HTTP parser refused the request before any route (bad chunking, Content-Length with Transfer-Encoding, NUL in a header, …)' },
+  AGT_HTTP_REQUEST_TIMEOUT: { status: 408, meaning: "the client did not send its headers or body within the edge's timeouts (docs/security.md)" },
+  AGT_HTTP_HEADERS_TOO_LARGE: { status: 431, meaning: "the request line and headers exceed the parser's limit (16 KiB)" },
+  AGT_BODY_TOO_LARGE: { status: 413, meaning: 'the body is larger than the route accepts (1 MiB for plan and apply, 16 KiB elsewhere)' }
 } as const satisfies Catalogue
 
 /** A code of {@link AGENT_CODES}. */
@@ -101,4 +105,21 @@ export class OsPortError extends AgentError {
 /** Sealed state that does not open. */
 export class SealedBoxError extends AgentError {
   constructor (what: string) { super('AGT_STATE_SEALED', `cannot open sealed state ${what}: corrupt or sealed with another agent key`) }
+}
+
+/** The HTTP parser refused a request before any route saw it (bad framing, bad header, …). */
+export class HttpBadRequestError extends AgentError {
+  constructor (reason: string) { super('AGT_HTTP_BAD_REQUEST', `malformed HTTP request: ${reason}`) }
+}
+/** A client took longer than the edge allows to send its request (headers or body). */
+export class HttpRequestTimeoutError extends AgentError {
+  constructor (limit: string) { super('AGT_HTTP_REQUEST_TIMEOUT', `the request was not received in time (${limit}); send it at once`) }
+}
+/** The request line and headers are larger than the edge accepts. */
+export class HttpHeadersTooLargeError extends AgentError {
+  constructor (limit: string) { super('AGT_HTTP_HEADERS_TOO_LARGE', `request line and headers exceed ${limit}; shorten the URL or the headers`) }
+}
+/** A request body larger than its route accepts. */
+export class BodyTooLargeError extends AgentError {
+  constructor (route: string, limit: string) { super('AGT_BODY_TOO_LARGE', `request body too large: ${route} accepts at most ${limit}`) }
 }

@@ -183,22 +183,31 @@ function convert (raw: string, type: Leaf['type']): unknown {
   return raw
 }
 
+// Own properties only, written with define semantics: a key read from a file (`__proto__:`) stays
+// a key (the schema then reports it as unknown) and never replaces a prototype.
 function setPath (target: Record<string, unknown>, path: readonly string[], value: unknown): void {
   let node = target
   path.slice(0, -1).forEach(seg => {
-    const next = node[seg]
-    node = (node[seg] = typeof next === 'object' && next !== null ? next : {}) as Record<string, unknown>
+    const next = Object.hasOwn(node, seg) ? node[seg] : undefined
+    const child = typeof next === 'object' && next !== null ? next as Record<string, unknown> : {}
+    define(node, seg, child)
+    node = child
   })
   const last = path.at(-1)
-  if (last !== undefined) node[last] = value
+  if (last !== undefined) define(node, last, value)
 }
 
 // Objects merge key by key; arrays and scalars replace.
 function merge (base: unknown, over: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over
-  const out: Record<string, unknown> = { ...base }
-  for (const [k, v] of Object.entries(over)) out[k] = merge(base[k], v)
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(base)) define(out, k, v)
+  for (const [k, v] of Object.entries(over)) define(out, k, merge(Object.hasOwn(base, k) ? base[k] : undefined, v))
   return out
+}
+
+function define (o: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true })
 }
 
 function isPlainObject (v: unknown): v is Record<string, unknown> {

@@ -126,10 +126,12 @@ export function renderError (err: unknown, request: FastifyRequest): RenderedErr
 export interface ErrorHandlerOptions {
   /** The 404 error for a route that does not exist (each package has its own code). */
   notFound: (method: string, path: string) => Error
+  /** Replaces an error before it is rendered (e.g. fastify's own errors by coded ones); undefined keeps it. */
+  translate?: (err: unknown, request: FastifyRequest) => unknown
 }
 
 async function errorHandler (app: FastifyInstance, opts: ErrorHandlerOptions): Promise<void> {
-  app.setErrorHandler((err, request, reply) => send(reply, renderError(err, request)))
+  app.setErrorHandler((err, request, reply) => send(reply, renderError(opts.translate?.(err, request) ?? err, request)))
   app.setNotFoundHandler((request, reply) => {
     send(reply, renderError(opts.notFound(request.method, request.url.split('?')[0] ?? ''), request))
   })

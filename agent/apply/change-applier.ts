@@ -11,12 +11,17 @@ import type { FileSnapshot } from '../os/file-store.js'
 import { contentSha, sha256, type AppliedRecord } from '../state/agent-state.js'
 import { ChangeConflictError, InvalidResultError, NothingToRollBackError, RevisionConflictError, StaleRevisionError } from '../errors.js'
 import type { ApplyLock } from './apply-lock.js'
+import type { RestartPolicy } from '../../shared/change/schema.js'
+import { planFileMode, type FileModePlan } from './file-exposure.js'
 import { restoreFromPending, runTransaction, type TxDeps, type TxFile, type TxOutcome } from './transaction.js'
 import { assertUnitRestartable } from './unit-precheck.js'
 
 /** The managed files: logical name → path (the allowlist). */
 export interface ManagedFiles { config: string, env: string }
 const NAMES = ['config', 'env'] as const
+
+/** Mode plans of the files a change edits. */
+type Modes = Partial<Record<typeof NAMES[number], FileModePlan>>
 
 /** Told about results and the applying flag (metrics). */
 export interface ApplyObserver {
@@ -40,6 +45,16 @@ export interface ApplierOptions {
 }
 
 export interface ApplyOptions { check?: boolean, onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal }
+
+/** Options of a rollback. */
+export interface RollbackOptions extends ApplyOptions {
+  /**
+   * Overrides the restart policy. By default a rollback follows the policy the rolled-back change
+   * was applied with: `never` restores the files without restarting the unit, `on-change`
+   * restarts when a file was restored, `always` restarts in any case.
+   */
+  restart?: RestartPolicy
+}
 
 export class ChangeApplier {
   readonly #deps: ApplierDeps
@@ -86,17 +101,31 @@ export class ChangeApplier {
     return { plan, current }
   }
 
-  #view (plan: ChangePlan): PlanResult {
+  #view (plan: ChangePlan, modes: Modes = {}): PlanResult {
     const files: FilePlan[] = NAMES.flatMap((n) => {
       const f = plan.files[n]
-      return f === undefined ? [] : [{ name: n, path: this.#opts.files[n], changed: f.changed, diff: f.diff }]
+      const m = modes[n]
+      if (f === undefined) return []
+      const view: FilePlan = { name: n, path: this.#opts.files[n], changed: f.changed || m?.changed === true, diff: f.diff }
+      if (m?.warning !== undefined) view.warnings = [m.warning]
+      return [view]
     })
-    return { revision: plan.revision, changed: plan.changed, restart: plan.restart, files }
+    return { revision: plan.revision, changed: files.some((f) => f.changed), restart: plan.restart, files }
+  }
+
+  #modes (change: Change, plan: ChangePlan, current: Record<typeof NAMES[number], FileSnapshot>): Modes {
+    const out: Modes = {}
+    for (const n of NAMES) {
+      const m = planFileMode(n, this.#opts.files[n], change, plan, current[n])
+      if (m !== undefined) out[n] = m
+    }
+    return out
   }
 
   /** Plans a validated change against the files as they are; writes nothing. */
   async plan (change: Change): Promise<PlanResult> {
-    return this.#view((await this.#plan(change)).plan)
+    const { plan, current } = await this.#plan(change)
+    return this.#view(plan, this.#modes(change, plan, current))
   }
 
   /** Runs `fn` under the apply lock, reporting the result to the observer and last.json. */
@@ -135,13 +164,14 @@ export class ChangeApplier {
   async apply (change: Change, opts: ApplyOptions = {}): Promise<ApplyResult> {
     const first = await this.#plan(change)
     if (opts.check === true) {
+      const view = this.#view(first.plan, this.#modes(change, first.plan, first.current))
       return {
-        result: first.plan.changed ? 'changed' : 'ok',
+        result: view.changed ? 'changed' : 'ok',
         revision: change.revision,
-        changed: first.plan.changed,
+        changed: view.changed,
         restarted: false,
-        message: `check mode: revision ${change.revision} would ${first.plan.changed ? `change ${this.#view(first.plan).files.filter((f) => f.changed).map((f) => f.path).join(', ')}` : 'change nothing'}; nothing written`,
-        plan: this.#view(first.plan)
+        message: `check mode: revision ${change.revision} would ${view.changed ? `change ${view.files.filter((f) => f.changed).map((f) => f.path).join(', ')}` : 'change nothing'}; nothing written`,
+        plan: view
       }
     }
     if (first.plan.restart) await assertUnitRestartable(this.#deps.service)
@@ -154,8 +184,10 @@ export class ChangeApplier {
       emit('plan', 'started')
       // Planned again under the lock: the files may have changed since the first plan.
       const { plan, current } = await this.#plan(change)
-      const view = this.#view(plan)
-      emit('plan', 'done', plan.changed ? `changes ${view.files.filter((f) => f.changed).map((f) => f.path).join(', ')}` : 'nothing to change')
+      const modes = this.#modes(change, plan, current)
+      const view = this.#view(plan, modes)
+      for (const f of view.files) for (const w of f.warnings ?? []) this.#deps.log.warn({ revision: change.revision, file: f.path }, w)
+      emit('plan', 'done', view.changed ? `changes ${view.files.filter((f) => f.changed).map((f) => f.path).join(', ')}` : 'nothing to change')
       emit('validate', 'done')
 
       // Desired first, applied second: applied.json (with the transaction id) is the commit
@@ -171,7 +203,7 @@ export class ChangeApplier {
         await this.#prune(change.revision, previous)
       }
 
-      if (!plan.changed && change.restart !== 'always') {
+      if (!view.changed && change.restart !== 'always') {
         if (applied?.revision !== change.revision || applied.changeHash !== changeHash) await commit()
         emit('write', 'skipped', 'nothing to change')
         emit('restart', 'skipped', 'nothing changed')
@@ -179,7 +211,8 @@ export class ChangeApplier {
       }
       const files: TxFile[] = NAMES.flatMap((n) => {
         const f = plan.files[n]
-        return f?.changed === true ? [{ name: n, path: this.#opts.files[n], old: current[n], next: { content: f.newText } }] : []
+        const meta = modes[n]?.meta
+        return f?.changed === true || modes[n]?.changed === true ? [{ name: n, path: this.#opts.files[n], old: current[n], next: { content: f?.newText, ...(meta === undefined ? {} : { meta }) } }] : []
       })
       const out = await runTransaction(this.#deps, {
         kind: 'apply',
@@ -192,7 +225,7 @@ export class ChangeApplier {
         verify: change.verify,
         ...(opts.signal === undefined ? {} : { signal: opts.signal })
       }, emit, commit)
-      return this.#result(change.revision, view, out, plan.changed)
+      return this.#result(change.revision, view, out, view.changed)
     })
   }
 
@@ -203,11 +236,12 @@ export class ChangeApplier {
   }
 
   /** Restores the files as they were before the applied revision, restarts and verifies. */
-  async rollback (opts: ApplyOptions = {}): Promise<ApplyResult> {
+  async rollback (opts: RollbackOptions = {}): Promise<ApplyResult> {
     const applied = await this.#deps.state.readApplied()
     const prev = applied?.previous.at(-1)
     if (applied === undefined || prev === undefined) throw new NothingToRollBackError()
     const names = await this.#deps.state.backupNames(String(applied.revision))
+    const policy = opts.restart ?? restartPolicyOf(await this.#deps.state.readChange(applied.revision))
     return await this.#locked(prev.revision, opts.onEvent, async (emit) => {
       const { state, clock } = this.#deps
       const current = await this.#read()
@@ -218,8 +252,9 @@ export class ChangeApplier {
         if (b.content === current[n].content) continue
         files.push({ name: n, path: this.#opts.files[n], old: current[n], next: { content: b.content, ...(b.meta === undefined ? {} : { meta: b.meta }) } })
       }
-      const plan: PlanResult = { revision: prev.revision, changed: files.length > 0, restart: files.length > 0, files: files.map((f) => ({ name: f.name, path: f.path, changed: true, diff: '' })) }
-      emit('plan', 'done', `back to revision ${prev.revision}`)
+      const restart = policy === 'always' || (policy === 'on-change' && files.length > 0)
+      const plan: PlanResult = { revision: prev.revision, changed: files.length > 0, restart, files: files.map((f) => ({ name: f.name, path: f.path, changed: true, diff: '' })) }
+      emit('plan', 'done', `back to revision ${prev.revision} (restart policy ${policy}${opts.restart === undefined ? `, as revision ${applied.revision} was applied` : ', asked for'})`)
       const commit = async (txId: string): Promise<void> => {
         const now = await this.#read()
         await state.setDesiredRevision(prev.revision, clock.now())
@@ -232,7 +267,7 @@ export class ChangeApplier {
         fromRevision: applied.revision,
         backupKey: `rollback-${applied.revision}`,
         files,
-        restart: files.length > 0,
+        restart,
         verify: this.#opts.verify,
         ...(opts.signal === undefined ? {} : { signal: opts.signal })
       }, emit, commit)
@@ -301,4 +336,10 @@ export class ChangeApplier {
     await done?.(result)
     return { state: 'applied', result }
   }
+}
+
+/** The restart policy a stored change was applied with; on-change when it is not known. */
+function restartPolicyOf (spec: unknown): RestartPolicy {
+  const r = typeof spec === 'object' && spec !== null ? (spec as { restart?: unknown }).restart : undefined
+  return r === 'never' || r === 'always' || r === 'on-change' ? r : 'on-change'
 }

@@ -27,6 +27,7 @@ export function printPlan (io: CliIo, plan: PlanResult, core: RunningCore, nodeN
     ? `changed: ${node} revision ${plan.revision} (would ${plan.restart ? `restart ${core.unit}` : 'not restart'})`
     : `ok: ${node} revision ${plan.revision} (no changes)`)
   printDiffs(io, plan)
+  for (const f of plan.files) for (const w of f.warnings ?? []) io.stderr.write(maskSecrets(`warning: ${w}\n`))
   return EXIT.ok
 }
 

@@ -58,7 +58,7 @@ export class FakeJournal implements Journal {
   /** Appends entries and wakes the followers. Returns the stored entries. */
   push (...inputs: EntryInput[]): JournalEntry[] {
     const added = inputs.map((i) => {
-      const e: JournalEntry = { realtimeUs: this.#now() * 1000, unit: this.#unit, ...i, cursor: `fake-cursor-${++this.#seq}` }
+      const e: JournalEntry = { realtimeUs: this.#now() * 1000, unit: this.#unit, ...i, cursor: `s=0;i=${(++this.#seq).toString(16)}` }
       this.entries.push(e)
       return e
     })

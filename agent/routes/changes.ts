@@ -21,6 +21,7 @@ import type { AgentCore, ApplyResult as CoreApplyResult } from '../core.js'
 import type { Change } from '../../shared/change/change.js'
 import { parseChangeSpec, type SpecFormat } from '../../shared/change/parse-change-spec.js'
 import type { ChangeDefaults } from '../../shared/change/validate-change.js'
+import { RestartPolicySchema } from '../../shared/change/schema.js'
 import { renderError } from '../../shared/errors.js'
 import { ChangeBodyMissingError } from '../errors.js'
 import {
@@ -45,7 +46,9 @@ const ChangeBody = Type.Unknown({ description: 'a change spec (shared/change/sch
 const ApplyQuery = Type.Object({
   check: Type.Optional(Type.Boolean({ description: '1/true: plan only, no writes (Ansible --check)' }))
 }, { additionalProperties: false })
-const RollbackBody = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()], { description: 'empty: {} or no body' })
+const RollbackBody = Type.Union([Type.Object({
+  restart: Type.Optional(RestartPolicySchema)
+}, { additionalProperties: false }), Type.Null()], { description: 'empty ({} or no body): restart as the rolled-back change was applied; or { "restart": never|on-change|always } to override' })
 
 const streamResponses = {
   200: { description: 'NDJSON stream', content: { [NDJSON]: { schema: ApplyStreamLineSchema } } },
@@ -103,7 +106,10 @@ const changeRoutes: FastifyPluginAsyncTypebox<ChangeRoutesOptions> = async (app,
 
   app.post('/v1/rollback', {
     schema: { body: Type.Optional(RollbackBody), response: streamResponses }
-  }, async (req, reply) => await streamTransaction(req, reply, opts.heartbeatMs, async onEvent => await core.rollback({ onEvent, signal: closing })))
+  }, async (req, reply) => {
+    const restart = req.body?.restart
+    return await streamTransaction(req, reply, opts.heartbeatMs, async onEvent => await core.rollback({ onEvent, signal: closing, ...(restart === undefined ? {} : { restart }) }))
+  })
 }
 
 const REFUSING_STEPS: ReadonlySet<ApplyEvent['step']> = new Set(['lock', 'plan', 'validate'])

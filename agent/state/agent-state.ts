@@ -130,13 +130,14 @@ export class AgentStateStore {
 
   /** Makes an earlier revision the desired one again (after a rollback); none if its change is unknown. */
   async setDesiredRevision (revision: number, at: number): Promise<void> {
-    const spec = await this.#readChange(revision)
+    const spec = await this.readChange(revision)
     if (spec === undefined) { await rm(join(this.dir, 'desired.json'), { force: true }); return }
     const old = await this.#readJson<DesiredRecord>('desired.json')
     await this.#writeJson('desired.json', { revision, changeHash: old?.revision === revision ? old.changeHash : '', acceptedAt: at })
   }
 
-  async #readChange (revision: number): Promise<unknown> {
+  /** The stored change of `revision` (wire form, secrets revealed), or undefined when none is kept. */
+  async readChange (revision: number): Promise<unknown> {
     let raw: Buffer
     try {
       raw = await readFile(join(this.dir, 'changes', `${revision}.sealed`))
@@ -150,8 +151,19 @@ export class AgentStateStore {
   async readDesired (): Promise<{ record: DesiredRecord, spec: unknown } | undefined> {
     const record = await this.#readJson<DesiredRecord>('desired.json')
     if (record === undefined) return undefined
-    const spec = await this.#readChange(record.revision)
+    const spec = await this.readChange(record.revision)
     return spec === undefined ? undefined : { record, spec }
+  }
+
+  /**
+   * Forgets every revision: applied.json, desired.json and the stored changes go, so the next
+   * apply of any revision is accepted. The managed files and backups are not touched. Only for
+   * `keyroll-agent reset-revisions`, the way out of a revision history that blocks every change.
+   */
+  async forgetRevisions (): Promise<void> {
+    await rm(join(this.dir, 'applied.json'), { force: true })
+    await rm(join(this.dir, 'desired.json'), { force: true })
+    await rm(join(this.dir, 'changes'), { recursive: true, force: true })
   }
 
   /** Drops stored changes of revisions not in `keep`. */

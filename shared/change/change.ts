@@ -16,6 +16,8 @@ export interface ConfigChange {
   readonly set: Readonly<Record<string, ConfigValue>>
   /** Dotted paths to remove. */
   readonly delete: readonly string[]
+  /** File mode to set (e.g. 0o600); absent: the file keeps its mode. */
+  readonly mode?: number
 }
 
 /** Edits of the EnvironmentFile. */
@@ -24,6 +26,8 @@ export interface EnvChange {
   readonly set: Readonly<Record<string, string | Secret>>
   /** Names to remove. */
   readonly unset: readonly string[]
+  /** File mode to set (e.g. 0o600); absent: the file keeps its mode. */
+  readonly mode?: number
 }
 
 /** A validated, defaulted, frozen change (see validate-change.ts). */
@@ -87,12 +91,16 @@ export function toChangeSpec (change: Change): ChangeSpec {
   return {
     revision: change.revision,
     files: {
-      ...(config === undefined ? {} : { config: { set: Object.fromEntries(Object.entries(config.set).map(([p, v]) => [p, toWire(v)])), delete: [...config.delete] } }),
-      ...(env === undefined ? {} : { env: { set: Object.fromEntries(Object.entries(env.set).map(([k, v]) => [k, isSecret(v) ? { $secret: v.reveal() } : v])), unset: [...env.unset] } })
+      ...(config === undefined ? {} : { config: { set: Object.fromEntries(Object.entries(config.set).map(([p, v]) => [p, toWire(v)])), delete: [...config.delete], ...modeOf(config.mode) } }),
+      ...(env === undefined ? {} : { env: { set: Object.fromEntries(Object.entries(env.set).map(([k, v]) => [k, isSecret(v) ? { $secret: v.reveal() } : v])), unset: [...env.unset], ...modeOf(env.mode) } })
     },
     restart: change.restart,
     verify: { deadline: formatDuration(change.verify.deadlineMs), stableFor: formatDuration(change.verify.stableForMs) }
   }
+}
+
+function modeOf (mode: number | undefined): { mode?: string } {
+  return mode === undefined ? {} : { mode: `0${mode.toString(8).padStart(3, '0')}` }
 }
 
 /** Freezes `v` and everything reachable from it (Secrets are already immutable). */

@@ -32,3 +32,26 @@ export function formatDuration (ms: number): string {
   s -= m * 60
   return `${h > 0 ? `${h}h` : ''}${m > 0 ? `${m}m` : ''}${s > 0 ? `${s}s` : ''}`
 }
+
+/** The longest restart verification deadline a change or the agent config may ask for. */
+export const MAX_VERIFY_MS = 3_600_000
+
+/**
+ * Why a verify window is unusable, per field, or an empty list: each parses, the deadline is
+ * longer than 0 and at most {@link MAX_VERIFY_MS}, stableFor is shorter than the deadline. A
+ * duration too large to count in milliseconds is refused, never read as 0.
+ */
+export function verifyWindowProblems (deadline: string, stableFor: string): Array<{ field: 'deadline' | 'stableFor', message: string }> {
+  return verifyWindowMsProblems(parseDuration(deadline), parseDuration(stableFor))
+}
+
+/** {@link verifyWindowProblems} on milliseconds; undefined for a duration too large to count. */
+export function verifyWindowMsProblems (d: number | undefined, s: number | undefined): Array<{ field: 'deadline' | 'stableFor', message: string }> {
+  const out: Array<{ field: 'deadline' | 'stableFor', message: string }> = []
+  const max = formatDuration(MAX_VERIFY_MS)
+  if (d === undefined || d > MAX_VERIFY_MS) out.push({ field: 'deadline', message: `must be at most ${max}` })
+  else if (d === 0) out.push({ field: 'deadline', message: 'must be longer than 0' })
+  if (s === undefined || s > MAX_VERIFY_MS) out.push({ field: 'stableFor', message: `must be at most ${max} and shorter than deadline` })
+  else if (d !== undefined && d > 0 && d <= MAX_VERIFY_MS && s >= d) out.push({ field: 'stableFor', message: 'stableFor must be shorter than deadline: the unit must prove itself stable before the deadline' })
+  return out
+}

@@ -7,7 +7,9 @@ import { EditError, YamlParseError } from '../edit/errors.js'
 import { lineColumnAt } from '../edit/text-lines.js'
 import { keyName, parseYamlDocument } from '../edit/yaml-document.js'
 import type { Change } from './change.js'
-import { ChangeSpecSyntaxError } from './errors.js'
+import { ChangeSpecSyntaxError, ChangeTooDeepError, ChangeTooLargeError, ChangeYamlAliasesError } from './errors.js'
+import { parseJsonStrict } from './json-body.js'
+import { CHANGE_LIMITS, checkChangeLimits } from './limits.js'
 import type { Locate } from './schema-problems.js'
 import { validateChange, type ChangeDefaults } from './validate-change.js'
 
@@ -21,21 +23,35 @@ export const SECRET_TAG: ScalarTag = {
   resolve: (value: string) => ({ $secret: value })
 }
 
+/** Alias expansions a YAML spec may use: `yaml`'s own default, named so the error can say it. */
+export const MAX_YAML_ALIASES = 100
+
 /**
  * Parses and validates a change spec, with `defaults` (the agent's) where it is silent. Throws ChangeSpecSyntaxError (with line and column) when
  * the text does not parse, ChangeValidationError (every problem, with lines) when it is not a
  * valid change.
  */
 export function parseChangeSpec (text: string, format: SpecFormat, defaults?: ChangeDefaults): Change {
+  const bytes = Buffer.byteLength(text)
+  if (bytes > CHANGE_LIMITS.maxBytes) throw new ChangeTooLargeError('bytes', `change spec is ${bytes} bytes; the limit is ${CHANGE_LIMITS.maxBytes}`)
   const { value, locate } = format === 'json' ? readJson(text) : readYaml(text)
+  checkChangeLimits(value)
   return validateChange(value, { locate, ...(defaults === undefined ? {} : { defaults }) })
 }
 
 function readYaml (text: string): { value: unknown, locate: Locate } {
+  // Parsing 100,000 aliases takes seconds before their count can be checked: a text with more
+  // `*` than ten times the alias limit is refused unparsed (no real spec comes near it).
+  let stars = 0
+  for (let i = text.indexOf('*'); i !== -1; i = text.indexOf('*', i + 1)) {
+    if (++stars > 10 * MAX_YAML_ALIASES) throw new ChangeYamlAliasesError(MAX_YAML_ALIASES)
+  }
   let doc: Document.Parsed
   try {
     doc = parseYamlDocument(text, { customTags: [SECRET_TAG] })
   } catch (err) {
+    // The composer recurses per nesting level: a deep enough text overflows the stack.
+    if (err instanceof RangeError) throw new ChangeTooDeepError(CHANGE_LIMITS.maxDepth)
     if (!(err instanceof EditError)) throw err
     if (err instanceof YamlParseError) throw new ChangeSpecSyntaxError(err.reason, { line: err.line, column: err.column })
     throw new ChangeSpecSyntaxError(err.message)
@@ -49,29 +65,21 @@ function readYaml (text: string): { value: unknown, locate: Locate } {
       : warning.message.split(/ at line \d+/)[0] ?? warning.code
     throw new ChangeSpecSyntaxError(reason, pos === undefined ? {} : { line: pos.line, column: pos.col })
   }
-  return { value: doc.toJS(), locate: locator(doc, text) }
+  let value: unknown
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES })
+  } catch (err) {
+    if (err instanceof RangeError) throw new ChangeTooDeepError(CHANGE_LIMITS.maxDepth)
+    if (/alias count/i.test((err as Error).message)) throw new ChangeYamlAliasesError(MAX_YAML_ALIASES)
+    throw err
+  }
+  return { value, locate: locator(doc, text) }
 }
 
 function readJson (text: string): { value: unknown, locate: Locate } {
-  // JSON is YAML 1.2 flow syntax: the yaml parser gives positions for errors and for fields.
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (err) {
-    // JSON.parse's message quotes the input around the error; only its position is used.
-    const yamlPos = doc.errors[0]?.linePos?.[0]
-    const offset = /position (\d+)/.exec((err as Error).message)?.[1]
-    const pos = yamlPos !== undefined
-      ? { line: yamlPos.line, column: yamlPos.col }
-      : offset === undefined ? {} : lineColumnAt(text, Number(offset))
-    throw new ChangeSpecSyntaxError('not valid JSON (check quotes, commas and brackets)', pos)
-  }
-  const duplicate = doc.errors.find(e => e.code === 'DUPLICATE_KEY')
-  if (duplicate !== undefined) {
-    const pos = duplicate.linePos?.[0]
-    throw new ChangeSpecSyntaxError('a key appears twice in the same object', pos === undefined ? {} : { line: pos.line, column: pos.col })
-  }
+  const value = parseJsonStrict(text)
+  // JSON is YAML 1.2 flow syntax: the yaml parser gives the positions of fields.
+  const doc = parseDocument(text, { uniqueKeys: false })
   return { value, locate: doc.errors.length === 0 ? locator(doc, text) : () => undefined }
 }
 

@@ -21,6 +21,9 @@ export const DurationSchema = Type.String({ pattern: DURATION_PATTERN, descripti
 /** An environment variable name. */
 export const EnvNameSchema = Type.String({ pattern: ENV_NAME_SOURCE, description: 'a variable name: letters, digits and _, not starting with a digit' })
 
+/** A file mode to set, octal: "0600", "640". Default: the file keeps its mode. */
+export const FileModeSchema = Type.String({ pattern: '^0?[0-7]{3}$', description: 'octal file mode to set, e.g. "0600" (owner only); default: keep the file\'s mode' })
+
 /** Edits of the minkms YAML config: values at dotted paths, paths to delete. */
 export const ConfigChangeSpecSchema = Type.Object({
   set: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Unknown(), {
@@ -28,7 +31,8 @@ export const ConfigChangeSpecSchema = Type.Object({
   })),
   delete: Type.Optional(Type.Array(Type.String({ minLength: 1, description: 'a dotted path' }), {
     uniqueItems: true, description: 'dotted paths to remove'
-  }))
+  })),
+  mode: Type.Optional(FileModeSchema)
 }, { additionalProperties: false, description: 'edits of the minkms config file' })
 export type ConfigChangeSpec = Static<typeof ConfigChangeSpecSchema>
 
@@ -37,7 +41,8 @@ export const EnvChangeSpecSchema = Type.Object({
   set: Type.Optional(Type.Record(EnvNameSchema, Type.Union([Type.String(), SecretRefSchema], {
     description: 'a string, or a secret { "$secret": "<value>" }'
   }), { additionalProperties: false, description: 'variable name → value' })),
-  unset: Type.Optional(Type.Array(EnvNameSchema, { uniqueItems: true, description: 'variable names to remove' }))
+  unset: Type.Optional(Type.Array(EnvNameSchema, { uniqueItems: true, description: 'variable names to remove' })),
+  mode: Type.Optional(FileModeSchema)
 }, { additionalProperties: false, description: 'edits of the environment file' })
 export type EnvChangeSpec = Static<typeof EnvChangeSpecSchema>
 
@@ -54,7 +59,7 @@ export type VerifySpec = Static<typeof VerifySpecSchema>
 
 /** A revisioned change, as written by an operator or sent over the wire. */
 export const ChangeSpecSchema = Type.Object({
-  revision: Type.Integer({ minimum: 1, description: 'the revision number, an integer from 1 up' }),
+  revision: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'the revision number, an integer from 1 to 2^53-1 (9007199254740991)' }),
   files: Type.Object({
     config: Type.Optional(ConfigChangeSpecSchema),
     env: Type.Optional(EnvChangeSpecSchema)

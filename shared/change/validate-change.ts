@@ -3,15 +3,16 @@
 // Secrets are recognised three ways: marked (`$secret` / `!secret`), by name (env names with
 // KEY/SECRET/PASSWORD/TOKEN, config keys such as auth.key or password), or by looking like an API
 // or HSM key. The last two are defence in depth against a spec author who forgot to mark one.
-import { isWithin, parseDottedPath, formatDottedPath } from '../edit/dotted-path.js'
+import { isReservedKey, parseDottedPath, formatDottedPath } from '../edit/dotted-path.js'
 import { envValueProblem } from '../edit/env-quote.js'
 import { EditError } from '../edit/errors.js'
 import type { Problem } from '../edit/problem.js'
 import { isSecretConfigPath, isSecretEnvName, looksLikeSecretValue } from '../secrets/patterns.js'
 import { Secret } from '../secrets/secret.js'
 import { deepFreeze, withSource, type Change, type ConfigValue } from './change.js'
-import { parseDuration } from './duration.js'
+import { DURATION_PATTERN, parseDuration, verifyWindowMsProblems } from './duration.js'
 import { ChangeValidationError } from './errors.js'
+import { checkChangeLimits } from './limits.js'
 import { CHANGE_DEFAULTS, ChangeSpecSchema, type ChangeSpec, type SecretRef } from './schema.js'
 import { formatValuePath, schemaProblems, withLocation, type Locate, type ValuePath } from './schema-problems.js'
 
@@ -45,6 +46,8 @@ export interface ValidateOptions {
 export function validateChange (value: unknown, opts: ValidateOptions = {}): Change {
   const locate = opts.locate ?? (() => undefined)
   const defaults = opts.defaults ?? MODEL_DEFAULTS
+  // First, so nothing below recurses into a value nested without bound or loops over a huge one.
+  checkChangeLimits(value)
   const problems = [...schemaProblems(ChangeSpecSchema, value, locate), ...ruleProblems(value, locate, defaults)]
   if (problems.length > 0) throw new ChangeValidationError(problems)
   return normalize(value as ChangeSpec, defaults, opts.locate)
@@ -82,19 +85,13 @@ function ruleProblems (value: unknown, locate: Locate, defaults: ChangeDefaults)
     checkConfigValue(v, at, add)
   }
   asArray(config?.delete).forEach((p, i) => { checkPath(['files', 'config', 'delete', i], p, `delete ${String(p)}`) })
-  for (let i = 0; i < paths.length; i++) {
-    for (let j = 0; j < i; j++) {
-      const a = paths[i]
-      const b = paths[j]
-      if (a === undefined || b === undefined) continue
-      if (isWithin(a.segments, b.segments) || isWithin(b.segments, a.segments)) {
-        add(a.at, `overlaps "${b.label}" (${formatDottedPath(b.segments)}): one path contains the other; combine them into one edit`)
-      }
-    }
+  for (const [a, b] of overlaps(paths)) {
+    add(a.at, `overlaps "${b.label}" (${formatDottedPath(b.segments)}): one path contains the other; combine them into one edit`)
   }
 
   const envSet = asObject(env?.set) ?? {}
   for (const [k, v] of Object.entries(envSet)) {
+    if (isReservedKey(k)) add(['files', 'env', 'set', k], 'is a reserved name (__proto__, constructor and prototype are refused)')
     const raw = isSecretRef(v) ? v.$secret : v
     if (typeof raw !== 'string') continue // the schema reports the type
     const problem = envValueProblem(raw)
@@ -104,12 +101,21 @@ function ruleProblems (value: unknown, locate: Locate, defaults: ChangeDefaults)
     if (typeof k === 'string' && Object.hasOwn(envSet, k)) add(['files', 'env', 'unset', i], `${k} is also in set; a variable is either set or unset`)
   })
 
+  for (const [name, file] of [['config', config], ['env', env]] as const) {
+    const mode = file?.mode
+    if (typeof mode === 'string' && /^0?[0-7]{3}$/.test(mode) && (parseInt(mode, 8) & 0o600) !== 0o600) {
+      add(['files', name, 'mode'], 'the owner must be able to read and write the file (e.g. 0600 or 0640)')
+    }
+  }
+
   const verify = asObject(spec?.verify)
-  const deadline = typeof verify?.deadline === 'string' ? parseDuration(verify.deadline) : defaults.verify.deadlineMs
-  const stable = typeof verify?.stableFor === 'string' ? parseDuration(verify.stableFor) : defaults.verify.stableForMs
-  if (deadline === 0) add(['verify', 'deadline'], 'must be longer than 0')
-  if (deadline !== undefined && stable !== undefined && deadline > 0 && stable >= deadline) {
-    add(['verify', verify?.stableFor === undefined ? 'deadline' : 'stableFor'], 'stableFor must be shorter than deadline: the unit must prove itself stable before the deadline')
+  // A malformed duration is the schema's to report; one too large to count is refused here (never
+  // read as 0); a bound broken by a default names the field that was given.
+  const wellFormed = (d: unknown): boolean => typeof d !== 'string' || new RegExp(DURATION_PATTERN).test(d)
+  if (wellFormed(verify?.deadline) && wellFormed(verify?.stableFor)) {
+    const deadline = typeof verify?.deadline === 'string' ? parseDuration(verify.deadline) : defaults.verify.deadlineMs
+    const stable = typeof verify?.stableFor === 'string' ? parseDuration(verify.stableFor) : defaults.verify.stableForMs
+    for (const p of verifyWindowMsProblems(deadline, stable)) add(['verify', p.field === 'stableFor' && verify?.stableFor === undefined ? 'deadline' : p.field], p.message)
   }
   return problems
 }
@@ -126,8 +132,34 @@ function checkConfigValue (v: unknown, at: ValuePath, add: (path: ValuePath, mes
       if (v.$secret === '') add(at, '$secret must not be empty')
       return
     }
-    for (const [k, x] of Object.entries(v)) checkConfigValue(x, [...at, k], add)
+    for (const [k, x] of Object.entries(v)) {
+      if (isReservedKey(k)) add([...at, k], 'is a reserved name (__proto__, constructor and prototype are refused)')
+      else checkConfigValue(x, [...at, k], add)
+    }
   }
+}
+
+/**
+ * Pairs (later, earlier) of paths where one contains the other, in the order of the later path and
+ * then the earlier one. Near-linear: each path is looked up by its prefixes, never compared with
+ * every other path.
+ */
+function overlaps<P extends { segments: string[] }> (paths: readonly P[]): Array<[P, P]> {
+  const out: Array<[P, P]> = []
+  const exact = new Map<string, number[]>()
+  const under = new Map<string, number[]>()
+  // Joined with a separator no escaped segment holds, so distinct paths get distinct keys.
+  const key = (segs: readonly string[]): string => segs.map(s => s.replace(/\\/g, '\\\\').replace(/\//g, '\\/')).join('/')
+  const push = (m: Map<string, number[]>, k: string, i: number): void => { const l = m.get(k); if (l === undefined) m.set(k, [i]); else l.push(i) }
+  paths.forEach((p, i) => {
+    const prefixes = p.segments.map((_, n) => key(p.segments.slice(0, n + 1)))
+    const own = prefixes[prefixes.length - 1] ?? ''
+    const earlier = new Set<number>([...prefixes.flatMap(k => exact.get(k) ?? []), ...(under.get(own) ?? [])])
+    for (const j of [...earlier].sort((a, b) => a - b)) out.push([p, paths[j] as P])
+    push(exact, own, i)
+    for (const k of prefixes) push(under, k, i)
+  })
+  return out
 }
 
 function normalize (spec: ChangeSpec, defaults: ChangeDefaults, locate: Locate | undefined): Change {
@@ -143,7 +175,8 @@ function normalize (spec: ChangeSpec, defaults: ChangeDefaults, locate: Locate |
         : {
             config: {
               set: Object.fromEntries(Object.entries(config.set ?? {}).map(([p, v]) => [p, wrapConfig(v, parseDottedPath(p))])),
-              delete: [...(config.delete ?? [])]
+              delete: [...(config.delete ?? [])],
+              ...(config.mode === undefined ? {} : { mode: parseInt(config.mode, 8) })
             }
           }),
       ...(env === undefined
@@ -151,7 +184,8 @@ function normalize (spec: ChangeSpec, defaults: ChangeDefaults, locate: Locate |
         : {
             env: {
               set: Object.fromEntries(Object.entries(env.set ?? {}).map(([k, v]) => [k, wrapEnv(k, v)])),
-              unset: [...(env.unset ?? [])]
+              unset: [...(env.unset ?? [])],
+              ...(env.mode === undefined ? {} : { mode: parseInt(env.mode, 8) })
             }
           })
     },

@@ -8,7 +8,19 @@
 // So a key that contains a dot is written `tls."my.key"`, and `"a\"b"` is the key `a"b`.
 // Segments are always mapping keys: there is no index syntax, because the editor never descends
 // into sequences (a list is replaced as a whole).
+//
+// `__proto__`, `constructor` and `prototype` are refused as segments: a path names a mapping key
+// that code walks with plain objects, and these names reach Object.prototype instead of a key.
+// minkms configs never use them.
 import { InvalidPathError } from './errors.js'
+
+/** Keys that would address an object's prototype chain instead of a mapping key. */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+
+/** True for a key no path, config key or variable name may be (see {@link RESERVED_KEYS}). */
+export function isReservedKey (key: string): boolean {
+  return RESERVED_KEYS.has(key)
+}
 
 /** Splits a dotted path into its segments; throws InvalidPathError saying what is wrong and where. */
 export function parseDottedPath (path: string): string[] {
@@ -43,6 +55,8 @@ export function parseDottedPath (path: string): string[] {
       if (path[i] === '"') throw new InvalidPathError(path, `quote inside segment ${segments.length + 1}; quote the whole segment`)
       segments.push(seg)
     }
+    const last = segments[segments.length - 1] ?? ''
+    if (isReservedKey(last)) throw new InvalidPathError(path, `segment ${segments.length} ${JSON.stringify(last)} is a reserved name (__proto__, constructor and prototype are refused)`)
     if (i === path.length) return segments
     if (path[i] !== '.') throw new InvalidPathError(path, `expected "." after segment ${segments.length} (position ${i + 1})`)
     i++

@@ -16,14 +16,58 @@ export type YamlParseOptions = ParseOptions & DocumentOptions & SchemaOptions
  * YamlMultipleDocumentsError.
  */
 export function parseYamlDocument (text: string, opts: YamlParseOptions = {}): Document.Parsed {
-  const docs = parseAllDocuments(text, { prettyErrors: true, ...opts })
+  // A plan parses the same text several times (edit, meaning check, validation, secret scan);
+  // parsing dominates its cost on a large file, so the last few texts keep their document.
+  // Callers treat documents as read-only (the editor splices text, it never mutates a node).
+  const plain = Object.keys(opts).length === 0
+  const cached = plain ? RECENT.get(text) : undefined
+  if (cached !== undefined) return cached
+  const doc = parseUncached(text, opts)
+  if (plain) {
+    RECENT.set(text, doc)
+    for (const k of RECENT.keys()) { if (RECENT.size <= RECENT_MAX) break; RECENT.delete(k) }
+  }
+  return doc
+}
+
+/** Texts parsed last (insertion order = age) and their documents. */
+const RECENT = new Map<string, Document.Parsed>()
+const RECENT_MAX = 4
+
+function parseUncached (text: string, opts: YamlParseOptions): Document.Parsed {
+  // yaml's own duplicate-key check compares each key with every earlier one (quadratic in a
+  // mapping's size); duplicateKeyError does the same check with a hash set.
+  const docs = parseAllDocuments(text, { prettyErrors: true, ...opts, uniqueKeys: false })
   // A text without any document (empty, comments only) comes back as an EmptyStream with its own errors.
   if ('empty' in docs && docs.errors.length > 0) throw yamlParseError(docs.errors[0], text)
   const [first, second] = docs
   if (second !== undefined) throw new YamlMultipleDocumentsError(docs.length, lineAt(text, second.range[0]))
   if (first === undefined) return parseDocument(text, { prettyErrors: true, ...opts })
   if (first.errors.length > 0) throw yamlParseError(first.errors[0], text)
+  const duplicate = duplicateKeyError(first, text)
+  if (duplicate !== undefined) throw duplicate
   return first
+}
+
+/** The first mapping key that appears twice in its mapping (scalar keys, compared by value). */
+function duplicateKeyError (doc: Document, text: string): YamlParseError | undefined {
+  let found: YamlParseError | undefined
+  visit(doc, {
+    Map (_key, map) {
+      const seen = new Set<unknown>()
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue
+        if (seen.has(pair.key.value)) {
+          const pos = lineOfOffset(text, pair.key.range?.[0] ?? 0)
+          found = new YamlParseError('Map keys must be unique', pos.line, pos.col)
+          return visit.BREAK
+        }
+        seen.add(pair.key.value)
+      }
+      return undefined
+    }
+  })
+  return found
 }
 
 /** A YamlParseError for yaml's error: its reason without the source excerpt, and its position. */

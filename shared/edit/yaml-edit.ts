@@ -25,6 +25,7 @@
 //   value of a block mapping's key (`hsm: {}   # note`) is a placeholder; what fills it is written
 //   in block style under the key, and the comment after it stays on the key's line.
 import { isMap, isScalar, isSeq, type Document, type Pair, type YAMLMap } from 'yaml'
+import { batchSet } from './yaml-batch.js'
 import { parseDottedPath, formatDottedPath } from './dotted-path.js'
 import { YamlEditMismatchError, YamlNotAMappingError, YamlPathBlockedError, YamlUnsupportedError } from './errors.js'
 import { describeNode, hasAliases, keyName, parseYamlDocument } from './yaml-document.js'
@@ -56,7 +57,9 @@ export function editYaml (text: string, edit: YamlEdit): string {
   rootMap(before)
   let out = text
   for (const d of deletes) out = deleteAt(out, d.segments, d.path, true)
-  for (const s of sets) out = setAt(out, s.segments, s.value, s.path)
+  const batched = sets.length > 1 ? batchSet(context(out, sets[0]?.path ?? ''), sets) : undefined
+  if (batched !== undefined) out = batched
+  else for (const s of sets) out = setAt(out, s.segments, s.value, s.path)
   if (out === text) return text
   verify(before, out, deletes, sets)
   return out

@@ -31,16 +31,27 @@ export function nest (segments: readonly string[], value: YamlValue): YamlValue 
   return segments.reduceRight<YamlValue>((v, k) => ({ [k]: v }), value)
 }
 
-/** Sets `value` at `segments` in `root` (mutated), creating mappings for missing or null parents. */
+/**
+ * Sets `value` at `segments` in `root` (mutated), creating mappings for missing or null parents.
+ * Reads only own properties and writes with define semantics, and new mappings have no prototype:
+ * a key such as `__proto__` stays a key and can never reach Object.prototype.
+ */
 export function setPlain (root: PlainMap, segments: readonly string[], value: YamlValue): void {
   let node = root
   for (const seg of segments.slice(0, -1)) {
-    const next = node[seg]
-    if (!isPlainMap(next)) node[seg] = {}
-    node = node[seg] as PlainMap
+    const next = Object.hasOwn(node, seg) ? node[seg] : undefined
+    if (isPlainMap(next)) { node = next; continue }
+    const created: PlainMap = Object.create(null) as PlainMap
+    defineKey(node, seg, created)
+    node = created
   }
   const last = segments.at(-1)
-  if (last !== undefined) node[last] = structuredClone(value)
+  if (last !== undefined) defineKey(node, last, structuredClone(value))
+}
+
+/** `map[key] = value` as a data property of `map` itself, never a prototype setter. */
+export function defineKey (map: PlainMap, key: string, value: unknown): void {
+  Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true })
 }
 
 /**
@@ -50,7 +61,8 @@ export function setPlain (root: PlainMap, segments: readonly string[], value: Ya
 export function deletePlain (root: PlainMap, segments: readonly string[], prune: boolean): void {
   const chain: PlainMap[] = [root]
   for (const seg of segments.slice(0, -1)) {
-    const next = chain.at(-1)?.[seg]
+    const parent = chain.at(-1)
+    const next = parent !== undefined && Object.hasOwn(parent, seg) ? parent[seg] : undefined
     if (!isPlainMap(next)) return
     chain.push(next)
   }

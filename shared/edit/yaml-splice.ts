@@ -21,15 +21,25 @@ export interface Splice { start: number, end: number, insert: string }
 
 /** Inserts `key: value` as the last entry of a block mapping. */
 export function insertPair (ctx: SpliceContext, map: YAMLMap, key: string, value: YamlValue): string {
+  return applySplices(ctx.text, [insertPairsSplice(ctx, map, [[key, value]])])
+}
+
+/** The splice inserting `key: value` pairs, in order, after the last entry of a block mapping. */
+export function insertPairsSplice (ctx: SpliceContext, map: YAMLMap, pairs: ReadonlyArray<readonly [string, YamlValue]>): Splice {
   const column = keyColumn(ctx, map.items[0] ?? fail(ctx, 'an empty block mapping'))
   const last = map.items.at(-1) ?? fail(ctx, 'an empty block mapping')
   let pos = nextLineStart(ctx.text, pairValueEnd(last))
   pos = skipIndentedComments(ctx.text, pos, column)
-  return appendLines(ctx, pos, renderPairLines(key, value, column, ctx.style))
+  return linesSplice(ctx, pos, pairs.flatMap(([k, v]) => renderPairLines(k, v, column, ctx.style)))
 }
 
 /** Replaces the value of an existing pair, keeping the key, its line and its comment. */
 export function replaceValue (ctx: SpliceContext, pair: Pair, value: YamlValue): string {
+  return applySplices(ctx.text, replaceValueSplices(ctx, pair, value))
+}
+
+/** The splices of {@link replaceValue}, in original offsets. */
+export function replaceValueSplices (ctx: SpliceContext, pair: Pair, value: YamlValue): Splice[] {
   const { text, eol } = ctx
   const column = keyColumn(ctx, pair)
   const colonEnd = colonEndOf(ctx, pair)
@@ -62,18 +72,23 @@ export function replaceValue (ctx: SpliceContext, pair: Pair, value: YamlValue):
     if (atEof && block.length === 0) start = Math.max(colonEnd, start - eol.length)
     splices.push({ start, end, insert: atEof ? block.join(eol) : block.map(l => l + eol).join('') })
   }
-  return applySplices(text, splices)
+  return splices
 }
 
 /** Removes a pair's lines from a block mapping: key line, value lines, comments indented under it. */
 export function removePair (ctx: SpliceContext, pair: Pair): string {
+  return applySplices(ctx.text, [removePairSplice(ctx, pair)])
+}
+
+/** The splice of {@link removePair}. */
+export function removePairSplice (ctx: SpliceContext, pair: Pair): Splice {
   const { text } = ctx
   const column = keyColumn(ctx, pair)
   let start = lineStartAt(text, rangeOf(pair.key)[0])
   const end = skipIndentedComments(text, nextLineStart(text, pairValueEnd(pair)), column + 1)
   // Keep "no newline at end of file" when the last line goes: drop the line break before it instead.
   if (end === text.length && !endsWithNewline(text) && start > 0) start -= text[start - 2] === '\r' ? 2 : 1
-  return text.slice(0, start) + text.slice(end)
+  return { start, end, insert: '' }
 }
 
 /** Re-renders a flow mapping after `mutate` changed its plain value. */
@@ -88,11 +103,15 @@ export function rewriteFlow (ctx: SpliceContext, map: YAMLMap, mutate: (js: Reco
 
 /** Inserts whole lines at `pos` (a line start, or the end of a text without a final newline). */
 export function appendLines (ctx: SpliceContext, pos: number, lines: readonly string[]): string {
+  return applySplices(ctx.text, [linesSplice(ctx, pos, lines)])
+}
+
+function linesSplice (ctx: SpliceContext, pos: number, lines: readonly string[]): Splice {
   const { text, eol } = ctx
   const insert = pos === text.length && !endsWithNewline(text)
     ? lines.map(l => eol + l).join('')
     : lines.map(l => l + eol).join('')
-  return applySplices(text, [{ start: pos, end: pos, insert }])
+  return { start: pos, end: pos, insert }
 }
 
 // Comment lines right after an entry that are indented at least `column` deep still belong to it
@@ -118,6 +137,23 @@ export function applySplices (text: string, splices: readonly Splice[]): string 
   let out = text
   for (const s of [...splices].sort((a, b) => b.start - a.start || b.end - a.end)) out = out.slice(0, s.start) + s.insert + out.slice(s.end)
   return out
+}
+
+/**
+ * Applies many splices in one pass (linear in the text and the splices). Insertions at one
+ * offset keep the order they were given in; returns undefined when two ranges overlap.
+ */
+export function applySplicesInOrder (text: string, splices: readonly Splice[]): string | undefined {
+  const sorted = splices.map((s, i) => ({ s, i })).sort((a, b) => a.s.start - b.s.start || (a.s.end - a.s.start) - (b.s.end - b.s.start) || a.i - b.i)
+  const parts: string[] = []
+  let at = 0
+  for (const { s } of sorted) {
+    if (s.start < at) return undefined
+    parts.push(text.slice(at, s.start), s.insert)
+    at = s.end
+  }
+  parts.push(text.slice(at))
+  return parts.join('')
 }
 
 function keyColumn (ctx: SpliceContext, pair: Pair): number {

@@ -27,7 +27,8 @@ export const FilePlanSchema = Type.Object({
   name: Type.String({ description: 'logical name from the agent config: config or env' }),
   path: Type.String(),
   changed: Type.Boolean(),
-  diff: Type.String({ description: 'unified diff, secrets shown as ***<fingerprint>; empty when unchanged' })
+  diff: Type.String({ description: 'unified diff, secrets shown as ***<fingerprint>; empty when unchanged' }),
+  warnings: Type.Optional(Type.Array(Type.String(), { description: 'findings that do not block the change, e.g. a secret in a file every user can read' }))
 })
 export type FilePlan = Static<typeof FilePlanSchema>
 

@@ -13,9 +13,14 @@ export const JournalEntrySchema = Type.Object({
 })
 export type JournalEntry = Static<typeof JournalEntrySchema>
 
+/** A journald cursor: `key=hex` fields joined by `;`. */
+export const JOURNAL_CURSOR_PATTERN = '^[a-z]=[0-9a-f]+(?:;[a-z]=[0-9a-f]+)*$'
+
 /** Query of GET /v1/journal. */
 export const JournalQuerySchema = Type.Object({
-  after: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'cursor of the last entry seen (exclusive)' })),
+  // journald's cursor syntax (`s=…;i=…;b=…;m=…;t=…;x=…`, hex values), checked here so nothing
+  // else (an option such as --help, a NUL, free text) ever reaches journalctl's command line.
+  after: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: JOURNAL_CURSOR_PATTERN, description: 'cursor of the last entry seen (exclusive), as a JournalEntry carries it' })),
   follow: Type.Optional(Type.Boolean({ description: '1/true: keep streaming new entries until the client disconnects' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'at most this many entries (default 100 without follow)' }))
 }, { additionalProperties: false })

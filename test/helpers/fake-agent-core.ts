@@ -49,7 +49,7 @@ export function fakeVerdict (ok: boolean, restartAt = 1_700_000_000_000): Verdic
     ok,
     reason: ok ? 'ready' : 'fatal-line',
     summary: ok ? 'minkms.service started and was ready after 410 ms' : 'minkms.service logged a fatal line',
-    baseline: { cursor: 'c0', invocationId: 'a'.repeat(32), nRestarts: 0, takenAt: restartAt },
+    baseline: { cursor: 's=0;i=0', invocationId: 'a'.repeat(32), nRestarts: 0, takenAt: restartAt },
     invocationId: 'b'.repeat(32),
     unit: runningUnit('b'.repeat(32)),
     lines: [{ at: restartAt + 400, message: ok ? '=> Server is up and running...' : 'FATAL: cannot unseal', kind: ok ? 'ready' : 'fatal' }],

@@ -98,7 +98,7 @@ t.test('an unknown KEYROLL_AGENT_ variable is refused (a typo must not be ignore
 t.test('rules: normalised paths, distinct files, durations, coordinator URL', async t => {
   t.match(await problems(t, `${TLS}stateDir: /var/lib/../lib/keyroll/\n`), /stateDir: must be a normalised path .*did you mean \/var\/lib\/keyroll\?/)
   t.match(await problems(t, `${TLS}files:\n  env:\n    path: /etc/minkms/config.yaml\n`), /files\.env\.path: must differ from files\.config\.path/)
-  t.match(await problems(t, `${TLS}verify:\n  deadline: 5s\n  stableFor: 10s\n`), /verify\.stableFor: must be shorter than verify\.deadline/)
+  t.match(await problems(t, `${TLS}verify:\n  deadline: 5s\n  stableFor: 10s\n`), /verify\.stableFor: stableFor must be shorter than deadline/)
   t.match(await problems(t, `${TLS}verify:\n  deadline: 1 minute\n`), /verify\.deadline: .*duration/)
   t.match(await problems(t, `${TLS}coordinator:\n  url: https://admin:pw@coord:7500\n  cert: /c.pem\n  key: /c.key\n`), /coordinator\.url: must not contain credentials/)
   t.match(await problems(t, `${TLS}coordinator:\n  url: http://coord:7500\n  cert: /c.pem\n  key: /c.key\n`), /coordinator\.url: .*https:\/\//)

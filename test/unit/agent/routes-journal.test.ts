@@ -19,8 +19,10 @@ t.test('GET /v1/journal: entries of the unit as NDJSON, resumable by cursor', as
   t.same(lines(after.body).map(e => e.cursor), [up?.cursor])
   const limited = await app.inject('/v1/journal?limit=1')
   t.same(lines(limited.body).map(e => e.cursor), [up?.cursor], 'without a cursor a limit keeps the newest, as journalctl -n does')
-  const unknown = await app.inject('/v1/journal?after=s%3Dgone')
-  t.equal(unknown.statusCode, 502, 'a cursor journald does not know is refused, as journalctl refuses it')
+  const unknown = await app.inject('/v1/journal?after=s%3D0%3Bi%3Dfff')
+  t.equal(unknown.statusCode, 502, 'a well-formed cursor journald does not know is refused, as journalctl refuses it')
+  const garbage = await app.inject('/v1/journal?after=s%3Dgone')
+  t.equal(garbage.statusCode, 400, 'what is not a cursor never reaches journalctl')
 })
 
 t.test('query validation', async t => {

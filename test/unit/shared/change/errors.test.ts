@@ -17,5 +17,5 @@ t.test('change errors carry code, status and positions', async t => {
   t.notOk('line' in new ChangeSpecSyntaxError('x'), 'no position when unknown')
   const invalid = new ChangeValidationError([{ path: 'revision', message: 'must be >= 1', line: 1 }])
   t.match(invalid, { code: 'SHR_CHANGE_INVALID', statusCode: 400, message: 'invalid change (1 problem):\nrevision: must be >= 1 (line 1)' })
-  t.same(Object.keys(CHANGE_ERROR_CODES).sort(), ['SHR_CHANGE_INVALID', 'SHR_CHANGE_SPEC_SYNTAX'])
+  t.same(Object.keys(CHANGE_ERROR_CODES).sort(), ['SHR_CHANGE_INVALID', 'SHR_CHANGE_SPEC_SYNTAX', 'SHR_CHANGE_TOO_DEEP', 'SHR_CHANGE_TOO_LARGE', 'SHR_CHANGE_YAML_ALIASES'])
 })

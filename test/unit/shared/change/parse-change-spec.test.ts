@@ -90,7 +90,7 @@ t.test('every schema problem is listed with its path and line', async t => {
   ].join('\n')
   t.same(problemsOf(t, () => parseChangeSpec(spec, 'yaml')), [
     { path: 'extra', message: 'unknown field; allowed: revision, files, restart, verify', line: 12, column: 1 },
-    { path: 'revision', message: 'must be >= 1 (the revision number, an integer from 1 up)', line: 1, column: 1 },
+    { path: 'revision', message: 'must be >= 1 (the revision number, an integer from 1 to 2^53-1 (9007199254740991))', line: 1, column: 1 },
     { path: 'files.confg', message: 'unknown field; allowed: config, env', line: 3, column: 3 },
     { path: 'files.env.set["bad key"]', message: 'is not a valid variable name; use letters, digits and _, not starting with a digit', line: 6, column: 7 },
     { path: 'files.env.set.PORT', message: 'must be a string, or a secret { "$secret": "<value>" }', line: 7, column: 7 },
@@ -102,12 +102,12 @@ t.test('every schema problem is listed with its path and line', async t => {
 
 t.test('missing fields and wrong types', async t => {
   t.same(problemsOf(t, () => validateChange({})), [
-    { path: 'revision', message: 'missing; expected the revision number, an integer from 1 up' },
+    { path: 'revision', message: 'missing; expected the revision number, an integer from 1 to 2^53-1 (9007199254740991)' },
     { path: 'files', message: 'missing; expected the files to edit: config and/or env' }
   ])
   t.same(problemsOf(t, () => validateChange(null)), [{ path: '', message: 'must be an object (a change)' }])
   t.same(problemsOf(t, () => validateChange({ revision: 1.5, files: { config: { set: [], delete: 'a' } } })), [
-    { path: 'revision', message: 'must be an integer (the revision number, an integer from 1 up)' },
+    { path: 'revision', message: 'must be an integer (the revision number, an integer from 1 to 2^53-1 (9007199254740991))' },
     { path: 'files.config.set', message: 'must be an object (dotted path (e.g. hsm.minio.minkms; quote segments holding dots: a."b.c") → any YAML value)' },
     { path: 'files.config.delete', message: 'must be an array (dotted paths to remove)' }
   ])
