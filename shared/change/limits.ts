@@ -2,7 +2,7 @@
 // are generous for real minkms changes (the HSM change sets one key with five leaves) and checked
 // before anything recurses into the value or edits a file: the walk here is iterative, so a value
 // nested 100,000 deep is refused without a stack overflow. The body size itself is bounded at the
-// HTTP edge (agent/http-limits.ts) with the same figure.
+// HTTP edge (agent/http-edge.ts) with the same figure.
 import { ChangeTooDeepError, ChangeTooLargeError } from './errors.js'
 
 /** The limits of one change. */
