@@ -31,7 +31,7 @@ writeFileSync(${JSON.stringify(join(root, 'dist/agent/a.js'))}, '')
   await writeFile(join(root, 'package.json'), '{ "type": "module" }\n')
   return {
     lab: async (...argv) => {
-      const r = await processRunner.run(process.execPath, [join(root, 'test/lab/run-lab-cli.mjs'), ...argv], { cwd: root, timeoutMs: 30_000, env: { ...process.env, NODE_OPTIONS: '' } })
+      const r = await processRunner.run(process.execPath, [join(root, 'test/lab/run-lab-cli.mjs'), ...argv], { cwd: root, timeoutMs: 30_000, env: { ...process.env, NODE_OPTIONS: '', NODE_V8_COVERAGE: '' } })
       return { out: r.stdout, err: r.stderr }
     },
     tscRuns: async () => (await readFile(join(root, 'tsc-runs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length

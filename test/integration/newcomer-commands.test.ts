@@ -12,9 +12,13 @@ import { processRunner } from '../../shared/process-runner.js'
 const repo = join(import.meta.dirname, '..', '..')
 t.setTimeout(900_000)
 
-/** The environment of a shell outside any tap run. */
+/**
+ * The environment of a shell outside any tap run. NODE_V8_COVERAGE goes too: the `npx tap` run
+ * inside the copy would otherwise write into (and clear) the coverage directory of the run that
+ * runs this test, and the unit tier's coverage report would lose whole files.
+ */
 function cleanEnv (): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP|NODE_OPTIONS|_TAPJS)/.test(k)))
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP|NODE_OPTIONS|_TAPJS|NODE_V8_COVERAGE)/.test(k)))
 }
 
 /**
