@@ -44,7 +44,10 @@ function check (title, r) {
 // fresh clones): statements 96.15, branches 87.42, functions 87.63, lines 96.15. Some runs report
 // more (98.1 / 88.1 / 92.9): in those, shared/minkms/*.ts and shared/https-client.ts come out as
 // one covered line each, a measurement artifact, so the floors sit under the full measurement.
-// Raise them when coverage rises.
+// 2026-12-02 (one clean clone): 98.31 / 90.41 / 90.49 / 98.31. A test that starts `npx tap` or a
+// node child must not pass NODE_V8_COVERAGE on: an inner tap run wrote into and cleared this run's
+// coverage directory, and the report lost whole files (91.9 % statements that day). Raise the
+// floors once a few clean clones agree on the new level.
 const COVERAGE_FLOOR = { statements: 95, branches: 86, functions: 86, lines: 95 }
 const PRODUCT = [join(root, 'agent') + '/', join(root, 'shared') + '/']
 
