@@ -1,0 +1,27 @@
+// Clusters and nodes as GET /v1/clusters and GET /v1/nodes show them: live health per node.
+import Type, { type Static } from 'typebox'
+
+/** One node's live health, asked from its agent and its minkms when the request comes. */
+export const NodeHealthSchema = Type.Object({
+  cluster: Type.String(),
+  node: Type.String(),
+  agentUrl: Type.String(),
+  minkms: Type.String({ description: 'host:port' }),
+  agent: Type.Object({ reachable: Type.Boolean(), ready: Type.Optional(Type.Boolean()), error: Type.Optional(Type.String()) }),
+  unit: Type.Optional(Type.Object({ activeState: Type.String(), subState: Type.String(), invocationId: Type.Optional(Type.String()) })),
+  minkmsReady: Type.Optional(Type.Boolean()),
+  drift: Type.Optional(Type.Boolean({ description: 'a managed file differs from what the agent last wrote' })),
+  appliedRevision: Type.Optional(Type.Integer({ minimum: 0 })),
+  desiredRevision: Type.Optional(Type.Integer({ minimum: 0 })),
+  healthy: Type.Boolean({ description: 'agent reachable and ready, unit active, minkms ready, no drift' })
+})
+export type NodeHealth = Static<typeof NodeHealthSchema>
+
+/** A cluster with its nodes' health. */
+export const ClusterViewSchema = Type.Object({
+  name: Type.String(),
+  healthy: Type.Boolean({ description: 'every node healthy' }),
+  activeRollout: Type.Optional(Type.String({ description: 'id of the active rollout, if any' })),
+  nodes: Type.Array(NodeHealthSchema)
+})
+export type ClusterView = Static<typeof ClusterViewSchema>
