@@ -4,7 +4,7 @@
 import { chmod, writeFile } from 'node:fs/promises'
 import type { ClusterStatus } from '../../shared/minkms/api.js'
 import { probe } from './health.js'
-import type { NodeRole } from './lab-paths.js'
+import type { KmsRole } from './lab-paths.js'
 import type { KeyManagerSecrets, LabNodeState } from './lab-state.js'
 import { unitJournal } from './node-shell.js'
 import { waitFor } from './wait.js'
@@ -71,7 +71,7 @@ export async function formKeyManager (members: readonly LabNodeState[], opts: { 
  * Forms each Key Manager of a lab (the cluster, and the external one when it has nodes) and
  * saves its root API key to its secrets file.
  */
-export async function formKeyManagers (nodes: readonly LabNodeState[], secrets: Record<NodeRole, KeyManagerSecrets>, opts: { ca: string, clientFactory: ClusterClientFactory, timeoutMs: number, log: (line: string) => void }): Promise<void> {
+export async function formKeyManagers (nodes: readonly LabNodeState[], secrets: Record<KmsRole, KeyManagerSecrets>, opts: { ca: string, clientFactory: ClusterClientFactory, timeoutMs: number, log: (line: string) => void }): Promise<void> {
   await Promise.all((['cluster', 'external'] as const).map(async (role) => {
     const members = nodes.filter((n) => n.role === role)
     const first = members[0]

@@ -16,8 +16,14 @@ export const MAX_NODES_PER_ROLE = 40
 /** Directory (in /run/netns) and interface names are derived with this prefix; keep it short. */
 const PREFIX = 'krl'
 
-/** A cluster node (`node1..N`, the Key Manager keyroll reconfigures) or an external Key Manager node (`ext1..M`). */
-export type NodeRole = 'cluster' | 'external'
+/** A Key Manager: the cluster keyroll reconfigures (`node1..N`) or the external one (`ext1..M`). */
+export type KmsRole = 'cluster' | 'external'
+
+/** A node's role: a Key Manager node, or `coord`, the node that runs keyroll-coordinator (no minkms). */
+export type NodeRole = KmsRole | 'coordinator'
+
+/** The coordinator node's name and host number (`10.77.<id>.5`). */
+export const COORDINATOR_NODE = { name: 'coord', host: 5 } as const
 
 /** Where one lab lives on the host and what its shared network objects are called. */
 export interface LabLayout {
@@ -91,8 +97,8 @@ export function labLayout (id: number): LabLayout {
   }
 }
 
-/** Plans `nodes` cluster nodes and `external` external nodes. */
-export function planNodes (layout: LabLayout, counts: { nodes: number, external: number }): NodePlan[] {
+/** Plans `nodes` cluster nodes, `external` external nodes and, with `coordinator`, the node `coord`. */
+export function planNodes (layout: LabLayout, counts: { nodes: number, external: number, coordinator?: boolean }): NodePlan[] {
   for (const [what, n, min] of [['nodes', counts.nodes, 1], ['external', counts.external, 0]] as const) {
     if (!Number.isInteger(n) || n < min || n > MAX_NODES_PER_ROLE) {
       throw new RangeError(`${what} must be an integer from ${min} to ${MAX_NODES_PER_ROLE}, got ${n}`)
@@ -115,5 +121,6 @@ export function planNodes (layout: LabLayout, counts: { nodes: number, external:
   }
   for (let i = 1; i <= counts.nodes; i++) add('cluster', i, `node${i}`, 10 + i)
   for (let i = 1; i <= counts.external; i++) add('external', i, `ext${i}`, 50 + i)
+  if (counts.coordinator === true) add('coordinator', 1, COORDINATOR_NODE.name, COORDINATOR_NODE.host)
   return plans
 }

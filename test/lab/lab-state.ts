@@ -2,7 +2,7 @@
 // of which processes to stop) and read by `status`, `down` and the tap helper.
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import type { AgentClientFiles } from './lab-agents.js'
-import type { LabLayout, NodePlan, NodeRole } from './lab-paths.js'
+import type { KmsRole, LabLayout, NodePlan } from './lab-paths.js'
 import type { ProcessRef } from './procfs.js'
 
 /** One node of a lab, as built. */
@@ -36,7 +36,7 @@ export interface LabState {
   bridge: string
   /** The lab CA: `cert` is the PEM bundle clients trust; `key` signs more certificates. */
   ca: { cert: string, key: string }
-  secrets: Record<NodeRole, KeyManagerSecrets>
+  secrets: Record<KmsRole, KeyManagerSecrets>
   /** Node paths that are bind mounts from the host (not in the node roots). */
   binds: string[]
   nodes: LabNodeState[]

@@ -13,7 +13,7 @@ import { acquireNspawnRunDir, ensureHost } from './host.js'
 import { agentUnit, agentUrl, installAgent, writeAgentClient, type AgentClientFiles } from './lab-agents.js'
 import { LabCa } from './lab-ca.js'
 import { staleDirs } from './lab-ids.js'
-import { planNodes, type LabLayout, type NodePlan, type NodeRole } from './lab-paths.js'
+import { planNodes, type KmsRole, type LabLayout, type NodePlan, type NodeRole } from './lab-paths.js'
 import { writeLabState, type KeyManagerSecrets, type LabNodeState, type LabState } from './lab-state.js'
 import { createBridge, createNodeNetwork, deleteLabNetwork } from './netns.js'
 import { startNode, waitForBoot, waitForMinkms } from './node-boot.js'
@@ -42,6 +42,8 @@ export interface UpOptions {
    * certificates from the lab CA, and write a client certificate to `<base>/agents/`.
    */
   agents?: boolean
+  /** Also boot the node `coord` (no minkms), for keyroll-coordinator (`--keyroll`). */
+  coordinator?: boolean
   /** More units to install (and by default enable) in every node, e.g. keyroll-agent.service. */
   extraUnits?: readonly ExtraUnit[]
   /** More bind mounts into every node. */
@@ -78,16 +80,21 @@ async function clearStale (layout: LabLayout, runner: ProcessRunner): Promise<vo
 }
 
 /** Creates a software HSM key per Key Manager (every node of one must share it, §1.5) and saves them. */
-async function createSecrets (layout: LabLayout): Promise<{ hsmKeys: Record<NodeRole, string>, secrets: Record<NodeRole, KeyManagerSecrets> }> {
+async function createSecrets (layout: LabLayout): Promise<{ hsmKeys: Record<KmsRole, string>, secrets: Record<KmsRole, KeyManagerSecrets> }> {
   await mkdir(layout.secretsDir, { recursive: true, mode: 0o700 })
-  const hsmKeys: Record<NodeRole, string> = { cluster: newHsmKey(), external: newHsmKey() }
-  const files = (role: NodeRole): KeyManagerSecrets => ({
+  const hsmKeys: Record<KmsRole, string> = { cluster: newHsmKey(), external: newHsmKey() }
+  const files = (role: KmsRole): KeyManagerSecrets => ({
     hsmKeyFile: join(layout.secretsDir, `${role}.hsm-key`),
     rootKeyFile: join(layout.secretsDir, `${role}.root-api-key`)
   })
   const secrets = { cluster: files('cluster'), external: files('external') }
   for (const role of ['cluster', 'external'] as const) await saveSecret(secrets[role].hsmKeyFile, hsmKeys[role])
   return { hsmKeys, secrets }
+}
+
+/** The Key Manager whose secrets a node holds: the coordinator node works on the cluster. */
+function kmsRoleOf (role: NodeRole): KmsRole {
+  return role === 'coordinator' ? 'cluster' : role
 }
 
 /** Waits until every agent answers /health/ready 200 to the lab's client certificate. */
@@ -113,7 +120,7 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
   const repo = opts.repo ?? repoRoot()
   const envMain = process.env.KEYROLL_LAB_MINKMS_MAIN
   const main = opts.minkmsMain ?? (envMain === '' ? undefined : envMain)
-  const plans = planNodes(layout, { nodes: opts.nodes ?? 3, external: opts.external ?? 1 })
+  const plans = planNodes(layout, { nodes: opts.nodes ?? 3, external: opts.external ?? 1, coordinator: opts.coordinator === true })
 
   await ensureHost(repo, runner)
   if (main === undefined) assertEmulatorBuilt(repo)
@@ -128,7 +135,7 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
     ...(main !== undefined ? [{ host: dirname(resolve(main)), node: OVERRIDE_DIR, readOnly: true }] : []),
     ...opts.binds ?? []
   ]
-  const nodes: LabNodeState[] = plans.map((p) => ({ ...p, rootKeyFile: secrets[p.role].rootKeyFile }))
+  const nodes: LabNodeState[] = plans.map((p) => ({ ...p, rootKeyFile: secrets[kmsRoleOf(p.role)].rootKeyFile }))
   const agents = opts.agents === true ? plans.filter((p) => p.role === 'cluster') : []
   const caFiles = await ca.save(layout.caDir)
   const state: LabState = {
@@ -154,7 +161,7 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
   await Promise.all(nodes.map(async (n) => await buildNodeRoot(n, {
     tables,
     ca,
-    hsmKey: hsmKeys[n.role],
+    hsmKey: hsmKeys[kmsRoleOf(n.role)],
     ...(main !== undefined && { main: join(OVERRIDE_DIR, basename(main)) }),
     extraUnits: [...opts.extraUnits ?? [], ...(agents.length === 0 ? [] : [await agentUnit(repo)])],
     prepareNode: async (node, root) => {
@@ -178,7 +185,7 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
     await Promise.all(nodes.map(async (n) => await waitForBoot(n, { timeoutMs, log, runner })))
     await writeLabState(layout, state)
     mark('booted')
-    await Promise.all(nodes.map(async (n) => await waitForMinkms(n, ca.certPem, { timeoutMs, runner })))
+    await Promise.all(nodes.filter((n) => n.role !== 'coordinator').map(async (n) => await waitForMinkms(n, ca.certPem, { timeoutMs, runner })))
     mark('live')
     await formKeyManagers(nodes, secrets, { ca: ca.certPem, clientFactory: opts.clientFactory ?? createMinkmsClient, timeoutMs, log })
     mark('ready')

@@ -21,15 +21,18 @@ export interface NodeRootSpec {
 /** Builds `node.root`. */
 export async function buildNodeRoot (node: NodePlan, spec: NodeRootSpec): Promise<void> {
   await buildThinRoot(node.root, spec.tables)
-  await installMinkms(node.root, {
-    node,
-    account: spec.tables.account,
-    hsmKey: spec.hsmKey,
-    // The address and name the lab uses, and loopback for clients inside the node (the agent).
-    serverCert: await spec.ca.issue({ commonName: node.name, dns: [node.name, 'localhost'], ips: [node.address, '127.0.0.1'] }),
-    caPem: spec.ca.certPem,
-    ...(spec.main !== undefined && { main: spec.main })
-  })
+  // The coordinator node runs keyroll-coordinator, not minkms.
+  if (node.role !== 'coordinator') {
+    await installMinkms(node.root, {
+      node,
+      account: spec.tables.account,
+      hsmKey: spec.hsmKey,
+      // The address and name the lab uses, and loopback for clients inside the node (the agent).
+      serverCert: await spec.ca.issue({ commonName: node.name, dns: [node.name, 'localhost'], ips: [node.address, '127.0.0.1'] }),
+      caPem: spec.ca.certPem,
+      ...(spec.main !== undefined && { main: spec.main })
+    })
+  }
   for (const u of spec.extraUnits ?? []) await installUnit(node.root, u)
   await spec.prepareNode?.(node, node.root)
 }

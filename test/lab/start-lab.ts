@@ -7,7 +7,7 @@ import { hold, release } from './emergency-stop.js'
 import { LabCa, type CertKeyPair, type IssueRequest } from './lab-ca.js'
 import { downLab } from './lab-down.js'
 import { allocateLabId } from './lab-ids.js'
-import type { NodeRole } from './lab-paths.js'
+import type { KmsRole, NodeRole } from './lab-paths.js'
 import { labLeftovers } from './lab-status.js'
 import type { LabNodeState, LabState } from './lab-state.js'
 import { upLab, type UpOptions } from './lab-up.js'
@@ -55,9 +55,9 @@ export interface Lab {
     issue (req: IssueRequest): Promise<CertKeyPair>
   }
   /** The root API key of the cluster or of the external Key Manager. */
-  rootKey (role?: NodeRole): string
+  rootKey (role?: KmsRole): string
   /** The `MINIO_KMS_HSM_KEY` of the cluster or of the external Key Manager. */
-  hsmKey (role?: NodeRole): string
+  hsmKey (role?: KmsRole): string
   /** Runs `argv` inside the node (nsenter, empty environment); rejects on a non-zero exit unless in `okCodes`. */
   exec (node: NodeRef, argv: readonly string[], opts?: ExecOptions): Promise<RunResult>
   /** `systemctl <args>` inside the node; never rejects on the exit code (is-active exits 3 for inactive). */
@@ -98,7 +98,7 @@ export async function startLab (t: TeardownHost, opts: StartLabOptions = {}): Pr
 
   const state = await upLab(layout, opts)
   const read = async (file: string): Promise<string> => (await readFile(file, 'utf8').catch(() => '')).trim()
-  const secret = async (role: NodeRole): Promise<{ root: string, hsm: string }> =>
+  const secret = async (role: KmsRole): Promise<{ root: string, hsm: string }> =>
     ({ root: await read(state.secrets[role].rootKeyFile), hsm: await read(state.secrets[role].hsmKeyFile) })
   const secrets = { cluster: await secret('cluster'), external: await secret('external') }
   const caPem = await readFile(state.ca.cert, 'utf8')
