@@ -100,8 +100,14 @@ export const RolloutSchema = Type.Object({
   planHash: Type.String(),
   change: ChangeViewSchema,
   strategy: Type.Object({
-    maxParallel: Type.Integer(), canary: Type.Boolean(), healthyDeadlineMs: Type.Integer(), progressDeadlineMs: Type.Integer(),
-    minHealthyTimeMs: Type.Integer(), failureBudget: Type.Integer(), autoRevert: Type.Boolean(), onUnhealthy: Type.Enum(['wait', 'pause'])
+    maxParallel: Type.Integer(),
+    canary: Type.Boolean(),
+    healthyDeadlineMs: Type.Integer(),
+    progressDeadlineMs: Type.Integer(),
+    minHealthyTimeMs: Type.Integer(),
+    failureBudget: Type.Integer(),
+    autoRevert: Type.Boolean(),
+    onUnhealthy: Type.Enum(['wait', 'pause'])
   }),
   state: RolloutStateSchema,
   createdBy: Type.String({ description: 'token name of the operator who started it' }),
