@@ -17,7 +17,7 @@ export function serverStatusMessage (s: PeerStatus, leaderId: number): MessageIn
     host: s.host,
     upTime: durationFromMs(s.upTimeMs),
     role: s.id === leaderId ? 'Leader' : 'Follower',
-    commit: 0,
+    commit: s.revision,
     nodes: Object.fromEntries(Object.entries(s.nodes).map(([k, v]) => [Number(k), v])),
     id: s.id,
     leaderId,

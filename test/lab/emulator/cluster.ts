@@ -1,12 +1,15 @@
-// Cluster membership at run time. No data is replicated: the emulator
-// only keeps every member's list of id → host in step, so that CLUSTER:STATUS, the write quorum
-// (/v1/health/ready?write) and the cluster-wide HSM commands can reach every member.
+// Cluster membership at run time: every member's list of id → host, kept in step so that
+// CLUSTER:STATUS, the write quorum (/v1/health/ready?write), the cluster-wide HSM commands and the
+// replication of the key database (replication.ts) reach every member. Every write runs on the
+// leader (the lowest member id) under one lock, so members apply writes in one order.
 import { normaliseServer } from './config.js'
 import { memberIds, type ClusterInfo, type ClusterStore } from './cluster-state.js'
 import { describeError } from './fatal-error.js'
 import { badGateway, badRequest, conflict, KmsHttpError, unavailable } from './kms-error.js'
 import type { EmulatorLog } from './log.js'
 import { replyMessage, type PeerTransport } from './peer-transport.js'
+import type { KeyDatabase } from './key-database.js'
+import { fromReplica, toReplica } from './replica-state.js'
 import { isPeerStatus, type HsmRequest, type JoinRequest, type MembersRequest, type PeerStatus } from './rpc-types.js'
 import { Serial } from './serial.js'
 
@@ -26,6 +29,10 @@ export interface ClusterDeps {
   localHsm: (req: HsmRequest) => Promise<void>
   /** This node's `host:port`. */
   host: string
+  /** The key database (join installs the cluster's copy into it). */
+  db: KeyDatabase
+  /** Seals key material in replicas (replica-state.ts). */
+  replicaKey: Buffer
 }
 
 /** Every member's status, or undefined for members that did not answer in time. */
@@ -48,6 +55,16 @@ export class ClusterManager {
   /** A copy of the current membership. */
   get info (): ClusterInfo {
     return structuredClone(this.#info)
+  }
+
+  /** The leader: the lowest member id (writes need every member, so it is up whenever a write can succeed). */
+  get leaderId (): number {
+    return Math.min(...memberIds(this.#info))
+  }
+
+  /** The lock every cluster-wide change (membership, HSMs, key database writes) runs under on the leader. */
+  async exclusive<T> (task: () => Promise<T>): Promise<T> {
+    return await this.#serial.run(task)
   }
 
   /** Asks every member (this node included) for its status; silent members map to undefined. */
@@ -75,6 +92,11 @@ export class ClusterManager {
     return [...statuses.values()].every((s) => s?.ready === true)
   }
 
+  /** `id (host)` of every member that did not answer or is not ready; empty when the write quorum holds. */
+  downMembers (statuses: MemberStatuses): string[] {
+    return [...statuses].filter(([, s]) => s?.ready !== true).map(([id]) => `${id} (${this.#info.nodes[id] ?? ''})`)
+  }
+
   /** CLUSTER:ADDNODE: makes the fresh node at `rawHost` a member and tells every member. */
   async addNode (rawHost: string): Promise<void> {
     const host = normaliseServer(rawHost)
@@ -82,12 +104,12 @@ export class ClusterManager {
     await this.#serial.run(async () => {
       const info = this.#info
       if (Object.values(info.nodes).includes(host)) throw conflict(`node '${host}' is already a member of the cluster`)
-      const statuses = await this.memberStatuses()
-      const down = [...statuses].filter(([, s]) => s === undefined).map(([id]) => `${id} (${info.nodes[id] ?? ''})`)
+      const down = this.downMembers(await this.memberStatuses())
       if (down.length > 0) throw unavailable(`cannot add node '${host}': cluster members are down: ${down.join(', ')}`)
       const newId = Math.max(...memberIds(info)) + 1
       const nodes: Record<string, string> = { ...info.nodes, [newId]: host }
-      const join: JoinRequest = { clusterId: info.clusterId, nodeId: newId, nodes }
+      const db = this.#deps.db
+      const join: JoinRequest = { clusterId: info.clusterId, nodeId: newId, nodes, revision: db.revision, state: toReplica(db, this.#deps.replicaKey) }
       let reply
       try {
         reply = await this.#deps.transport.call(host, 'POST', '/v1/rpc/join', join, PEER_WRITE_TIMEOUT_MS)
@@ -124,9 +146,19 @@ export class ClusterManager {
       if (asked !== this.#deps.host) {
         throw badRequest(`server not part of cluster: this node's host is '${this.#deps.host}', not '${asked ?? ''}'`)
       }
+      // A member is a full replica: the cluster's key database replaces this node's own.
+      const { db, replicaKey, log } = this.#deps
+      let state
+      try {
+        state = fromReplica(db, replicaKey, req.state)
+      } catch (err) {
+        throw badRequest(`cannot take the cluster's key database: ${describeError(err)}`)
+      }
+      if (db.enclaveNames().length > 0) log.warn(`Joining cluster ${req.clusterId}: this node's own key database is replaced by the cluster's`)
+      await db.install(state, req.revision)
       this.#info = { clusterId: req.clusterId, nodeId: req.nodeId, nodes: toNodes(req.nodes) }
       await this.#deps.store.save(this.#info)
-      this.#deps.log.info(`Joined cluster ${req.clusterId} as node ${req.nodeId}`)
+      log.info(`Joined cluster ${req.clusterId} as node ${req.nodeId} (key database revision ${req.revision})`)
     })
   }
 

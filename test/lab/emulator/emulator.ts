@@ -23,8 +23,11 @@ import { KeyDatabase } from './key-database.js'
 import type { EmulatorLog } from './log.js'
 import type { EmulatorNode } from './node.js'
 import { PeerHttpsTransport } from './peer-https-transport.js'
+import { RefusingPeerTransport, type PeerTransport } from './peer-transport.js'
 import { Readiness } from './readiness.js'
 import { RekStore } from './rek-store.js'
+import { replicaKey } from './replica-state.js'
+import { Replication } from './replication.js'
 import { loadOrCreateRootKey } from './root-key-store.js'
 import type { PeerStatus } from './rpc-types.js'
 import { SoftHsm } from './soft-hsm.js'
@@ -158,7 +161,7 @@ export async function startEmulator (opts: EmulatorOptions): Promise<RunningEmul
   const hsmManager = new HsmManager(rekStore, hsms, rek, log)
   const startedAt = Date.now()
   // The node object is completed once the port (and so the host) is known.
-  const late: { cluster?: ClusterManager, host: string } = { host: '' }
+  const late: { cluster?: ClusterManager, replication?: Replication, host: string } = { host: '' }
   const localStatus = async (): Promise<PeerStatus> => {
     const info = late.cluster?.info
     return {
@@ -171,7 +174,8 @@ export async function startEmulator (opts: EmulatorOptions): Promise<RunningEmul
       nodes: Object.fromEntries(Object.entries(info?.nodes ?? {})),
       hsms: await hsmManager.entryNames(),
       configuredHsms: hsmManager.configuredNames(),
-      ready: readiness.ready
+      ready: readiness.ready,
+      revision: db.revision
     }
   }
   const node: EmulatorNode = {
@@ -182,6 +186,11 @@ export async function startEmulator (opts: EmulatorOptions): Promise<RunningEmul
       if (late.cluster === undefined) throw new Error('cluster not initialised')
       return late.cluster
     },
+    get replication (): Replication {
+      if (late.replication === undefined) throw new Error('replication not initialised')
+      return late.replication
+    },
+    refusesPeers: faults.refusePeers === true,
     get host (): string { return late.host },
     rootIdentity,
     rootIdentities: new Set([rootIdentity, ...(config.adminIdentity === undefined ? [] : [config.adminIdentity])]),
@@ -200,11 +209,15 @@ export async function startEmulator (opts: EmulatorOptions): Promise<RunningEmul
     late.host = publicHost(opts.host, splitAddress(opts.address).ip, port)
     const clusterStore = new ClusterStore(files.cluster)
     info = await clusterFor(clusterStore, late.host)
+    const transport: PeerTransport = faults.refusePeers === true ? new RefusingPeerTransport() : new PeerHttpsTransport(peerCert, tls.ca)
+    const replicas = replicaKey(rootApiKey)
     late.cluster = new ClusterManager({
       store: clusterStore,
       info,
-      transport: new PeerHttpsTransport(peerCert, tls.ca),
+      transport,
       log,
+      db,
+      replicaKey: replicas,
       localStatus,
       localHsm: async (req) => {
         if (req.op === 'add') await hsmManager.add(req.name, req.overwrite, req.dryRun)
@@ -212,6 +225,8 @@ export async function startEmulator (opts: EmulatorOptions): Promise<RunningEmul
       },
       host: late.host
     })
+    late.replication = new Replication({ cluster: late.cluster, db, transport, replicaKey: replicas, log })
+    await late.replication.catchUp()
   } catch (err) {
     await closeServer()
     throw err

@@ -18,14 +18,14 @@ function enclaveStatus (node: EmulatorNode, name: string): { name: string, creat
 export const createEnclave: CommandHandler = async (ctx, payload) => {
   const { name } = decodeRequest(Command.EnclaveCreate, payload)
   if (!isValidName(name)) throw badRequest(`invalid enclave name '${name}'`)
-  checkDb(await ctx.node.db.createEnclave(name, ctx.caller))
+  checkDb(await ctx.db.createEnclave(name, ctx.caller))
   ctx.node.log.info(`Created enclave ${name}`)
   return undefined
 }
 
 export const deleteEnclave: CommandHandler = async (ctx, payload) => {
   const { name } = decodeRequest(Command.EnclaveDelete, payload)
-  checkDb(await ctx.node.db.deleteEnclave(name))
+  checkDb(await ctx.db.deleteEnclave(name))
   ctx.node.log.info(`Deleted enclave ${name}`)
   return undefined
 }

@@ -18,6 +18,8 @@ export interface Faults {
   exit1?: true
   /** Toggle readiness with this period once ready. */
   flapMs?: number
+  /** Refuse /v1/rpc/* from peers and call no peer: the node serves clients but is cut off from its cluster. */
+  refusePeers?: true
 }
 
 /** Seconds used when a timed fault file is empty. */
@@ -58,6 +60,7 @@ export async function readFaults (dir: string, warn: (m: string) => void): Promi
   if (flap !== undefined && flap > 0) faults.flapMs = flap
   if (await readFault(dir, 'never-ready') !== undefined) faults.neverReady = true
   if (await readFault(dir, 'exit-1') !== undefined) faults.exit1 = true
+  if (await readFault(dir, 'refuse-peers') !== undefined) faults.refusePeers = true
   return faults
 }
 
@@ -69,5 +72,6 @@ export function describeFaults (f: Faults): string[] {
   if (f.crashAfterMs !== undefined) out.push(`crash-after=${f.crashAfterMs / 1000}s`)
   if (f.neverReady === true) out.push('never-ready')
   if (f.flapMs !== undefined) out.push(`flap=${f.flapMs / 1000}s`)
+  if (f.refusePeers === true) out.push('refuse-peers')
   return out
 }

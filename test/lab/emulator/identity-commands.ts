@@ -35,7 +35,7 @@ export const createIdentity: CommandHandler = async (ctx, payload) => {
   if (!isPrivilege(req.privilege)) throw badRequest(`invalid privilege '${req.privilege.slice(0, 32)}': expected SysAdmin, Admin or User`)
   // An enclave admin may not mint identities with more rights than its own.
   if (req.privilege === 'SysAdmin' && !isRoot(ctx.node, ctx.caller)) throw kmsError('permissionDenied')
-  checkDb(await ctx.node.db.createIdentity(ctx.enclave, req.identity, {
+  checkDb(await ctx.db.createIdentity(ctx.enclave, req.identity, {
     privilege: req.privilege,
     createdBy: ctx.caller,
     isServiceAccount: req.isServiceAccount,
@@ -47,7 +47,7 @@ export const createIdentity: CommandHandler = async (ctx, payload) => {
 
 export const deleteIdentity: CommandHandler = async (ctx, payload) => {
   const { identity } = decodeRequest(Command.IdentityDelete, payload)
-  checkDb(await ctx.node.db.deleteIdentity(ctx.enclave, identity))
+  checkDb(await ctx.db.deleteIdentity(ctx.enclave, identity))
   ctx.node.log.info(`Deleted identity ${identity} in enclave ${ctx.enclave}`)
   return undefined
 }

@@ -26,14 +26,14 @@ function status (db: KeyDatabase, enclave: string, name: string, version: number
 export const createKey: CommandHandler = async (ctx, payload) => {
   const req = decodeRequest(Command.KeyCreate, payload)
   if (!isValidName(req.name)) throw badRequest(`invalid key name '${req.name.slice(0, 100)}'`)
-  checkDb(await ctx.node.db.createKey(ctx.enclave, req.name, keyType(req.type), req.addVersion, ctx.caller))
+  checkDb(await ctx.db.createKey(ctx.enclave, req.name, keyType(req.type), req.addVersion, ctx.caller))
   ctx.node.log.info(`${req.addVersion ? 'Added a version to' : 'Created'} key ${req.name} in enclave ${ctx.enclave}`)
   return undefined
 }
 
 export const deleteKey: CommandHandler = async (ctx, payload) => {
   const req = decodeRequest(Command.KeyDelete, payload)
-  checkDb(await ctx.node.db.deleteKey(ctx.enclave, req.name, req.version, req.allVersions))
+  checkDb(await ctx.db.deleteKey(ctx.enclave, req.name, req.version, req.allVersions))
   ctx.node.log.info(`Deleted key ${req.name}${req.version > 0 && !req.allVersions ? ` version ${req.version}` : ''} in enclave ${ctx.enclave}`)
   return undefined
 }

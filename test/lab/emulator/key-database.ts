@@ -2,6 +2,8 @@
 // directory. Key material is sealed under the REK (AES-256-GCM, bound to enclave/key/version), so
 // the file alone reveals names and metadata but no key. Every change is written atomically before
 // the call returns; calls are serialised, so concurrent requests cannot lose an update.
+// `revision` counts the committed states: replication (cluster.ts) orders the copies of the
+// database on the members by it, and a restarted member catches up from a peer with a higher one.
 import { randomBytes } from 'node:crypto'
 import type { Privilege } from '../../../shared/minkms/api.js'
 import { open, seal } from './aead.js'
@@ -36,7 +38,8 @@ export interface EnclaveRecord {
   keys: Record<string, KeyRecord>
 }
 
-interface DbFile { version: 1, enclaves: Record<string, EnclaveRecord> }
+/** The content of `db.json` (a file without `revision` predates replication: revision 0). */
+export interface DbFile { version: 1, revision?: number, enclaves: Record<string, EnclaveRecord> }
 
 /** A key version with its plaintext material, for crypto operations. */
 export interface KeyVersion { name: string, version: number, type: KeyType, material: Buffer, createdAt: string, createdBy: string }
@@ -44,7 +47,8 @@ export interface KeyVersion { name: string, version: number, type: KeyType, mate
 /** Outcome of a change: `ok`, or which object blocked it. */
 export type DbResult = 'ok' | 'enclave-missing' | 'enclave-exists' | 'key-missing' | 'key-exists' | 'identity-missing' | 'identity-exists'
 
-function materialAd (enclave: string, key: string, version: number): string {
+/** Associated data binding sealed material to its enclave, key and version. */
+export function materialAd (enclave: string, key: string, version: number): string {
   return `minkms-emulator key material v1|${JSON.stringify([enclave, key, version])}`
 }
 
@@ -54,12 +58,13 @@ function latestVersion (k: KeyRecord): number {
 
 /** The persistent database. Create with {@link KeyDatabase.open}. */
 export class KeyDatabase {
-  readonly #path: string
+  /** undefined for a staged copy, which lives in memory only. */
+  readonly #path: string | undefined
   readonly #rek: Buffer
   #state: DbFile
   #queue: Promise<unknown> = Promise.resolve()
 
-  private constructor (path: string, rek: Buffer, state: DbFile) {
+  private constructor (path: string | undefined, rek: Buffer, state: DbFile) {
     this.#path = path
     this.#rek = rek
     this.#state = state
@@ -73,22 +78,68 @@ export class KeyDatabase {
     if (file.version !== 1 || typeof file.enclaves !== 'object' || file.enclaves === null) {
       throw new Error(`${path}: unknown key database format`)
     }
+    if (file.revision !== undefined && !(Number.isSafeInteger(file.revision) && file.revision >= 0)) {
+      throw new Error(`${path}: invalid revision`)
+    }
     return new KeyDatabase(path, rek, file as DbFile)
   }
 
-  /** Runs `change` on a copy of the state, persists it, then makes it current. Serialised. */
+  /** The revision of the current state (0 for a database that never changed). */
+  get revision (): number {
+    return this.#state.revision ?? 0
+  }
+
+  /** Runs `task` after every change queued before it. */
+  async #serially<T> (task: () => Promise<T>): Promise<T> {
+    const p = this.#queue.then(task, task)
+    this.#queue = p.catch(() => undefined)
+    return await p
+  }
+
+  /** Persists `next` (unless staged) and makes it current. */
+  async #install (next: DbFile): Promise<void> {
+    if (this.#path !== undefined) await writeJsonAtomic(this.#path, next)
+    this.#state = next
+  }
+
+  /** Runs `change` on a copy of the state, persists it with the next revision, then makes it current. Serialised. */
   async #mutate (change: (s: DbFile) => DbResult): Promise<DbResult> {
-    const run = async (): Promise<DbResult> => {
+    return await this.#serially(async () => {
       const next = structuredClone(this.#state)
       const result = change(next)
       if (result !== 'ok') return result
-      await writeJsonAtomic(this.#path, next)
-      this.#state = next
+      next.revision = this.revision + 1
+      await this.#install(next)
       return 'ok'
-    }
-    const p = this.#queue.then(run, run)
-    this.#queue = p.catch(() => undefined)
-    return await p
+    })
+  }
+
+  /**
+   * An in-memory copy to run a replicated write on: its changes touch neither this database nor
+   * the disk until {@link KeyDatabase.install} makes them current (after every member took them).
+   */
+  staged (): KeyDatabase {
+    return new KeyDatabase(undefined, this.#rek, structuredClone(this.#state))
+  }
+
+  /** A copy of the current state (material still sealed under this node's REK). */
+  snapshot (): DbFile {
+    return structuredClone(this.#state)
+  }
+
+  /** Makes `state` current as `revision`, persisted atomically (commit of a write, or a replica). */
+  async install (state: DbFile, revision: number): Promise<void> {
+    await this.#serially(async () => { await this.#install({ ...structuredClone(state), revision }) })
+  }
+
+  /** The REK-sealed material of a version, opened (for re-sealing a replica). */
+  openMaterial (enclave: string, key: string, version: number, sealed: string): Buffer {
+    return open(this.#rek, Buffer.from(sealed, 'base64'), materialAd(enclave, key, version))
+  }
+
+  /** `material` sealed under this node's REK for a version, base64 (as db.json keeps it). */
+  sealMaterial (enclave: string, key: string, version: number, material: Uint8Array): string {
+    return seal(this.#rek, material, materialAd(enclave, key, version)).toString('base64')
   }
 
   enclave (name: string): EnclaveRecord | undefined {

@@ -1,6 +1,7 @@
 // POST /v1/kms/{enclave}: splits the body into frames, checks the batch rules and the caller's
-// rights, runs each frame and joins the answers (one response frame per request frame).
-import { BATCH_COMMANDS, Command, commandName, isClusterCommand, isCommandCode, type CommandCode } from '../../../shared/minkms/commands.js'
+// rights, runs each frame and joins the answers (one response frame per request frame). Reads run
+// on this node; writes run on the leader (replication.ts), which other members forward them to.
+import { BATCH_COMMANDS, Command, commandName, isClusterCommand, isCommandCode, isWriteCommand, type CommandCode } from '../../../shared/minkms/commands.js'
 import { MinkmsProtocolError } from '../../../shared/minkms/errors.js'
 import { decodeFrames, encodeFrames, type Frame } from '../../../shared/minkms/frames.js'
 import { authorize } from './authz.js'
@@ -10,7 +11,8 @@ import { decrypt, encrypt, generate, mac } from './crypto-commands.js'
 import { createEnclave, deleteEnclave, listEnclaves, statEnclave } from './enclave-commands.js'
 import { createIdentity, deleteIdentity, listIdentities, statIdentity } from './identity-commands.js'
 import { createKey, deleteKey, listKeys, statKey } from './key-commands.js'
-import { badRequest, kmsError } from './kms-error.js'
+import type { KeyDatabase } from './key-database.js'
+import { badRequest, kmsError, unavailable } from './kms-error.js'
 import type { EmulatorNode } from './node.js'
 
 /** The commands the emulator implements; other known codes get 400 "not supported". */
@@ -37,6 +39,14 @@ const HANDLERS: ReadonlyMap<CommandCode, CommandHandler> = new Map<CommandCode, 
   [Command.IdentityList, listIdentities]
 ])
 
+/** Writes that change the membership or the HSMs; they take the cluster lock themselves (cluster.ts). */
+const MEMBERSHIP_COMMANDS: ReadonlySet<CommandCode> = new Set<CommandCode>([Command.ClusterAddNode, Command.ClusterAddHsm, Command.ClusterRemoveHsm])
+
+export interface DispatchOptions {
+  /** The request was forwarded by another member: run it here, never forward it again. */
+  forwarded?: boolean
+}
+
 function splitFrames (body: Uint8Array): { command: CommandCode, frames: Frame[] } {
   let frames: Frame[]
   try {
@@ -61,7 +71,8 @@ function splitFrames (body: Uint8Array): { command: CommandCode, frames: Frame[]
  * Runs a request body for `caller` (undefined: no client certificate) in `enclave`; resolves
  * with the response body. Throws KmsHttpError for every non-200 answer.
  */
-export async function dispatchKms (node: EmulatorNode, caller: string | undefined, enclave: string, body: Uint8Array): Promise<Buffer> {
+export async function dispatchKms (node: EmulatorNode, caller: string | undefined, enclave: string, body: Uint8Array,
+  opts: DispatchOptions = {}): Promise<Buffer> {
   const { command, frames } = splitFrames(body)
   authorize(node, caller, command, enclave)
   const handler = HANDLERS.get(command)
@@ -70,17 +81,28 @@ export async function dispatchKms (node: EmulatorNode, caller: string | undefine
     if (enclave === '') throw badRequest(`${commandName(command)} needs an enclave: POST /v1/kms/{enclave}`)
     if (node.db.enclave(enclave) === undefined) throw kmsError('enclaveNotFound')
   }
-  const ctx = { node, caller: caller ?? '', enclave }
-  const out: Frame[] = []
-  for (const frame of frames) {
-    let answer: Frame | undefined
-    try {
-      answer = await handler(ctx, frame.payload)
-    } catch (err) {
-      if (err instanceof MinkmsProtocolError) throw badRequest(`malformed ${commandName(command)} request: ${err.message}`)
-      throw err
+  const run = async (db: KeyDatabase): Promise<Buffer> => {
+    const ctx = { node, caller: caller ?? '', enclave, db }
+    const out: Frame[] = []
+    for (const frame of frames) {
+      let answer: Frame | undefined
+      try {
+        answer = await handler(ctx, frame.payload)
+      } catch (err) {
+        if (err instanceof MinkmsProtocolError) throw badRequest(`malformed ${commandName(command)} request: ${err.message}`)
+        throw err
+      }
+      if (answer !== undefined) out.push(answer)
     }
-    if (answer !== undefined) out.push(answer)
+    return encodeFrames(out)
   }
-  return encodeFrames(out)
+  if (!isWriteCommand(command)) return await run(node.db)
+  if (!node.replication.isLeader) {
+    if (opts.forwarded === true) {
+      throw unavailable(`node ${node.cluster.info.nodeId} is not the leader of the cluster (node ${node.cluster.leaderId} is)`)
+    }
+    return await node.replication.forward(caller ?? '', enclave, body)
+  }
+  if (MEMBERSHIP_COMMANDS.has(command)) return await run(node.db)
+  return await node.replication.write(run)
 }

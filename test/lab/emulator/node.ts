@@ -4,12 +4,16 @@ import type { ClusterManager } from './cluster.js'
 import type { HsmManager } from './hsm-manager.js'
 import type { KeyDatabase } from './key-database.js'
 import type { EmulatorLog } from './log.js'
+import type { Replication } from './replication.js'
 
 export interface EmulatorNode extends AccessView {
   readonly log: EmulatorLog
   readonly db: KeyDatabase
   readonly hsms: HsmManager
   readonly cluster: ClusterManager
+  readonly replication: Replication
+  /** The `refuse-peers` fault: /v1/rpc/* answers 503 and this node calls no peer. */
+  readonly refusesPeers: boolean
   /** This node's `host:port` (what `--host` says, or the derived default). */
   readonly host: string
   /** The root identity (h1 of the root API key). */
@@ -25,4 +29,6 @@ export interface CommandContext {
   readonly caller: string
   /** Enclave from the URL path ('' for cluster commands). */
   readonly enclave: string
+  /** The database to run on: the node's for reads, a staged copy for a replicated write. */
+  readonly db: KeyDatabase
 }

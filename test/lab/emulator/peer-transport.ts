@@ -17,3 +17,10 @@ export function replyMessage (reply: PeerReply): string {
   const b = reply.body as { message?: unknown } | undefined
   return typeof b?.message === 'string' ? b.message : `HTTP ${reply.status}`
 }
+
+/** The transport of a node with the `refuse-peers` fault: every call fails as if no peer answered. */
+export class RefusingPeerTransport implements PeerTransport {
+  async call (host: string): Promise<PeerReply> {
+    throw new Error(`internode calls to ${host} are disabled (fault refuse-peers)`)
+  }
+}
