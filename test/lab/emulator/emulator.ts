@@ -3,6 +3,7 @@
 // caller prints the FATAL line and exits 1.
 import { once } from 'node:events'
 import type { Server } from 'node:https'
+import { readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { clientCertificate } from '../../../shared/minkms/certificate.js'
 import { parseApiKey } from '../../../shared/minkms/keys.js'
@@ -129,6 +130,9 @@ export async function startEmulator (opts: EmulatorOptions): Promise<RunningEmul
   if (faults.exit1 === true) throw new FatalError('kms: fault injection: exit-1')
 
   const config = await loadConfig(opts.configPath)
+  if (faults.exit1IfConfig !== undefined && opts.configPath !== undefined && (await readFile(opts.configPath, 'utf8')).includes(faults.exit1IfConfig)) {
+    throw new FatalError('kms: fault injection: exit-1-if-config')
+  }
   for (const w of config.warnings) log.warn(w)
   const tls = await loadTlsMaterial(config.tls)
   const external = config.externalHsm === undefined

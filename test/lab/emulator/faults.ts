@@ -16,6 +16,11 @@ export interface Faults {
   neverReady?: true
   /** Log a FATAL line and exit 1 at start. */
   exit1?: true
+  /**
+   * Exit 1 at start when the config file contains this text: a node that cannot take one
+   * particular change, while the config it is rolled back to starts fine.
+   */
+  exit1IfConfig?: string
   /** Toggle readiness with this period once ready. */
   flapMs?: number
   /** Refuse /v1/rpc/* from peers and call no peer: the node serves clients but is cut off from its cluster. */
@@ -61,6 +66,9 @@ export async function readFaults (dir: string, warn: (m: string) => void): Promi
   if (await readFault(dir, 'never-ready') !== undefined) faults.neverReady = true
   if (await readFault(dir, 'exit-1') !== undefined) faults.exit1 = true
   if (await readFault(dir, 'refuse-peers') !== undefined) faults.refusePeers = true
+  const ifConfig = await readFault(dir, 'exit-1-if-config')
+  if (ifConfig === '') warn("fault 'exit-1-if-config' ignored: the file must hold the config text to react to")
+  else if (ifConfig !== undefined) faults.exit1IfConfig = ifConfig
   return faults
 }
 
@@ -68,6 +76,7 @@ export async function readFaults (dir: string, warn: (m: string) => void): Promi
 export function describeFaults (f: Faults): string[] {
   const out: string[] = []
   if (f.exit1 === true) out.push('exit-1')
+  if (f.exit1IfConfig !== undefined) out.push('exit-1-if-config')
   if (f.slowStartMs !== undefined) out.push(`slow-start=${f.slowStartMs / 1000}s`)
   if (f.crashAfterMs !== undefined) out.push(`crash-after=${f.crashAfterMs / 1000}s`)
   if (f.neverReady === true) out.push('never-ready')

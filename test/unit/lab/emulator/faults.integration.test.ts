@@ -10,6 +10,14 @@ t.test('exit-1', async (t) => {
   t.match(logs.text(), /WARN {2}fault injection active: exit-1/)
 })
 
+t.test('exit-1-if-config: only a config holding the text fails', async (t) => {
+  const env = await testEnv(t)
+  const { message } = await failedStart(env, { faults: { 'exit-1-if-config': 'version: v1' } })
+  t.equal(message, 'kms: fault injection: exit-1-if-config', 'the config holds the text: exit 1')
+  const { emu } = await startNode(env, { faults: { 'exit-1-if-config': 'text-no-config-holds' } })
+  t.equal(await clientFor(env, emu.host).live(), true, 'a config without the text starts')
+})
+
 t.test('never-ready: banner printed, /v1/health/ready stays 503', async (t) => {
   const env = await testEnv(t)
   const { emu, logs } = await startNode(env, { faults: { 'never-ready': '' } })

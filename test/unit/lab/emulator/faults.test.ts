@@ -12,6 +12,14 @@ t.test('reads every switch', async (t) => {
   t.same(describeFaults(f), ['exit-1', 'slow-start=1.5s', 'crash-after=5s', 'never-ready', 'flap=0.25s', 'refuse-peers'])
 })
 
+t.test('exit-1-if-config holds the text to react to; empty is ignored', async (t) => {
+  t.same(await readFaults(t.testdir({ 'exit-1-if-config': 'any: 17m\n' }), () => {}), { exit1IfConfig: 'any: 17m' })
+  t.same(describeFaults({ exit1IfConfig: 'x' }), ['exit-1-if-config'])
+  const warnings: string[] = []
+  t.same(await readFaults(t.testdir({ 'exit-1-if-config': '' }), (m) => warnings.push(m)), {})
+  t.match(warnings, [/exit-1-if-config' ignored/])
+})
+
 t.test('bad numbers are ignored with a warning', async (t) => {
   const warnings: string[] = []
   const f = await readFaults(t.testdir({ 'slow-start': 'soon' }), (m) => warnings.push(m))
