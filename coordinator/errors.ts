@@ -16,7 +16,9 @@ export const COORDINATOR_CODES = {
   CRD_MINKMS_UNREACHABLE: { status: 502, meaning: 'a node\'s minkms could not be asked (cluster gate)' },
   CRD_UNAUTHENTICATED: { status: 401, meaning: 'no bearer token, or an unknown or revoked one' },
   CRD_FORBIDDEN: { status: 403, meaning: 'the token\'s role may not do that (viewer on a write)' },
-  CRD_STATE_SEALED: { status: 500, meaning: 'sealed coordinator state is corrupt or was sealed with another key' }
+  CRD_STATE_SEALED: { status: 500, meaning: 'sealed coordinator state is corrupt or was sealed with another key' },
+  CRD_STORE_VERSION: { status: 500, meaning: 'the store (keyroll.db) was written by a newer keyroll (its schema version is higher than this one knows); run that version or restore a backup' },
+  CRD_STORE_UNREADABLE: { status: 500, meaning: 'the store file cannot be opened as keyroll\'s database (missing, permissions, not a keyroll SQLite file, corrupt)' }
 } as const satisfies Catalogue
 
 /** A code of {@link COORDINATOR_CODES}. */

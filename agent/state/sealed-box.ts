@@ -1,65 +1,25 @@
-// Encrypts what the agent keeps in its state directory that may hold secrets (backups of the env
-// file hold MINIO_KMS_HSM_KEY; the accepted change holds API keys), so no secret sits there in
-// clear. The key is a random 32-byte file beside the state (0600, root-owned): the same
-// protection as the managed files themselves, but nothing in the state dir can be grepped or
-// copied out by accident (support bundles, backups of /var/lib).
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
-import { open, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+// The agent's sealed box: shared/secrets/sealed-box.ts with the agent's key file (`agent.key` in
+// its state dir), its derive() label and its error (AGT_STATE_SEALED). The agent seals backups of
+// the env file (MINIO_KMS_HSM_KEY) and the accepted change (API keys) with it.
+import { SealedBox as SharedSealedBox, checkedKey, loadKey, type SealingKind } from '../../shared/secrets/sealed-box.js'
 import { SealedBoxError } from '../errors.js'
 
-const VERSION = 1
-const IV = 12
-const TAG = 16
+/** The agent's kind of box; its label keeps the derived keys (diff fingerprints) of earlier versions. */
+export const AGENT_SEALING: SealingKind = {
+  keyFile: 'agent.key',
+  label: 'keyroll-agent',
+  error: (what) => new SealedBoxError(what)
+}
 
 /** AES-256-GCM with the agent's key. */
-export class SealedBox {
-  readonly #key: Buffer
-  private constructor (key: Buffer) { this.#key = key }
-
+export class SealedBox extends SharedSealedBox {
   /** A box with an explicit key (tests). */
-  static withKey (key: Buffer): SealedBox {
-    if (key.length !== 32) throw new Error('the agent key must be 32 bytes')
-    return new SealedBox(Buffer.from(key))
+  static override withKey (key: Buffer): SealedBox {
+    return new SealedBox(checkedKey(key), AGENT_SEALING)
   }
 
   /** Loads `<dir>/agent.key`, creating it (0600, exclusive create) on first use. */
-  static async open (dir: string): Promise<SealedBox> {
-    const path = join(dir, 'agent.key')
-    try {
-      const fh = await open(path, 'wx', 0o600)
-      const key = randomBytes(32)
-      try { await fh.writeFile(key); await fh.sync() } finally { await fh.close() }
-      return new SealedBox(key)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-    }
-    const key = await readFile(path)
-    if (key.length !== 32) throw new SealedBoxError(path)
-    return new SealedBox(key)
-  }
-
-  seal (plain: string | Uint8Array): Buffer {
-    const iv = randomBytes(IV)
-    const c = createCipheriv('aes-256-gcm', this.#key, iv)
-    const body = Buffer.concat([c.update(plain), c.final()])
-    return Buffer.concat([Buffer.from([VERSION]), iv, c.getAuthTag(), body])
-  }
-
-  unseal (sealed: Uint8Array, what = 'content'): Buffer {
-    const b = Buffer.from(sealed)
-    if (b.length < 1 + IV + TAG || b[0] !== VERSION) throw new SealedBoxError(what)
-    try {
-      const d = createDecipheriv('aes-256-gcm', this.#key, b.subarray(1, 1 + IV))
-      d.setAuthTag(b.subarray(1 + IV, 1 + IV + TAG))
-      return Buffer.concat([d.update(b.subarray(1 + IV + TAG)), d.final()])
-    } catch {
-      throw new SealedBoxError(what)
-    }
-  }
-
-  /** A key derived for another purpose (e.g. diff fingerprints), so the box key is never reused. */
-  derive (purpose: string): Buffer {
-    return createHmac('sha256', this.#key).update(`keyroll-agent:${purpose}`).digest()
+  static override async open (dir: string): Promise<SealedBox> {
+    return new SealedBox(await loadKey(dir, AGENT_SEALING), AGENT_SEALING)
   }
 }

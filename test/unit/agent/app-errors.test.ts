@@ -5,6 +5,7 @@ import Fastify from 'fastify'
 import { readFile } from 'node:fs/promises'
 import Type from 'typebox'
 import { AGENT_CODES, ChangeConflictError, NotFoundError, OsPortError, StaleRevisionError } from '../../../agent/errors.js'
+import { COORDINATOR_CODES } from '../../../coordinator/errors.js'
 import { CHANGE_ERROR_CODES, ChangeValidationError } from '../../../shared/change/errors.js'
 import { EDIT_ERROR_CODES, YamlParseError } from '../../../shared/edit/errors.js'
 import { CodedError, SHARED_CODES, errorHandlerPlugin, type Catalogue } from '../../../shared/errors.js'
@@ -16,9 +17,10 @@ import { captureLogger } from '../../helpers/fake-agent-core.js'
 
 const API_KEY = 'k1:xZnpcYtPdVMNLBBRaUO5HPEoK_jVrcc3MWR8BshkjJw'
 
-// One catalogue per package; the coordinator's joins this list when it exists.
+// One catalogue per package.
 const catalogues: Record<string, Catalogue> = {
   'agent/errors.ts': AGENT_CODES,
+  'coordinator/errors.ts': COORDINATOR_CODES,
   'shared/errors.ts': SHARED_CODES,
   'shared/change/errors.ts': CHANGE_ERROR_CODES,
   'shared/edit/errors.ts': EDIT_ERROR_CODES,
