@@ -13,6 +13,8 @@ import { ApplyLock } from './apply/apply-lock.js'
 import { ChangeApplier } from './apply/change-applier.js'
 import { DriftDetector } from './apply/drift-detector.js'
 import { driftNow } from './apply/drift-now.js'
+import { InlinePlanner } from './apply/planner.js'
+import { WorkerPlanner } from './apply/worker-planner.js'
 import type { CoreMode, RunningCore } from './core.js'
 import type { AgentConfig } from './config.js'
 import { coordinatorGoAhead } from './convergence-slots.js'
@@ -54,8 +56,12 @@ export async function createCore (config: AgentConfig, logger: Logger, opts: { m
       onChange: (entries) => { for (const name of Object.keys(files)) metrics.setDrift(name, entries.some((e) => e.name === name)) }
     }, files)
     : undefined
+  // The daemon plans in a worker thread so that its API keeps answering during a large plan; a
+  // one-shot CLI command has nothing else to serve and plans in its own thread.
+  const planner = opts.mode === 'daemon' ? new WorkerPlanner() : new InlinePlanner()
   const applier = new ChangeApplier({
     store,
+    planner,
     state,
     service,
     verifier,
@@ -88,7 +94,7 @@ export async function createCore (config: AgentConfig, logger: Logger, opts: { m
     ...(drift === undefined
       ? { driftNow: async () => await driftNow({ files, committed: (await state.readApplied())?.files, store, fingerprintKey, now: clock.now() }) }
       : { drift }),
-    release: async () => { await minkms.close() }
+    release: async () => { await planner.close(); await minkms.close() }
   })
   if (opts.mode === 'command') await core.undoInterrupted()
   if (opts.mode === 'daemon') {

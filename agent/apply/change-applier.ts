@@ -1,7 +1,7 @@
 // The node's change applier: validates and plans a change, applies it as a transaction under the
 // node's apply lock, rolls back to the previous revision on request, undoes an apply a killed
 // agent left behind, and converges the node to its desired revision at start.
-import { planChange, type ChangePlan } from '../../shared/change/plan.js'
+import type { ChangePlan } from '../../shared/change/plan.js'
 import { toChangeSpec, type Change } from '../../shared/change/change.js'
 import { traceToSpec } from '../../shared/change/trace-problems.js'
 import { validateChange } from '../../shared/change/validate-change.js'
@@ -13,6 +13,7 @@ import { ChangeConflictError, InvalidResultError, NothingToRollBackError, Revisi
 import type { ApplyLock } from './apply-lock.js'
 import type { RestartPolicy } from '../../shared/change/schema.js'
 import { planFileMode, type FileModePlan } from './file-exposure.js'
+import { InlinePlanner, type Planner } from './planner.js'
 import { restoreFromPending, runTransaction, type TxDeps, type TxFile, type TxOutcome } from './transaction.js'
 import { assertUnitRestartable } from './unit-precheck.js'
 
@@ -32,6 +33,8 @@ export interface ApplyObserver {
 export interface ApplierDeps extends TxDeps {
   lock: ApplyLock
   observer?: ApplyObserver
+  /** Where plans are computed (the daemon: a worker thread); default this thread. */
+  planner?: Planner
 }
 
 export interface ApplierOptions {
@@ -59,11 +62,13 @@ export interface RollbackOptions extends ApplyOptions {
 export class ChangeApplier {
   readonly #deps: ApplierDeps
   readonly #opts: ApplierOptions
+  readonly #planner: Planner
   #inFlight: number | undefined
 
   constructor (deps: ApplierDeps, opts: ApplierOptions) {
     this.#deps = deps
     this.#opts = opts
+    this.#planner = deps.planner ?? new InlinePlanner()
   }
 
   /** Revision being applied right now, if any. */
@@ -88,7 +93,7 @@ export class ChangeApplier {
   /** Plans `change` against the files as they are now; invalid resulting files → 400. */
   async #plan (change: Change): Promise<{ plan: ChangePlan, current: Record<typeof NAMES[number], FileSnapshot> }> {
     const current = await this.#read()
-    const plan = planChange({ config: current.config.content, env: current.env.content }, change, {
+    const plan = await this.#planner.plan({ config: current.config.content, env: current.env.content }, change, {
       fingerprintKey: this.#opts.fingerprintKey,
       labels: { config: this.#opts.files.config, env: this.#opts.files.env }
     })

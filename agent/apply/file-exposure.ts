@@ -4,7 +4,6 @@
 // the file keeps its mode, so the warning says what to add. Mode changes are planned and written
 // here because only the applier sees the files' current modes.
 import type { ChangePlan } from '../../shared/change/plan.js'
-import { secretsInEnv, secretsInYaml } from '../../shared/change/file-secrets.js'
 import type { Change } from '../../shared/change/change.js'
 import type { FileMeta, FileSnapshot } from '../os/file-store.js'
 
@@ -32,8 +31,7 @@ export function planFileMode (name: 'config' | 'env', path: string, change: Chan
   const before = current.meta?.mode
   const mode = want ?? before ?? NEW_FILE_MODE
   const meta = want === undefined ? undefined : { mode: want, uid: current.meta?.uid ?? 0, gid: current.meta?.gid ?? 0 }
-  const holdsSecret = (name === 'config' ? secretsInYaml(filePlan.newText) : secretsInEnv(filePlan.newText)).length > 0
-  const warning = holdsSecret && (mode & 0o004) !== 0
+  const warning = filePlan.holdsSecret && (mode & 0o004) !== 0
     ? `${path} holds a secret and would be readable by every user (mode ${octal(mode)}); add files.${name}.mode: "0600" (or "0640" for the service's group) to the change`
     : undefined
   return { mode, meta, changed: want !== undefined && before !== undefined && (before & 0o7777) !== want, warning }

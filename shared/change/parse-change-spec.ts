@@ -78,9 +78,18 @@ function readYaml (text: string): { value: unknown, locate: Locate } {
 
 function readJson (text: string): { value: unknown, locate: Locate } {
   const value = parseJsonStrict(text)
-  // JSON is YAML 1.2 flow syntax: the yaml parser gives the positions of fields.
-  const doc = parseDocument(text, { uniqueKeys: false })
-  return { value, locate: doc.errors.length === 0 ? locator(doc, text) : () => undefined }
+  // JSON is YAML 1.2 flow syntax: the yaml parser gives the positions of fields. Only when a
+  // problem asks for one: parsing a 1 MiB body that way holds the event loop for well over 100 ms,
+  // and a valid change never needs a position.
+  let located: Locate | undefined
+  const locate: Locate = path => {
+    if (located === undefined) {
+      const doc = parseDocument(text, { uniqueKeys: false })
+      located = doc.errors.length === 0 ? locator(doc, text) : () => undefined
+    }
+    return located(path)
+  }
+  return { value, locate }
 }
 
 // The line of a value path in the document: the key of the deepest field that exists on the

@@ -42,10 +42,12 @@ export interface PlanOptions {
 export class FilePlan {
   readonly #newText: string
   readonly #view: FilePlanView
+  readonly #holdsSecret: boolean
 
-  constructor (view: FilePlanView, newText: string) {
+  constructor (view: FilePlanView, newText: string, holdsSecret: boolean) {
     this.#view = deepFreeze(view)
     this.#newText = newText
+    this.#holdsSecret = holdsSecret
   }
 
   /** Which file. */
@@ -64,6 +66,11 @@ export class FilePlan {
   get warnings (): readonly Problem[] { return this.#view.warnings }
   /** The content to write. Holds secrets in clear: write it, never log it. */
   get newText (): string { return this.#newText }
+  /**
+   * True when the new content holds a secret (a value at a secret path or variable, or a key
+   * lookalike). Found while masking the diff, so nobody parses the new content again for it.
+   */
+  get holdsSecret (): boolean { return this.#holdsSecret }
 
   /** The masked view. */
   toJSON (): FilePlanView { return this.#view }
@@ -102,10 +109,12 @@ export function planChange (current: CurrentFiles, change: Change, opts: PlanOpt
     ? oldEnv
     : editEnvFile(oldEnv, { set: Object.fromEntries(Object.entries(env.set).map(([k, v]) => [k, reveal(v)])), unset: env.unset })
 
+  const newConfigSecrets = config === undefined ? [] : secretsInYaml(newConfig)
+  const newEnvSecrets = env === undefined ? [] : secretsInEnv(newEnv)
   const secrets: RedactEntry[] = [
     ...changeSecrets(change),
-    ...(config === undefined ? [] : [...secretsInYaml(oldConfig), ...secretsInYaml(newConfig)]),
-    ...(env === undefined ? [] : [...secretsInEnv(oldEnv), ...secretsInEnv(newEnv)])
+    ...(config === undefined ? [] : [...secretsInYaml(oldConfig), ...newConfigSecrets]),
+    ...(env === undefined ? [] : [...secretsInEnv(oldEnv), ...newEnvSecrets])
   ]
   const mask = (s: string): string => redactText(s, secrets, { key: opts.fingerprintKey })
   const maskProblems = (ps: readonly Problem[]): Problem[] => ps.map(p => ({ ...p, message: mask(p.message) }))
@@ -121,7 +130,7 @@ export function planChange (current: CurrentFiles, change: Change, opts: PlanOpt
       diff: unifiedDiff(oldConfig, newConfig, { oldLabel: label, newLabel: label, mapLine: mask }),
       problems: maskProblems(checkMinkmsConfig(newConfig)),
       warnings: []
-    }, newConfig)
+    }, newConfig, newConfigSecrets.length > 0)
   }
   if (env !== undefined) {
     const label = opts.labels?.env ?? 'env'
@@ -134,7 +143,7 @@ export function planChange (current: CurrentFiles, change: Change, opts: PlanOpt
       diff: unifiedDiff(oldEnv, newEnv, { oldLabel: label, newLabel: label, mapLine: mask }),
       problems: maskProblems(check.problems),
       warnings: maskProblems(check.warnings)
-    }, newEnv)
+    }, newEnv, newEnvSecrets.length > 0)
   }
   const changed = (files.config?.changed ?? false) || (files.env?.changed ?? false)
   const restart = change.restart === 'always' || (change.restart === 'on-change' && changed)

@@ -10,6 +10,8 @@ import { RealAgentCore } from '../../agent/agent-core.js'
 import { buildAgentApp, type AgentApp, type TlsMaterial } from '../../agent/app.js'
 import { ApplyLock } from '../../agent/apply/apply-lock.js'
 import { ChangeApplier } from '../../agent/apply/change-applier.js'
+import type { Planner } from '../../agent/apply/planner.js'
+import { WorkerPlanner } from '../../agent/apply/worker-planner.js'
 import type { HttpEdgeLimits } from '../../agent/http-edge.js'
 import { createAgentMetrics } from '../../agent/metrics.js'
 import { FakeServiceManager } from '../../agent/os/fake-service-manager.js'
@@ -32,8 +34,11 @@ export interface RealAgent {
   lines: string[]
 }
 
-/** Starts the API over a real applier; `modes` sets the managed files' modes (default 0640). */
-export async function startRealAgent (t: Test, opts: { tls?: TlsMaterial, limits?: Partial<HttpEdgeLimits>, modes?: { config?: number, env?: number } } = {}): Promise<RealAgent> {
+/**
+ * Starts the API over a real applier; `modes` sets the managed files' modes (default 0640).
+ * Plans run in a worker thread, as in the daemon, unless `planner` says otherwise.
+ */
+export async function startRealAgent (t: Test, opts: { tls?: TlsMaterial, limits?: Partial<HttpEdgeLimits>, modes?: { config?: number, env?: number }, planner?: Planner } = {}): Promise<RealAgent> {
   const dir = t.testdir({})
   await mkdir(join(dir, 'etc'), { recursive: true })
   const files = { config: join(dir, 'etc', 'config.yaml'), env: join(dir, 'etc', 'minkms.env') }
@@ -46,8 +51,10 @@ export async function startRealAgent (t: Test, opts: { tls?: TlsMaterial, limits
   await state.init()
   const service = new FakeServiceManager()
   const { logger, lines } = captureLogger()
+  const planner = opts.planner ?? new WorkerPlanner()
+  t.teardown(async () => { await planner.close() })
   const applier = new ChangeApplier({
-    store: new FsFileStore(), state, service, verifier: new ScriptedVerifier(service), clock: systemClock, log: silentLog, lock: new ApplyLock(stateDir)
+    store: new FsFileStore(), state, service, planner, verifier: new ScriptedVerifier(service), clock: systemClock, log: silentLog, lock: new ApplyLock(stateDir)
   }, { files, fingerprintKey: box.derive('fingerprint'), keep: 5, verify: { deadlineMs: 10_000, stableForMs: 0 } })
   const core = new RealAgentCore({
     node: 'node1', applier, service, journal: new FakeJournal(), state, log: silentLog, metrics: createAgentMetrics({ files: ['config', 'env'], processMetrics: true })
