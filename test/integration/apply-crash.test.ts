@@ -7,7 +7,6 @@
 // Aiming: the child prints every apply event; the first apply of each child measures how long
 // each phase lasts (from the arrival of its events here), and a later apply is killed at the
 // event that starts the aimed phase plus a delay drawn from that phase's measured duration.
-import { childEnv } from '../helpers/child-env.js'
 import t from 'tap'
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -82,7 +81,7 @@ t.test(`${TRIALS} SIGKILLs aimed at every phase of an apply`, { timeout: 300_000
   for (let i = 0; i < TRIALS; i++) {
     const phase = PHASES[i % PHASES.length]!
     const [open, close] = WINDOW[phase]
-    const p = processRunner.spawn(process.execPath, [...childArgs, dir], { stdout: 'pipe', stderr: 'pipe', env: childEnv() })
+    const p = processRunner.spawn(process.execPath, [...childArgs, dir], { stdout: 'pipe', stderr: 'pipe' })
     let stderr = ''
     p.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
     // Apply 1 of this child measures the phase; apply 2 is killed in it.

@@ -1,7 +1,6 @@
 // `npm run lab -- …` builds only for `up` and only when a source is newer than dist/; `status`
 // and `down` never run tsc. Run against a scratch tree holding the real wrapper, a source newer
 // than its compiled file, a stand-in tsc that records each run, and a stand-in lab CLI.
-import { childEnv } from '../helpers/child-env.js'
 import t from 'tap'
 import { copyFile, mkdir, readFile, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -32,7 +31,7 @@ writeFileSync(${JSON.stringify(join(root, 'dist/agent/a.js'))}, '')
   await writeFile(join(root, 'package.json'), '{ "type": "module" }\n')
   return {
     lab: async (...argv) => {
-      const r = await processRunner.run(process.execPath, [join(root, 'test/lab/run-lab-cli.mjs'), ...argv], { cwd: root, timeoutMs: 30_000, env: childEnv({ NODE_OPTIONS: '' }) })
+      const r = await processRunner.run(process.execPath, [join(root, 'test/lab/run-lab-cli.mjs'), ...argv], { cwd: root, timeoutMs: 30_000, env: { ...process.env, NODE_OPTIONS: '' } })
       return { out: r.stdout, err: r.stderr }
     },
     tscRuns: async () => (await readFile(join(root, 'tsc-runs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length

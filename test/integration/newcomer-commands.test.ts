@@ -13,9 +13,10 @@ const repo = join(import.meta.dirname, '..', '..')
 t.setTimeout(900_000)
 
 /**
- * The environment of a shell outside any tap run. NODE_V8_COVERAGE goes too: the `npx tap` run
- * inside the copy would otherwise write into (and clear) the coverage directory of the run that
- * runs this test, and the unit tier's coverage report would lose whole files.
+ * The environment of a shell outside any tap run. tap's processinfo still adds its own variables
+ * to every child's environment; the one that turns coverage off
+ * (test/helpers/coverage-own-process-only.mjs) keeps npm, npx and the inner tap run out of this
+ * run's coverage report.
  */
 function cleanEnv (): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TAP|NODE_OPTIONS|_TAPJS|NODE_V8_COVERAGE)/.test(k)))

@@ -7,7 +7,6 @@ import t from 'tap'
 import { generateApiKey } from '../../../../shared/minkms/keys.js'
 import { processRunner, type SpawnedProcess } from '../../../../shared/process-runner.js'
 import { deriveRootApiKey } from '../../../lab/emulator/root-key.js'
-import { childEnv } from '../../../helpers/child-env.js'
 import { clientFor, configYaml, freshDir, startNode, testEnv, TEST_HSM_KEY, type TestEnv } from './helpers/harness.js'
 
 const MAIN = fileURLToPath(new URL('../../../lab/emulator/main.ts', import.meta.url))
@@ -16,7 +15,7 @@ const FATAL = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d FATAL /
 
 async function minkms (args: string[], env: NodeJS.ProcessEnv = {}, okCodes = [0]): Promise<{ stdout: string, stderr: string, code: number }> {
   return await processRunner.run(process.execPath, [...NODE_ARGS, ...args], {
-    timeoutMs: 60_000, okCodes, env: childEnv({ MINIO_KMS_HSM_KEY: '', ...env })
+    timeoutMs: 60_000, okCodes, env: { ...process.env, MINIO_KMS_HSM_KEY: '', ...env }
   })
 }
 
@@ -96,7 +95,7 @@ t.test('SIGTERM stops the server with exit 0; crash-after exits 2', async (t) =>
   const data = freshDir(env, 'data')
   const cfg = config(env, configYaml(env.pki))
   const child = processRunner.spawn(process.execPath, [...NODE_ARGS, 'server', data, '--address', '127.0.0.1:0', '--config', cfg], {
-    env: childEnv({ MINIO_KMS_HSM_KEY: TEST_HSM_KEY, MINKMS_EMU_FAULTS_DIR: freshDir(env, 'nofaults') })
+    env: { ...process.env, MINIO_KMS_HSM_KEY: TEST_HSM_KEY, MINKMS_EMU_FAULTS_DIR: freshDir(env, 'nofaults') }
   })
   t.teardown(() => child.kill('SIGKILL'))
   const out = collect(child)
@@ -110,7 +109,7 @@ t.test('SIGTERM stops the server with exit 0; crash-after exits 2', async (t) =>
   const faults = freshDir(env, 'faults')
   writeFileSync(join(faults, 'crash-after'), '0.1')
   const crash = processRunner.spawn(process.execPath, [...NODE_ARGS, 'server', data, '--address', '127.0.0.1:0', '--config', cfg], {
-    env: childEnv({ MINIO_KMS_HSM_KEY: TEST_HSM_KEY, MINKMS_EMU_FAULTS_DIR: faults })
+    env: { ...process.env, MINIO_KMS_HSM_KEY: TEST_HSM_KEY, MINKMS_EMU_FAULTS_DIR: faults }
   })
   t.teardown(() => crash.kill('SIGKILL'))
   const stderr = (async () => { let s = ''; crash.stderr?.setEncoding('utf8'); for await (const c of crash.stderr ?? []) s += c as string; return s })()
