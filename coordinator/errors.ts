@@ -18,7 +18,14 @@ export const COORDINATOR_CODES = {
   CRD_FORBIDDEN: { status: 403, meaning: 'the token\'s role may not do that (viewer on a write)' },
   CRD_STATE_SEALED: { status: 500, meaning: 'sealed coordinator state is corrupt or was sealed with another key' },
   CRD_STORE_VERSION: { status: 500, meaning: 'the store (keyroll.db) was written by a newer keyroll (its schema version is higher than this one knows); run that version or restore a backup' },
-  CRD_STORE_UNREADABLE: { status: 500, meaning: 'the store file cannot be opened as keyroll\'s database (missing, permissions, not a keyroll SQLite file, corrupt)' }
+  CRD_STORE_UNREADABLE: { status: 500, meaning: 'the store file cannot be opened as keyroll\'s database (missing, permissions, not a keyroll SQLite file, corrupt)' },
+  CRD_CLIENT_CERT_REQUIRED: { status: 401, meaning: 'a boot-slot request came without a client certificate issued by `tls.clientCa`' },
+  CRD_TLS_UNREADABLE: { status: 500, meaning: '`tls.cert`, `tls.key` or `tls.clientCa` cannot be read at start (exit 2)' },
+  CRD_HTTP_BAD_REQUEST: { status: 400, meaning: 'the HTTP parser refused the request before any route (bad chunking, Content-Length with Transfer-Encoding, NUL in a header, …)' },
+  CRD_HTTP_REQUEST_TIMEOUT: { status: 408, meaning: "the client did not send its headers or body within the edge's timeouts (docs/security.md)" },
+  CRD_HTTP_HEADERS_TOO_LARGE: { status: 431, meaning: "the request line and headers exceed the parser's limit (16 KiB)" },
+  CRD_BODY_TOO_LARGE: { status: 413, meaning: 'the body is larger than the route accepts (a change plus 64 KiB for plans and rollouts, 16 KiB elsewhere)' },
+  CRD_BAD_INPUT: { status: 400, meaning: 'a request the schema allows but that cannot be served as sent (a YAML change without `?cluster=`, a token name that is not a name)' }
 } as const satisfies Catalogue
 
 /** A code of {@link COORDINATOR_CODES}. */
@@ -26,3 +33,44 @@ export type CoordinatorCode = keyof typeof COORDINATOR_CODES
 
 /** Base of the coordinator's errors: the status comes from the catalogue. */
 export class CoordinatorError extends catalogueError(COORDINATOR_CODES) {}
+
+/** No such route, cluster, node or rollout. */
+export class NotFoundError extends CoordinatorError {
+  constructor (what: string) { super('CRD_NOT_FOUND', what) }
+}
+/** No bearer token, or an unknown or revoked one. */
+export class UnauthenticatedError extends CoordinatorError {
+  constructor (detail: string) { super('CRD_UNAUTHENTICATED', `${detail}; send Authorization: Bearer <token> (keyroll token create)`) }
+}
+/** The token's role may not do that. */
+export class ForbiddenError extends CoordinatorError {
+  constructor (detail: string) { super('CRD_FORBIDDEN', detail) }
+}
+/** A boot-slot request without a verified client certificate. */
+export class ClientCertRequiredError extends CoordinatorError {
+  constructor () { super('CRD_CLIENT_CERT_REQUIRED', 'boot slots need the agent\'s client certificate, issued by the coordinator\'s tls.clientCa') }
+}
+/** A TLS file named in the config cannot be read. */
+export class TlsUnreadableError extends CoordinatorError {
+  constructor (field: string, path: string, reason: string) { super('CRD_TLS_UNREADABLE', `${field}: cannot read ${path} (${reason}); fix the path or the file permissions`) }
+}
+/** A request that cannot be served as sent. */
+export class BadInputError extends CoordinatorError {
+  constructor (detail: string) { super('CRD_BAD_INPUT', detail) }
+}
+/** The HTTP parser refused the request. */
+export class HttpBadRequestError extends CoordinatorError {
+  constructor (reason: string) { super('CRD_HTTP_BAD_REQUEST', `bad HTTP request: ${reason}`) }
+}
+/** Headers or body not received within the edge's timeouts. */
+export class HttpRequestTimeoutError extends CoordinatorError {
+  constructor (detail: string) { super('CRD_HTTP_REQUEST_TIMEOUT', `request not received in time (${detail}); send the whole request at once`) }
+}
+/** Request line and headers too large. */
+export class HttpHeadersTooLargeError extends CoordinatorError {
+  constructor (limit: string) { super('CRD_HTTP_HEADERS_TOO_LARGE', `the request line and headers exceed ${limit}`) }
+}
+/** Body larger than the route accepts. */
+export class BodyTooLargeError extends CoordinatorError {
+  constructor (path: string, limit: string) { super('CRD_BODY_TOO_LARGE', `the body of ${path} is larger than ${limit}`) }
+}

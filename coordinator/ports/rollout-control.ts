@@ -54,6 +54,9 @@ export type SlotAnswer = { granted: true, slotId: string, ttlMs: number } | { gr
 /** Boot slots: at most one converging node per cluster, never while a rollout step runs there. */
 export interface SlotControl {
   request (req: SlotRequest): Promise<SlotAnswer>
-  /** Resolves false for an unknown slot id. */
-  release (slotId: string, body: { revision: number, result: string, message?: string }): Promise<boolean>
+  /**
+   * Resolves false for an unknown slot id, or one held by another node than `body.node` (the node
+   * of the caller's client certificate, when the API knows it).
+   */
+  release (slotId: string, body: { revision: number, result: string, message?: string, node?: string }): Promise<boolean>
 }

@@ -6,7 +6,7 @@ import { connect as tlsConnect } from 'node:tls'
 import { Agent, request } from 'undici'
 import { LabCa } from '../lab/lab-ca.js'
 import { prototypeKeys, startRealAgent } from '../helpers/real-agent.js'
-import { TlsRefusalLog } from '../../agent/tls-refusals.js'
+import { TlsRefusalLog } from '../../shared/tls-refusals.js'
 import { captureLogger } from '../helpers/fake-agent-core.js'
 
 const trusted = await LabCa.create('keyroll clients CA')

@@ -4,7 +4,7 @@
 // name the defect, never certificate or key bytes). Rate-limited: a scanner or a misconfigured
 // client retrying in a loop must not flood the journal, so after `perWindow` entries in a window
 // the rest are counted and reported once when the next window starts.
-import type { Logger } from '../shared/logger.js'
+import type { Logger } from './logger.js'
 
 /** Options of {@link TlsRefusalLog}. */
 export interface TlsRefusalLogOptions {

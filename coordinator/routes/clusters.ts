@@ -1,0 +1,50 @@
+// GET /v1/clusters and /v1/nodes: the configured clusters and nodes with their live health
+// (cluster-health.ts: every node asked in parallel, each question bounded).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { ClusterViewSchema, NodeHealthSchema } from '../../shared/schemas/cluster.js'
+import { ErrorBodySchema } from '../../shared/schemas/errors.js'
+import { TERMINAL_ROLLOUT_STATES } from '../../shared/schemas/rollout.js'
+import { clusterViews, nodesHealth, type HealthSources } from '../cluster-health.js'
+import type { CoordinatorConfig } from '../config-schema.js'
+import { nodeRefs } from '../config.js'
+import { NotFoundError } from '../errors.js'
+import type { RolloutControl } from '../ports/rollout-control.js'
+import { ClusterName } from './params.js'
+
+/** Options of the cluster routes. */
+export interface ClusterRoutesOptions {
+  config: CoordinatorConfig
+  health: HealthSources
+  control: Pick<RolloutControl, 'list'>
+}
+
+const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = async (app, { config, health, control }) => {
+  const all = nodeRefs(config)
+
+  app.get('/v1/clusters', {
+    config: { access: 'viewer' },
+    schema: { summary: 'Clusters with their nodes\' live health', response: { 200: Type.Array(ClusterViewSchema), '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } }
+  }, async () => {
+    const [nodes, rollouts] = await Promise.all([nodesHealth(all, health), control.list({ limit: 1000 })])
+    const active = new Map<string, string>()
+    // list() is newest first: the first non-terminal one per cluster is the active one.
+    for (const r of rollouts) if (!TERMINAL_ROLLOUT_STATES.includes(r.state) && !active.has(r.cluster)) active.set(r.cluster, r.id)
+    return clusterViews(config.clusters.map(c => c.name), nodes, c => active.get(c))
+  })
+
+  app.get('/v1/nodes', {
+    config: { access: 'viewer' },
+    schema: {
+      summary: 'Nodes with their live health',
+      querystring: Type.Object({ cluster: Type.Optional(ClusterName) }, { additionalProperties: false }),
+      response: { 200: Type.Array(NodeHealthSchema), '4xx': ErrorBodySchema, '5xx': ErrorBodySchema }
+    }
+  }, async (req) => {
+    const { cluster } = req.query
+    if (cluster !== undefined && !config.clusters.some(c => c.name === cluster)) throw new NotFoundError(`no cluster ${cluster}; known: ${config.clusters.map(c => c.name).join(', ') || 'none'}`)
+    return await nodesHealth(cluster === undefined ? all : all.filter(n => n.cluster === cluster), health)
+  })
+}
+
+export default clusterRoutes
