@@ -9,7 +9,7 @@ import type { NodeRef } from '../../coordinator/ports/node-ref.js'
 import type { AuditEntry, RolloutStore, StoredToken } from '../../coordinator/store/rollout-store.js'
 import { deepFreeze } from '../../shared/change/change.js'
 import type { AgentStatus } from '../../shared/schemas/agent-status.js'
-import { captureLogger } from './fake-agent-core.js'
+import { createCoordinatorLogger } from '../../coordinator/logger.js'
 import { FakeRolloutControl, FakeSlotControl } from './fake-rollout-control.js'
 
 /** Tokens and the audit log in memory (the parts of RolloutStore the API and createToken use). */
@@ -116,7 +116,8 @@ export interface TestCoordinator {
 
 /** The API over fakes, closed at teardown. */
 export async function buildTestCoordinator (t: TeardownHost, over: Partial<CoordinatorAppDeps> & { config?: CoordinatorConfig, script?: Record<string, NodeScript> } = {}): Promise<TestCoordinator> {
-  const { logger, lines } = captureLogger()
+  const lines: string[] = []
+  const logger = createCoordinatorLogger({ destination: { write: (l: string) => lines.push(l) } })
   const control = over.control instanceof FakeRolloutControl ? over.control : new FakeRolloutControl({ c1: ['node1', 'node2', 'node3'], c2: ['node9'] })
   const slots = over.slots instanceof FakeSlotControl ? over.slots : new FakeSlotControl()
   const store = new MemoryTokenStore()

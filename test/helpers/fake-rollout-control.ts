@@ -112,13 +112,13 @@ export class FakeRolloutControl implements RolloutControl {
     return this.#subscribers.get(id)?.size ?? 0
   }
 
-  /** Appends an event as the engine would (stored first, then told to subscribers). */
-  emit (id: string, e: Omit<RolloutEvent, 'index' | 'at'> & { at?: number }): RolloutEvent {
+  /** Appends an event as the engine would (stored first, then told to subscribers unless `notify` is false). */
+  emit (id: string, e: Omit<RolloutEvent, 'index' | 'at'> & { at?: number }, opts: { notify?: boolean } = {}): RolloutEvent {
     const list = this.#events.get(id)
     if (list === undefined) throw new Error(`no rollout ${id}`)
     const event: RolloutEvent = { index: list.length, at: e.at ?? this.#now(), type: e.type, message: e.message, ...(e.node === undefined ? {} : { node: e.node }), ...(e.data === undefined ? {} : { data: e.data }) }
     list.push(event)
-    for (const s of this.#subscribers.get(id) ?? []) s(event)
+    if (opts.notify !== false) for (const s of this.#subscribers.get(id) ?? []) s(event)
     return event
   }
 
