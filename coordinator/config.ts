@@ -53,7 +53,7 @@ export function coordinatorConfigRules (c: Static<typeof CoordinatorConfigSchema
   const paths: Array<[string, string | undefined]> = [
     ['stateDir', c.stateDir], ['tls.cert', c.tls?.cert], ['tls.key', c.tls?.key], ['tls.clientCa', c.tls?.clientCa],
     ['agents.ca', c.agents.ca], ['agents.cert', c.agents.cert], ['agents.key', c.agents.key],
-    ...c.clusters.flatMap((cl, i): Array<[string, string]> => [[`clusters.${i}.minkms.ca`, cl.minkms.ca], [`clusters.${i}.minkms.adminKeyFile`, cl.minkms.adminKeyFile]])
+    ...c.clusters.flatMap((cl, i): Array<[string, string]> => [[`clusters[${i}].minkms.ca`, cl.minkms.ca], [`clusters[${i}].minkms.adminKeyFile`, cl.minkms.adminKeyFile]])
   ]
   for (const [at, p] of paths) {
     if (p !== undefined && (posix.normalize(p) !== p || p.endsWith('/'))) out.push({ path: at, message: `must be a normalised path (no "..", "//" or trailing "/"); did you mean ${posix.normalize(p).replace(/\/$/, '')}?` })
@@ -67,10 +67,10 @@ export function coordinatorConfigRules (c: Static<typeof CoordinatorConfigSchema
   const minkmsAt = new Map<string, string>()
   c.clusters.forEach((cl, i) => {
     const first = clusterAt.get(cl.name)
-    if (first !== undefined) out.push({ path: `clusters.${i}.name`, message: `cluster ${cl.name} is named twice (also clusters.${first}.name); cluster names must be unique` })
+    if (first !== undefined) out.push({ path: `clusters[${i}].name`, message: `cluster ${cl.name} is named twice (also clusters[${first}].name); cluster names must be unique` })
     else clusterAt.set(cl.name, i)
     cl.nodes.forEach((n, j) => {
-      const at = `clusters.${i}.nodes.${j}`
+      const at = `clusters[${i}].nodes[${j}]`
       // A boot slot names only its node (from the agent's certificate): the node name alone must find the cluster.
       const seen = nodeAt.get(n.name)
       if (seen !== undefined) out.push({ path: `${at}.name`, message: `node ${n.name} is also ${seen}; node names must be unique across all clusters (a booting agent is found by its node name)` })
