@@ -105,7 +105,7 @@ export function renderError (err: unknown, request: FastifyRequest): RenderedErr
     const problems = validationProblems(e.validation, e.validationContext)
     const v = new RequestValidationError(problems.map(p => `${p.path}: ${p.message}`).join('; '))
     request.log.info({ code: v.code, statusCode: 400, problems }, 'request rejected')
-    return { statusCode: 400, body: { code: v.code, message: mask(v.message), statusCode: 400, problems } }
+    return { statusCode: 400, body: { code: v.code, message: mask(v.message), statusCode: 400, problems: problems.map(p => ({ path: mask(p.path), message: mask(p.message) })) } }
   }
   const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode <= 599 ? e.statusCode : 500
   if (status < 500) {
@@ -113,7 +113,7 @@ export function renderError (err: unknown, request: FastifyRequest): RenderedErr
     const problems = asProblems(e.problems)
     request.log.info({ code, statusCode: status }, 'request rejected')
     const body: ErrorBody = { code, message: mask(String(e.message ?? '')), statusCode: status }
-    if (problems !== undefined) body.problems = problems.map(p => ({ ...p, message: mask(p.message) }))
+    if (problems !== undefined) body.problems = problems.map(p => ({ ...p, path: mask(p.path), message: mask(p.message) }))
     return { statusCode: status, body }
   }
   request.log.error({ err }, 'request failed')
