@@ -30,7 +30,7 @@ export function tokenName (token: string): string | undefined {
 }
 
 /** What {@link createToken} needs of the store. */
-export type TokenStore = Pick<RolloutStore, 'putToken' | 'tokenByHash' | 'appendAudit'>
+export type TokenStore = Pick<RolloutStore, 'putToken' | 'tokenByHash' | 'appendAudit' | 'listTokens'>
 
 /**
  * Creates a token, stores its hash and audits it. Returns the clear token: the only time it
@@ -39,6 +39,11 @@ export type TokenStore = Pick<RolloutStore, 'putToken' | 'tokenByHash' | 'append
 export async function createToken (store: TokenStore, name: string, role: Role, opts: { actor?: string, now?: number } = {}): Promise<{ token: string, stored: StoredToken }> {
   if (!TOKEN_NAME.test(name)) throw new BadInputError(`token name ${JSON.stringify(name.slice(0, 80))} is not valid: 1-63 of a-z, 0-9, '.', '-', starting with a letter or digit`)
   if (!(ROLES as readonly string[]).includes(role)) throw new BadInputError(`role must be one of ${ROLES.join(', ')}`)
+  // Names are the store's key and the audit's actor: a second live token of one name would make
+  // two holders indistinguishable (and the store would drop the first). Revoke, then create.
+  if ((await store.listTokens()).some(t => t.name === name && t.revokedAt === undefined)) {
+    throw new BadInputError(`a token named ${name} exists; revoke it first (keyroll token revoke ${name}) or choose another name`)
+  }
   const token = `krt_${name}_${randomBytes(32).toString('hex')}`
   const now = opts.now ?? Date.now()
   const stored: StoredToken = { name, role, hash: hashToken(token), createdAt: now }

@@ -1,42 +1,16 @@
 // The coordinator API over fakes, for route tests: FakeRolloutControl and FakeSlotControl, a small
-// in-memory token and audit store (MemoryTokenStore), scripted agents and minkms probe, and a
-// captured log. `viewer` and `operator` are real tokens made with createToken.
-import { createHash } from 'node:crypto'
+// MemoryRolloutStore for tokens and the audit log, scripted agents and minkms probe, and a
+// captured log. The store is the real in-memory RolloutStore; `viewer` and `operator` are real
+// tokens made with createToken.
 import { buildCoordinatorApp, type CoordinatorApp, type CoordinatorAppDeps } from '../../coordinator/app.js'
 import { createToken } from '../../coordinator/auth/tokens.js'
 import type { CoordinatorConfig } from '../../coordinator/config-schema.js'
 import type { NodeRef } from '../../coordinator/ports/node-ref.js'
-import type { AuditEntry, RolloutStore, StoredToken } from '../../coordinator/store/rollout-store.js'
+import { MemoryRolloutStore } from '../../coordinator/store/memory-rollout-store.js'
 import { deepFreeze } from '../../shared/change/change.js'
 import type { AgentStatus } from '../../shared/schemas/agent-status.js'
 import { createCoordinatorLogger } from '../../coordinator/logger.js'
 import { FakeRolloutControl, FakeSlotControl } from './fake-rollout-control.js'
-
-/** Tokens and the audit log in memory (the parts of RolloutStore the API and createToken use). */
-export class MemoryTokenStore implements Pick<RolloutStore, 'putToken' | 'tokenByHash' | 'appendAudit' | 'audit' | 'revokeToken'> {
-  readonly tokens: StoredToken[] = []
-  readonly entries: AuditEntry[] = []
-  async putToken (t: StoredToken): Promise<void> { this.tokens.push(t) }
-  async tokenByHash (hash: string): Promise<StoredToken | undefined> { return this.tokens.find(t => t.hash === hash && t.revokedAt === undefined) }
-  async revokeToken (name: string, at: number): Promise<boolean> {
-    let found = false
-    this.tokens.forEach((t, i) => { if (t.name === name && t.revokedAt === undefined) { this.tokens[i] = { ...t, revokedAt: at }; found = true } })
-    return found
-  }
-
-  async appendAudit (e: Omit<AuditEntry, 'seq' | 'prevHash' | 'hash'>): Promise<AuditEntry> {
-    const prevHash = this.entries.at(-1)?.hash ?? '0'.repeat(64)
-    const seq = this.entries.length + 1
-    const hash = createHash('sha256').update(JSON.stringify([seq, e, prevHash])).digest('hex')
-    const entry = { ...e, seq, prevHash, hash }
-    this.entries.push(entry)
-    return entry
-  }
-
-  async audit (opts: { from?: number, limit?: number } = {}): Promise<AuditEntry[]> {
-    return this.entries.filter(e => e.seq >= (opts.from ?? 1)).slice(0, opts.limit ?? 1000)
-  }
-}
 
 /** What a scripted node answers; absent nodes answer healthy. */
 export interface NodeScript { status?: Partial<AgentStatus> | Error | 'hang', ready?: boolean | Error, minkmsReady?: boolean | Error | 'hang' }
@@ -105,7 +79,7 @@ export interface TestCoordinator {
   app: CoordinatorApp
   control: FakeRolloutControl
   slots: FakeSlotControl
-  store: MemoryTokenStore
+  store: MemoryRolloutStore
   lines: string[]
   /** Authorization headers of a viewer and an operator token. */
   viewer: { authorization: string }
@@ -120,7 +94,7 @@ export async function buildTestCoordinator (t: TeardownHost, over: Partial<Coord
   const logger = createCoordinatorLogger({ destination: { write: (l: string) => lines.push(l) } })
   const control = over.control instanceof FakeRolloutControl ? over.control : new FakeRolloutControl({ c1: ['node1', 'node2', 'node3'], c2: ['node9'] })
   const slots = over.slots instanceof FakeSlotControl ? over.slots : new FakeSlotControl()
-  const store = new MemoryTokenStore()
+  const store = new MemoryRolloutStore()
   const viewerToken = (await createToken(store, 'alice', 'viewer')).token
   const operatorToken = (await createToken(store, 'bob', 'operator')).token
   const { config, script, ...deps } = over

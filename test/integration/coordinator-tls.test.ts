@@ -12,7 +12,8 @@ import type { ApplyResult } from '../../agent/core.js'
 import { runCoordinator } from '../../coordinator/main.js'
 import type { Clock } from '../../shared/clock.js'
 import { FakeRolloutControl, FakeSlotControl } from '../helpers/fake-rollout-control.js'
-import { MemoryTokenStore, scriptedHealth } from '../helpers/coordinator-app.js'
+import { scriptedHealth } from '../helpers/coordinator-app.js'
+import { MemoryRolloutStore } from '../../coordinator/store/memory-rollout-store.js'
 import { createToken } from '../../coordinator/auth/tokens.js'
 import { LabCa } from '../lab/lab-ca.js'
 
@@ -41,7 +42,7 @@ await writeFile(join(dir, 'coordinator.yaml'), [
   ''
 ].join('\n'))
 
-const store = new MemoryTokenStore()
+const store = new MemoryRolloutStore()
 const operator = (await createToken(store, 'ops', 'operator')).token
 const slots = new FakeSlotControl()
 const control = new FakeRolloutControl({ c1: ['node1', 'node2'] })

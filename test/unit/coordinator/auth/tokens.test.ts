@@ -2,32 +2,38 @@
 // once, roles order viewer < operator, and a token is never written to the log.
 import t from 'tap'
 import { createToken, hashToken, principalOf, roleAllows, tokenName } from '../../../../coordinator/auth/tokens.js'
-import { buildTestCoordinator, MemoryTokenStore } from '../../../helpers/coordinator-app.js'
+import { MemoryRolloutStore } from '../../../../coordinator/store/memory-rollout-store.js'
+import { buildTestCoordinator } from '../../../helpers/coordinator-app.js'
 
 t.test('createToken stores the hash, audits, and returns the token once', async t => {
-  const store = new MemoryTokenStore()
+  const store = new MemoryRolloutStore()
   const { token, stored } = await createToken(store, 'ci-deploy', 'operator', { actor: 'root', now: 1000 })
   t.match(token, /^krt_ci-deploy_[0-9a-f]{64}$/)
   t.same(stored, { name: 'ci-deploy', role: 'operator', hash: hashToken(token), createdAt: 1000 })
-  t.notOk(JSON.stringify(store.tokens).includes(token.slice(-64)), 'the secret part is not stored')
-  t.match(store.entries, [{ actor: 'root', action: 'token.create', target: 'ci-deploy', detail: { role: 'operator' } }])
-  t.notOk(JSON.stringify(store.entries).includes(token.slice(-64)), 'nor audited')
+  t.notOk(JSON.stringify(await store.listTokens()).includes(token.slice(-64)), 'the secret part is not stored')
+  const audit = await store.audit()
+  t.match(audit, [{ actor: 'root', action: 'token.create', target: 'ci-deploy', detail: { role: 'operator' } }])
+  t.notOk(JSON.stringify(audit).includes(token.slice(-64)), 'nor audited')
   t.same(await principalOf(store, token), { name: 'ci-deploy', role: 'operator' })
+  await t.rejects(createToken(store, 'ci-deploy', 'viewer'), { code: 'CRD_BAD_INPUT', message: /exists; revoke it first/ }, 'one live token per name')
+  t.ok(await store.revokeToken('ci-deploy', 2000))
   const second = await createToken(store, 'ci-deploy', 'operator')
   t.not(second.token, token, 'random each time')
+  t.equal(await principalOf(store, token), undefined, 'the revoked one stays refused')
+  t.same(await principalOf(store, second.token), { name: 'ci-deploy', role: 'operator' })
 })
 
 t.test('bad names and roles are refused', async t => {
-  const store = new MemoryTokenStore()
+  const store = new MemoryRolloutStore()
   for (const name of ['', 'Bob', 'a_b', 'a b', '-x', 'x'.repeat(64), 'é']) {
     await t.rejects(createToken(store, name, 'viewer'), { code: 'CRD_BAD_INPUT' }, JSON.stringify(name))
   }
   await t.rejects(createToken(store, 'ok', 'admin' as 'viewer'), { code: 'CRD_BAD_INPUT' })
-  t.same(store.tokens, [])
+  t.same(await store.listTokens(), [])
 })
 
 t.test('principalOf: malformed, unknown, revoked and tampered tokens give nobody', async t => {
-  const store = new MemoryTokenStore()
+  const store = new MemoryRolloutStore()
   const { token } = await createToken(store, 'alice', 'viewer')
   t.equal(tokenName(token), 'alice')
   for (const bad of ['', 'krt_alice', token.toUpperCase(), token.slice(0, -1), `${token}0`, token.replace('alice', 'bob'), `krt_alice_${'0'.repeat(64)}`]) {
