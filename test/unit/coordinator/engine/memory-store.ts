@@ -15,6 +15,8 @@ export class MemoryStore implements RolloutStore {
   readonly tokens = new Map<string, StoredToken>()
   /** Every saved version of each rollout, in order (tests check what was stored before an effect). */
   readonly saves: Rollout[] = []
+  /** Called after each save, before the engine runs the effects that came with it. */
+  onSave: ((r: Rollout) => void) | undefined
 
   async createRollout (r: StoredRollout): Promise<void> {
     const busy = [...this.rollouts.values()].find((x) => x.rollout.cluster === r.rollout.cluster && !TERMINAL_ROLLOUT_STATES.includes(x.rollout.state))
@@ -28,6 +30,7 @@ export class MemoryStore implements RolloutStore {
     if (s === undefined) throw new Error(`no rollout ${rollout.id}`)
     this.rollouts.set(rollout.id, { rollout: structuredClone(rollout), sealedChange: s.sealedChange })
     this.saves.push(structuredClone(rollout))
+    this.onSave?.(structuredClone(rollout))
   }
 
   async getRollout (id: string): Promise<StoredRollout | undefined> {
