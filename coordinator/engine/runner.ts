@@ -184,7 +184,9 @@ export class RolloutRunner {
     const { agents, probe, store, clock } = this.deps
     const signal = this.#ac.signal
     const ref = this.#ref(node)
-    const bad = await firstUnhealthy(agents, probe, this.nodes, signal)
+    // Nodes this rollout is changing right now (maxParallel > 1) are expected to be restarting.
+    const busy = new Set(this.#rollout.nodes.filter((s) => s.state !== 'pending' && s.state !== 'done' && s.state !== 'skipped' && s.state !== 'failed' && s.state !== 'reverted').map((s) => s.node))
+    const bad = await firstUnhealthy(agents, probe, this.nodes.filter((n) => !busy.has(n.name)), signal)
     if (bad !== undefined) return { type: 'blocked', node, reason: 'unhealthy', message: bad.message }
     let cursor: string | undefined
     let invocationBefore: string | undefined

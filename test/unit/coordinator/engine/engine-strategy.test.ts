@@ -197,3 +197,14 @@ t.test('subscribers get each event after it is stored', async t => {
   t.same(seen, seen.map((_, i) => (seen[0] ?? 0) + i), 'in order, no gaps')
   t.ok(storedFirst)
 })
+
+t.test('maxParallel 2: two nodes in flight at once, never three', async t => {
+  const h = harness(t)
+  const releases: Array<() => void> = []
+  for (const n of h.cluster.nodes.values()) n.hold = new Promise((resolve) => { releases.push(resolve) })
+  const r0 = await h.start({ maxParallel: 2 })
+  const r = await h.until(r0.id, (x) => x.nodes.filter((s) => s.state === 'applying').length === 2)
+  t.same(r.nodes.map((s) => s.state), ['applying', 'applying', 'pending'])
+  for (const release of releases) release()
+  t.equal((await h.until(r0.id, terminal)).state, 'succeeded')
+})
