@@ -173,6 +173,7 @@ export class RolloutEngine implements RolloutControl, SlotControl {
         continue
       }
       const runner = this.#runStored(stored)
+      runner.resumed = true
       await runner.dispatch({ type: 'resumed' })
     }
   }

@@ -50,6 +50,8 @@ export class RolloutRunner {
   readonly #follows = new Map<string, Follow>()
   readonly #finished: Promise<void>
   #onFinished: () => void = () => {}
+  /** Set for a runner that continues a rollout a previous coordinator left (resumeAll). */
+  resumed = false
 
   /**
    * @param change the change in wire form, opened from the store's sealed copy; kept in memory only
@@ -258,6 +260,9 @@ export class RolloutRunner {
     this.#follows.set(node, f)
     const ref = this.#ref(node)
     const task = (async () => {
+      // A resumed runner reads the journal again from the step's cursor (the gate needs every
+      // entry); the lines a previous coordinator already stored are not stored twice.
+      const stored = await this.#storedJournalCursors(node)
       while (!f.ac.signal.aborted) {
         try {
           await this.deps.agents.followJournal(ref, {
@@ -266,6 +271,7 @@ export class RolloutRunner {
             onEntry: (e) => {
               f.entries.push(e)
               f.cursor = e.cursor
+              if (stored.has(e.cursor)) return
               this.#emit('journal', `${node}: ${redactText(e.message, [])}`, node, { cursor: e.cursor, realtimeUs: e.realtimeUs, invocationId: e.invocationId, priority: e.priority })
             }
           })
@@ -279,6 +285,25 @@ export class RolloutRunner {
     })()
     this.#tasks.add(task)
     task.finally(() => this.#tasks.delete(task)).catch(() => {})
+  }
+
+  async #storedJournalCursors (node: string): Promise<Set<string>> {
+    const seen = new Set<string>()
+    if (!this.resumed) return seen
+    try {
+      for (let from = 0; ;) {
+        const page = await this.deps.store.events(this.id, { from, limit: 1000 })
+        for (const e of page) {
+          const cursor = (e.data as { cursor?: unknown } | undefined)?.cursor
+          if (e.type === 'journal' && e.node === node && typeof cursor === 'string') seen.add(cursor)
+        }
+        if (page.length < 1000) break
+        from += page.length
+      }
+    } catch (err) {
+      this.deps.log.warn({ err, rollout: this.id }, 'reading the stored journal lines failed; some may be stored twice')
+    }
+    return seen
   }
 
   #unfollow (node: string): void {

@@ -41,6 +41,9 @@ for (const p of points) {
     }
     const events = await second.events(r0.id)
     t.ok(events.some((e) => e.type === 'info' && /coordinator restarted/.test(e.message)))
+    const cursors = events.filter((e) => e.type === 'journal').map((e) => `${e.node ?? ''} ${(e.data as { cursor: string }).cursor}`)
+    t.equal(new Set(cursors).size, cursors.length, 'no journal line stored twice')
+    for (const n of ['node1', 'node2', 'node3']) t.ok(events.some((e) => e.type === 'journal' && e.node === n && /Server is up/.test(e.message)), `${n}'s ready line stored`)
   })
 }
 
