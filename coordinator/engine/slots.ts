@@ -59,6 +59,8 @@ export class SlotService implements SlotControl {
     const now = this.clock.now()
     const slot = await this.store.releaseSlot(slotId, now, body.result)
     if (slot === undefined) return false
+    // The store answers a repeated release (an agent retrying) with the slot as first released.
+    if (slot.releasedAt !== now) return true
     await this.store.appendAudit({ at: now, actor: `agent:${slot.node}`, action: 'slot.release', target: slot.cluster, detail: { slotId, node: slot.node, revision: body.revision, result: body.result, ...(body.message === undefined ? {} : { message: body.message }) } })
     return true
   }

@@ -3,17 +3,13 @@ import type { Test } from 'tap'
 import type { ChangeSpec } from '../../../../shared/change/schema.js'
 import { createLogger } from '../../../../shared/logger.js'
 import type { Rollout, Strategy } from '../../../../shared/schemas/rollout.js'
-import { createEngine, type Engine, type Sealer } from '../../../../coordinator/engine/index.js'
+import { boxSealer, createEngine, type Engine } from '../../../../coordinator/engine/index.js'
 import type { RolloutEngine } from '../../../../coordinator/engine/engine.js'
 import { FakeClock } from '../../../helpers/fake-clock.js'
 import { clusterConfig, FakeCluster } from './fake-cluster.js'
-import { MemoryStore } from './memory-store.js'
-
-/** Not encryption: enough to show the engine never stores the change as given. */
-export const testSealer: Sealer = {
-  seal: (text) => `sealed:${Buffer.from(text).toString('base64').split('').reverse().join('')}`,
-  open: (sealed) => Buffer.from(sealed.slice('sealed:'.length).split('').reverse().join(''), 'base64').toString()
-}
+import { randomBytes } from 'node:crypto'
+import { coordinatorBoxWithKey } from '../../../../coordinator/store/coordinator-sealing.js'
+import { RecordingStore } from './recording-store.js'
 
 export const SECRET = 'k1:ZXhhbXBsZS1zZWNyZXQtbm90LXJlYWwtMTIzNDU2Nzg5MA'
 
@@ -22,7 +18,7 @@ export const change: ChangeSpec = { revision: 2, files: { config: { set: { 'log.
 export interface Harness {
   clock: FakeClock
   cluster: FakeCluster
-  store: MemoryStore
+  store: RecordingStore
   engine: Engine & RolloutEngine
   /** A new engine over the same store and cluster (the old one must be closed first). */
   restart: () => Engine & RolloutEngine
@@ -37,11 +33,12 @@ export function harness (t: Test, opts: { nodes?: number, strategy?: Strategy, s
   const clock = new FakeClock()
   const cfg = { ...clusterConfig(opts.nodes ?? 3), ...(opts.strategy === undefined ? {} : { strategy: opts.strategy }) }
   const cluster = new FakeCluster(clock, cfg)
-  const store = new MemoryStore()
+  const store = new RecordingStore()
+  const box = coordinatorBoxWithKey(randomBytes(32))
   const log = createLogger({ level: 'silent' })
   let n = 0
   const make = (): Engine & RolloutEngine => {
-    const e = createEngine({ store, agents: cluster, probe: cluster, clock, log, sealer: testSealer, clusters: [cfg], pollMs: 1000, slotTtlMs: opts.slotTtlMs ?? 60_000, newId: () => `id-${++n}` })
+    const e = createEngine({ store, agents: cluster, probe: cluster, clock, log, sealer: boxSealer(box), fingerprintKey: box.derive('plan fingerprints'), clusters: [cfg], pollMs: 1000, slotTtlMs: opts.slotTtlMs ?? 60_000, newId: () => `id-${++n}` })
     t.teardown(async () => { await e.close() })
     return e
   }
