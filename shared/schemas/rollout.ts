@@ -92,6 +92,17 @@ export const NodeStepSchema = Type.Object({
 })
 export type NodeStep = Static<typeof NodeStepSchema>
 
+/**
+ * Set when a rollout was told to stop (abort) or halted itself (failure budget spent, progress
+ * deadline passed): no node starts after it, and the rollout ends once the steps in flight finish.
+ */
+export const RolloutStopSchema = Type.Object({
+  kind: Type.Enum(['abort', 'halt']),
+  at: Type.Number(),
+  by: Type.Optional(Type.String()),
+  message: Type.String()
+})
+
 /** A rollout as GET /v1/rollouts/:id shows it. */
 export const RolloutSchema = Type.Object({
   id: Type.String(),
@@ -114,7 +125,8 @@ export const RolloutSchema = Type.Object({
   createdAt: Type.Number(),
   updatedAt: Type.Number(),
   nodes: Type.Array(NodeStepSchema),
-  message: Type.Optional(Type.String({ description: 'one sentence: why the rollout is where it is (which node failed and why)' }))
+  message: Type.Optional(Type.String({ description: 'one sentence: why the rollout is where it is (which node failed and why)' })),
+  stop: Type.Optional(RolloutStopSchema)
 })
 export type Rollout = Static<typeof RolloutSchema>
 

@@ -1,0 +1,91 @@
+// The gate after a node's verdict, before the next node: the coordinator's own reading of the
+// node's journal, then internode operations (the cluster status asked from ANOTHER node shows
+// this node up and the same member list as the config names), client operations (a real round
+// trip through this node with the probe identity) and write readiness (/v1/health/ready?write).
+// Each check is retried until the step's healthy deadline (apply start + healthyDeadline), and
+// reported as a `gate` event with its timing as soon as it is decided.
+import type { Clock } from '../../shared/clock.js'
+import type { JournalEntry } from '../../shared/schemas/journal.js'
+import type { GateResult, NodeStep } from '../../shared/schemas/rollout.js'
+import type { ClusterProbe } from '../ports/cluster-probe.js'
+import type { NodeRef } from '../ports/node-ref.js'
+import type { ReadJournal } from './journal-check.js'
+import { retryUntil } from './retry.js'
+
+/** What the gate needs for one node's step. */
+export interface GateContext {
+  node: NodeRef
+  /** Every node of the cluster (this one included), as the config names them. */
+  cluster: readonly NodeRef[]
+  step: NodeStep
+  /** Wall-clock ms after which a check that has not passed fails. */
+  deadline: number
+  /** The journal entries after the step's cursor received so far. */
+  entries: () => readonly JournalEntry[]
+  readJournal: ReadJournal
+  probe: ClusterProbe
+  clock: Clock
+  pollMs: number
+  signal: AbortSignal
+  /** Reports one decided check (a `gate` event). */
+  report: (check: string, part: unknown, ok: boolean, message: string) => Promise<void>
+}
+
+/** Runs the checks in order; the first that fails decides the result. */
+export async function runGate (c: GateContext): Promise<GateResult> {
+  const { clock, signal, node } = c
+  let journal: NonNullable<GateResult['journal']> = { ok: false, message: 'not read yet' }
+  const journalRun = await retryUntil(clock, c.deadline, c.pollMs, async () => {
+    const r = c.readJournal({
+      entries: c.entries(),
+      restarted: c.step.result?.restarted ?? false,
+      ...(c.step.invocationBefore === undefined ? {} : { invocationBefore: c.step.invocationBefore }),
+      ...(c.step.verdict === undefined ? {} : { verdict: c.step.verdict })
+    })
+    journal = { ok: r.ok, message: r.message, ...(r.readyLineAt === undefined ? {} : { readyLineAt: r.readyLineAt }), ...(r.invocationId === undefined ? {} : { invocationId: r.invocationId }) }
+    return { ok: r.ok, final: r.final, message: r.message }
+  }, signal)
+  // The last reading, with the retry's message when the deadline passed.
+  if (!journalRun.ok) journal = { ...journal, ok: false, message: journalRun.message }
+  await c.report('journal', journal, journal.ok, `journal: ${journal.message}`)
+  if (!journal.ok) return { ok: false, message: `the journal contradicts the verdict: ${journal.message}`, journal }
+
+  const others = c.cluster.filter((n) => n.name !== node.name)
+  const expected = [...c.cluster.map((n) => n.minkms)].sort()
+  let via = others[0]
+  let turn = 0
+  const internodeRun = others.length === 0
+    ? { ok: true, message: 'single-node cluster: no other node to ask', ms: 0, attempts: 0 }
+    : await retryUntil(clock, c.deadline, c.pollMs, async () => {
+      via = others[turn++ % others.length] ?? via
+      if (via === undefined) return { ok: false, message: 'no other node' }
+      const members = await c.probe.members(via, { signal })
+      const me = members.find((m) => m.endpoint === node.minkms)
+      if (me === undefined) return { ok: false, message: `${via.name} does not list ${node.minkms} as a member` }
+      if (!me.up) return { ok: false, message: `${via.name} shows ${node.name} (${node.minkms}) down` }
+      const seen = members.map((m) => m.endpoint).sort()
+      if (seen.join(',') !== expected.join(',')) return { ok: false, message: `${via.name} shows members ${seen.join(', ')}, expected ${expected.join(', ')}` }
+      return { ok: true, message: `${via.name} shows ${node.name} up among ${seen.length} members` }
+    }, signal)
+  const internode = { ok: internodeRun.ok, message: internodeRun.message, ms: internodeRun.ms, ...(via === undefined ? {} : { via: via.name }) }
+  await c.report('internode', internode, internode.ok, `internode: ${internode.message} (${internode.ms} ms)`)
+  if (!internode.ok) return { ok: false, message: `${node.name} did not rejoin its cluster: ${internode.message}`, journal, internode }
+
+  const clientRun = await retryUntil(clock, c.deadline, c.pollMs, async () => {
+    await c.probe.clientRoundTrip(node, { signal })
+    return { ok: true, message: 'encrypt→decrypt round trip through the node matched' }
+  }, signal)
+  const client = { ok: clientRun.ok, message: clientRun.message, ms: clientRun.ms }
+  await c.report('client', client, client.ok, `client: ${client.message} (${client.ms} ms)`)
+  if (!client.ok) return { ok: false, message: `client operations through ${node.name} did not resume: ${client.message}`, journal, internode, client }
+
+  const writeRun = await retryUntil(clock, c.deadline, c.pollMs, async () => {
+    const ok = await c.probe.ready(node, { write: true, signal })
+    return { ok, message: ok ? '/v1/health/ready?write answered 200' : '/v1/health/ready?write answered not ready' }
+  }, signal)
+  const writeReady = { ok: writeRun.ok, message: writeRun.message, ms: writeRun.ms }
+  await c.report('writeReady', writeReady, writeReady.ok, `write readiness: ${writeReady.message} (${writeReady.ms} ms)`)
+  if (!writeReady.ok) return { ok: false, message: `the cluster does not accept writes through ${node.name}: ${writeReady.message}`, journal, internode, client, writeReady }
+
+  return { ok: true, message: `${node.name} rejoined and serves clients (internode ${internode.ms} ms, client ${client.ms} ms, writes ${writeReady.ms} ms)`, journal, internode, client, writeReady }
+}
