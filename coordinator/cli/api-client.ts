@@ -140,15 +140,12 @@ export class CoordinatorApi {
   #unreachable (err: unknown, what = 'cannot reach the coordinator'): CliError {
     const e = err as { code?: unknown, message?: unknown }
     const code = typeof e.code === 'string' ? e.code : ''
-    const reason = code === 'ECONNREFUSED'
-      ? 'connection refused'
-      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-        ? 'host not found'
-        : String(e.message ?? err)
+    const plain: Record<string, string> = { ECONNREFUSED: 'connection refused', ENOTFOUND: 'host not found', EAI_AGAIN: 'host not found' }
+    const reason = plain[code] ?? String(e.message ?? err)
     const hint = TLS_CODES.has(code) || /certificate|tls|ssl/i.test(reason)
       ? `check ${this.#conn.caSource ?? 'KEYROLL_CA / --ca'}: it must be the CA that signed the coordinator's certificate (ca.crt of keyroll pki init), and the URL's host must be one of that certificate's names`
       : `check ${this.#conn.urlSource} (the coordinator's address and port) and that keyroll-coordinator is running there`
-    return new CliError('CRD_CLI_UNREACHABLE', `${what} at ${this.url}: ${reason}${code !== '' && !reason.includes(code) ? ` (${code})` : ''}; ${hint}`, { cause: err })
+    return new CliError('CRD_CLI_UNREACHABLE', `${what} at ${this.url}: ${reason}${code !== '' && plain[code] === undefined && !reason.includes(code) ? ` (${code})` : ''}; ${hint}`, { cause: err })
   }
 }
 
