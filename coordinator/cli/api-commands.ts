@@ -112,7 +112,7 @@ export function apiCommands (io: CliIo, deps: CliDeps) {
       await watchRollout(api, o.id, io, { json: o.json === true, reconnectDelayMs: deps.reconnectDelayMs ?? defaultReconnectDelayMs })),
 
     audit: async (o: ApiOptions & { from?: string }) => await run(o, async api => {
-      const from = o.from === undefined ? undefined : integer('--from', o.from, 0, Number.MAX_SAFE_INTEGER)
+      const from = o.from === undefined ? undefined : integer('--from', o.from, 1, Number.MAX_SAFE_INTEGER)
       const answer = await api.get<unknown>(withQuery('/v1/audit', { from }))
       const entries = auditEntries(answer)
       return show(o, answer, () => { printAudit(io, entries) })

@@ -21,6 +21,9 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
     .exitOverride()
     .configureOutput({ writeOut: s => { io.stdout.write(s) }, writeErr: s => { io.stderr.write(s) } })
     .showHelpAfterError('(run keyroll --help for usage)')
+    // `audit` has options of its own and a subcommand (`verify`) with some of the same names:
+    // a command's options are its own only before its subcommand's name.
+    .enablePositionalOptions()
   const set = (fn: (...a: any[]) => Promise<number>) => async (...a: any[]) => { exitCode = await fn(...a) }
   // The connection flags and --json, on every API command.
   const client = (c: Command): Command => c
@@ -62,7 +65,7 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
   }
   client(rollout.command('list').description('list rollouts, newest first')).option('--cluster <name>', 'only this cluster').action(set(api.list))
 
-  const audit = client(program.command('audit').description('list the audit log; keyroll audit verify checks its hash chain'))
+  const audit = client(program.command('audit').description('list the audit log; keyroll audit verify checks its hash chain')).enablePositionalOptions()
     .option('--from <seq>', 'from this entry on')
     .action(set(api.audit))
   audit.command('verify').description('verify the audit log\'s hash chain in a coordinator\'s state directory (exit 1 when broken)')

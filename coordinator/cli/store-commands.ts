@@ -17,7 +17,8 @@ export function storeFile (stateDir: string): string {
   return join(stateDir, 'keyroll.db')
 }
 
-const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/
+// As coordinator/auth: the name is part of the token (`krt_<name>_<secret>`), so no `_`.
+const TOKEN_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/
 
 // The token file appears only complete and only 0600: written beside it, then renamed.
 async function writeTokenFile (path: string, token: string, force: boolean): Promise<void> {
@@ -46,7 +47,7 @@ async function writeTokenFile (path: string, token: string, force: boolean): Pro
 export async function tokenCreate (io: CliIo, deps: CliDeps, o: { role: string, name: string, stateDir: string, out?: string, force?: boolean, json?: boolean }): Promise<number> {
   try {
     if (!TOKEN_ROLES.includes(o.role as TokenRole)) throw new CliError('CRD_CLI_USAGE', `--role must be one of ${TOKEN_ROLES.join(', ')}, not "${o.role}"`)
-    if (!TOKEN_NAME.test(o.name)) throw new CliError('CRD_CLI_USAGE', `--name "${o.name}" is not valid: up to 64 letters, digits, ".", "_", "@" and "-" (it names the token in the audit log)`)
+    if (!TOKEN_NAME.test(o.name)) throw new CliError('CRD_CLI_USAGE', `--name "${o.name}" is not valid: 1-63 of a-z, 0-9, "." and "-", starting with a letter or digit (it names the token in the audit log)`)
     const issuer = await (deps.openTokenIssuer ?? openStoreTokenIssuer)(o.stateDir)
     let token: string
     try {
@@ -78,7 +79,7 @@ export async function auditVerify (io: CliIo, deps: CliDeps, o: { stateDir: stri
   try {
     const r = await (deps.verifyAudit ?? verifyStoreAudit)(storeFile(o.stateDir))
     if (o.json === true) printJson(io, r)
-    else out(io, r.ok ? `audit log intact: ${r.entries} entries (${r.message})` : `AUDIT LOG BROKEN${r.firstBadSeq === undefined ? '' : ` at entry #${r.firstBadSeq}`}: ${r.message}`)
+    else out(io, r.ok ? `audit log intact: ${r.entries} entries, head ${r.head}` : `AUDIT LOG BROKEN at entry #${r.firstBad?.seq ?? '?'}: ${r.firstBad?.reason ?? 'the chain does not verify'}`)
     return r.ok ? EXIT.ok : EXIT.failed
   } catch (err) {
     return reportError(io, err)

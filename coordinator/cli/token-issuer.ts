@@ -20,7 +20,10 @@ export type OpenTokenIssuer = (stateDir: string) => Promise<TokenIssuer>
 /**
  * The real issuer: the coordinator's SQLite store in `stateDir` and coordinator/auth's
  * createToken. WIRING POINT: the store and auth parts land on their own branches; until then this
- * refuses with CRD_CLI_STORE_UNAVAILABLE (exit 1) and tests pass their own issuer.
+ * refuses with CRD_CLI_STORE_UNAVAILABLE (exit 1) and tests pass their own issuer. Once they are
+ * in, the body is:
+ *   const store = SqliteRolloutStore.inStateDir(stateDir)
+ *   return { create: async (name, role) => (await createToken(store, name, role, { actor: 'local' })).token, close: async () => { await store.close() } }
  */
 export const openStoreTokenIssuer: OpenTokenIssuer = async (stateDir) => {
   throw new CliError('CRD_CLI_STORE_UNAVAILABLE', `cannot open the coordinator's token store in ${stateDir}: this build of keyroll has no store support yet`)

@@ -60,6 +60,7 @@ t.test('token create refuses bad roles and names (exit 2); a store that cannot b
   const name = await cli(['token', 'create', '--role', 'viewer', '--name', 'no spaces', '--state-dir', '/s'], { openTokenIssuer: f.open })
   t.equal(name.code, 2)
   t.match(name.stderr, /--name "no spaces" is not valid/)
+  t.equal((await cli(['token', 'create', '--role', 'viewer', '--name', 'has_underscore', '--state-dir', '/s'], { openTokenIssuer: f.open })).code, 2, 'no _ (it separates the parts of a token)')
   t.same(f.made, [], 'nothing created')
   const real = await cli(['token', 'create', '--role', 'viewer', '--name', 'a', '--state-dir', '/nonexistent'], {})
   t.equal(real.code, 1)
@@ -68,11 +69,12 @@ t.test('token create refuses bad roles and names (exit 2); a store that cannot b
 
 t.test('audit verify: exit 0 for an intact chain, 1 for a broken one', async t => {
   const seen: string[] = []
-  const ok = await cli(['audit', 'verify', '--state-dir', '/var/lib/keyroll'], { verifyAudit: async (p) => { seen.push(p); return { ok: true, entries: 12, message: 'chain intact' } } })
+  const ok = await cli(['audit', 'verify', '--state-dir', '/var/lib/keyroll'], { verifyAudit: async (p) => { seen.push(p); return { ok: true, entries: 12, head: 'ab12' } } })
   t.equal(ok.code, 0)
   t.same(seen, ['/var/lib/keyroll/keyroll.db'])
-  t.match(ok.stdout, /audit log intact: 12 entries/)
-  const bad = await cli(['audit', 'verify', '--state-dir', '/s', '--json'], { verifyAudit: async () => ({ ok: false, entries: 12, firstBadSeq: 7, message: 'entry 7 hash mismatch' }) })
+  t.match(ok.stdout, /audit log intact: 12 entries, head ab12/)
+  const bad = await cli(['audit', 'verify', '--state-dir', '/s', '--json'], { verifyAudit: async () => ({ ok: false, entries: 12, head: 'cd34', firstBad: { seq: 7, reason: 'hash mismatch' } }) })
   t.equal(bad.code, 1)
-  t.same(JSON.parse(bad.stdout), { ok: false, entries: 12, firstBadSeq: 7, message: 'entry 7 hash mismatch' })
+  t.same(JSON.parse(bad.stdout), { ok: false, entries: 12, head: 'cd34', firstBad: { seq: 7, reason: 'hash mismatch' } })
+  t.equal((await cli(['audit', 'verify', '--state-dir', '/s'], { verifyAudit: async () => ({ ok: false, entries: 2, head: 'x', firstBad: { seq: 2, reason: 'hash mismatch' } }) })).stdout, 'AUDIT LOG BROKEN at entry #2: hash mismatch\n')
 })
