@@ -78,3 +78,27 @@ t.test('audit verify: exit 0 for an intact chain, 1 for a broken one', async t =
   t.same(JSON.parse(bad.stdout), { ok: false, entries: 12, head: 'cd34', firstBad: { seq: 7, reason: 'hash mismatch' } })
   t.equal((await cli(['audit', 'verify', '--state-dir', '/s'], { verifyAudit: async () => ({ ok: false, entries: 2, head: 'x', firstBad: { seq: 2, reason: 'hash mismatch' } }) })).stdout, 'AUDIT LOG BROKEN at entry #2: hash mismatch\n')
 })
+
+t.test('audit verify on a real store file: intact, then broken by an edit; a missing file exits 1', async t => {
+  const { SqliteRolloutStore } = await import('../../../../coordinator/store/sqlite-rollout-store.js')
+  const { openStoreDb } = await import('../../../../coordinator/store/sqlite-db.js')
+  const dir = await tempDir(t)
+  const store = SqliteRolloutStore.inStateDir(dir)
+  for (const target of ['r-1', 'r-2', 'r-3']) await store.appendAudit({ at: 1, actor: 'alice', action: 'rollout.create', target, detail: {} })
+  await store.close()
+  const ok = await cli(['audit', 'verify', '--state-dir', dir], {})
+  t.equal(ok.code, 0, ok.stderr)
+  t.match(ok.stdout, /audit log intact: 3 entries, head [0-9a-f]{64}/)
+
+  const db = openStoreDb(join(dir, 'keyroll.db'))
+  // Tampering directly in the file, past the store's append-only triggers.
+  db.exec("DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'mallory' WHERE seq = 2")
+  db.close()
+  const bad = await cli(['audit', 'verify', '--state-dir', dir], {})
+  t.equal(bad.code, 1)
+  t.match(bad.stdout, /AUDIT LOG BROKEN at entry #2/)
+
+  const missing = await cli(['audit', 'verify', '--state-dir', join(dir, 'nope')], {})
+  t.equal(missing.code, 1)
+  t.match(missing.stderr, /CRD_CLI_STORE_UNAVAILABLE: cannot verify the audit log in .*nope\/keyroll\.db/)
+})
