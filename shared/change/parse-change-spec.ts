@@ -32,11 +32,25 @@ export const MAX_YAML_ALIASES = 100
  * valid change.
  */
 export function parseChangeSpec (text: string, format: SpecFormat, defaults?: ChangeDefaults): Change {
+  const { value, locate } = readSpecText(text, format)
+  return validateChange(value, { locate, ...(defaults === undefined ? {} : { defaults }) })
+}
+
+/**
+ * The spec's value as written (the JSON form: `!secret` as `{ $secret }`), within the limits but
+ * neither validated nor defaulted: what a client sends as a change so that the receiver applies
+ * its own defaults, exactly as it would to the same spec text.
+ */
+export function readChangeSpecValue (text: string, format: SpecFormat): unknown {
+  return readSpecText(text, format).value
+}
+
+function readSpecText (text: string, format: SpecFormat): { value: unknown, locate: Locate } {
   const bytes = Buffer.byteLength(text)
   if (bytes > CHANGE_LIMITS.maxBytes) throw new ChangeTooLargeError('bytes', `change spec is ${bytes} bytes; the limit is ${CHANGE_LIMITS.maxBytes}`)
-  const { value, locate } = format === 'json' ? readJson(text) : readYaml(text)
-  checkChangeLimits(value)
-  return validateChange(value, { locate, ...(defaults === undefined ? {} : { defaults }) })
+  const read = format === 'json' ? readJson(text) : readYaml(text)
+  checkChangeLimits(read.value)
+  return read
 }
 
 function readYaml (text: string): { value: unknown, locate: Locate } {

@@ -8,6 +8,8 @@ import { AGENT_CODES, ChangeConflictError, NotFoundError, OsPortError, StaleRevi
 import { COORDINATOR_CODES } from '../../../coordinator/errors.js'
 import { CHANGE_ERROR_CODES, ChangeValidationError } from '../../../shared/change/errors.js'
 import { EDIT_ERROR_CODES, YamlParseError } from '../../../shared/edit/errors.js'
+import { CLI_CODES } from '../../../coordinator/cli/errors.js'
+import { PKI_CODES } from '../../../coordinator/pki/errors.js'
 import { CodedError, SHARED_CODES, errorHandlerPlugin, type Catalogue } from '../../../shared/errors.js'
 import { FS_ERROR_CODES, NotAFileError } from '../../../shared/fs/errors.js'
 import { HttpTimeoutError } from '../../../shared/https-client.js'
@@ -25,7 +27,9 @@ const catalogues: Record<string, Catalogue> = {
   'shared/change/errors.ts': CHANGE_ERROR_CODES,
   'shared/edit/errors.ts': EDIT_ERROR_CODES,
   'shared/fs/errors.ts': FS_ERROR_CODES,
-  'shared/minkms/errors.ts': MINKMS_ERROR_CODES
+  'shared/minkms/errors.ts': MINKMS_ERROR_CODES,
+  'coordinator/cli/errors.ts': CLI_CODES,
+  'coordinator/pki/errors.ts': PKI_CODES
 }
 
 const KNOWN_DUPLICATES: Record<string, string> = {}

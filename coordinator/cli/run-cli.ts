@@ -1,0 +1,110 @@
+// The `keyroll` command line: the client of keyroll-coordinator's API (clusters, nodes, plan,
+// rollout …, audit), and the site setup commands that work on local files (pki, token create,
+// audit verify). The only code that reads argv; tests call runCli() with their own I/O and deps.
+//
+// Exit codes (types.ts): 0 ok · 1 the coordinator failed or could not be reached, or a watched
+// rollout failed/was aborted/reverted, or the audit chain is broken · 2 bad input or a 4xx answer.
+import { Command, CommanderError, Option } from 'commander'
+import { apiCommands } from './api-commands.js'
+import { pkiAddAgent, pkiInit } from './pki-commands.js'
+import { auditVerify, tokenCreate } from './store-commands.js'
+import { EXIT, type CliDeps, type CliIo } from './types.js'
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+
+/** Runs one command line (without `node` and the script). Resolves with the exit code. */
+export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps = {}): Promise<number> {
+  let exitCode: number = EXIT.ok
+  const api = apiCommands(io, deps)
+  const program = new Command('keyroll')
+    .description('keyroll: roll configuration changes over Key Manager (minkms) clusters through keyroll-coordinator')
+    .exitOverride()
+    .configureOutput({ writeOut: s => { io.stdout.write(s) }, writeErr: s => { io.stderr.write(s) } })
+    .showHelpAfterError('(run keyroll --help for usage)')
+    // `audit` has options of its own and a subcommand (`verify`) with some of the same names:
+    // a command's options are its own only before its subcommand's name.
+    .enablePositionalOptions()
+  const set = (fn: (...a: any[]) => Promise<number>) => async (...a: any[]) => { exitCode = await fn(...a) }
+  // The connection flags and --json, on every API command.
+  const client = (c: Command): Command => c
+    .option('--url <url>', 'coordinator URL (default $KEYROLL_URL)')
+    .option('--ca <file>', 'PEM CA of the coordinator\'s certificate (default $KEYROLL_CA)')
+    .option('--token-file <file>', 'file holding the API token (default $KEYROLL_TOKEN_FILE)')
+    .option('--json', 'print one JSON document')
+  const applyExit = (c: Command): Command => c.exitOverride()
+
+  client(program.command('clusters').description('list the clusters with their nodes\' health')).action(set(api.clusters))
+  client(program.command('nodes').description('list nodes with live health')).option('--cluster <name>', 'only this cluster').action(set(api.nodes))
+  client(program.command('plan').description('plan a change on a cluster: per-node masked diffs and the plan hash'))
+    .requiredOption('-f, --file <file>', 'change spec, YAML or JSON (.json)')
+    .requiredOption('--cluster <name>', 'the cluster')
+    .action(set(api.plan))
+
+  const rollout = applyExit(program.command('rollout').description('start, follow and steer rollouts'))
+  client(rollout.command('start').description('start a rollout of a planned change'))
+    .requiredOption('-f, --file <file>', 'change spec, the same file as for keyroll plan')
+    .requiredOption('--cluster <name>', 'the cluster')
+    .requiredOption('--plan-hash <hash>', 'the plan hash keyroll plan printed')
+    .option('--max-parallel <n>', 'nodes changed at once (default 1)')
+    .option('--canary', 'after the first node, wait for keyroll rollout promote')
+    .option('--healthy-deadline <duration>', 'how long a node may take to pass its gate (e.g. 2m)')
+    .option('--progress-deadline <duration>', 'how long the rollout may go without progress (e.g. 10m)')
+    .option('--min-healthy-time <duration>', 'how long a node must stay healthy before the next (e.g. 5s)')
+    .option('--failure-budget <n>', 'failed nodes tolerated before halting (default 0)')
+    .option('--auto-revert', 'on failure, roll back the nodes already changed')
+    .addOption(new Option('--on-unhealthy <policy>', 'a node unhealthy before the next step: wait or pause').choices(['wait', 'pause']))
+    .option('--watch', 'follow the rollout once started (as keyroll rollout watch)')
+    .action(set(api.start))
+  for (const [name, what] of [['status', 'show a rollout'], ['watch', 'follow a rollout until it ends (exit 0 succeeded, 1 failed/aborted/reverted)']] as const) {
+    client(rollout.command(name).description(what)).argument('<id>', 'rollout id')
+      .action(set(async (id: string, o: object) => await api[name]({ ...o, id })))
+  }
+  for (const action of ['pause', 'resume', 'abort', 'promote', 'rollback'] as const) {
+    client(rollout.command(action).description(`${action} a rollout`)).argument('<id>', 'rollout id')
+      .action(set(async (id: string, o: object) => await api.steer(action, { ...o, id })))
+  }
+  client(rollout.command('list').description('list rollouts, newest first')).option('--cluster <name>', 'only this cluster').action(set(api.list))
+
+  const audit = client(program.command('audit').description('list the audit log; keyroll audit verify checks its hash chain')).enablePositionalOptions()
+    .option('--from <seq>', 'from this entry on')
+    .action(set(api.audit))
+  audit.command('verify').description('verify the audit log\'s hash chain in a coordinator\'s state directory (exit 1 when broken)')
+    .requiredOption('--state-dir <dir>', 'the coordinator\'s stateDir')
+    .option('--json', 'print one JSON document')
+    .action(set(async (o: { stateDir: string, json?: boolean }) => await auditVerify(io, deps, o)))
+
+  const pki = applyExit(program.command('pki').description('create a site\'s CA and the certificates of its coordinator and agents'))
+  pki.command('init').description('create the CA, the coordinator\'s server and client certificates and each agent\'s')
+    .requiredOption('--dir <dir>', 'where to write them (see docs/operations.md for the layout)')
+    .requiredOption('--coordinator-name <name>', 'the coordinator\'s name (CN and DNS name)')
+    .option('--coordinator-ip <address...>', 'IP addresses or DNS names agents reach the coordinator at')
+    .option('--agent <node=ip[,ip...]>', 'an agent and its addresses (repeat for each)', collect)
+    .option('--force', 'replace an existing CA and re-issue every certificate')
+    .option('--json', 'print one JSON document')
+    .action(set(async (o: Parameters<typeof pkiInit>[1]) => await pkiInit(io, o)))
+  pki.command('add-agent').description('issue an agent\'s certificates with the existing CA (unchanged when it exists with the same addresses)')
+    .requiredOption('--dir <dir>', 'the directory of keyroll pki init')
+    .argument('<node=ip[,ip...]>', 'the agent and its addresses')
+    .option('--force', 're-issue an agent that exists with other addresses')
+    .option('--json', 'print one JSON document')
+    .action(set(async (agent: string, o: { dir: string, force?: boolean, json?: boolean }) => await pkiAddAgent(io, { ...o, agent })))
+
+  const token = applyExit(program.command('token').description('API tokens'))
+  token.command('create').description('create an API token in the coordinator\'s store and print it once')
+    .addOption(new Option('--role <role>', 'viewer (read) or operator (read and steer)').choices(['viewer', 'operator']).makeOptionMandatory())
+    .requiredOption('--name <name>', 'who the token is for (shown in the audit log)')
+    .requiredOption('--state-dir <dir>', 'the coordinator\'s stateDir')
+    .option('--out <file>', 'write the token to this file (0600) instead of printing it')
+    .option('--force', 'replace --out when it exists')
+    .option('--json', 'print one JSON document')
+    .action(set(async (o: Parameters<typeof tokenCreate>[2]) => await tokenCreate(io, deps, o)))
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err
+    // --help and --version are successes; every other parse error is bad input.
+    return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code) ? EXIT.ok : EXIT.badInput
+  }
+  return exitCode
+}

@@ -1,0 +1,30 @@
+// What `keyroll token create` needs from the coordinator's store: make a token, store its hash,
+// hand back the secret once. The command depends on this narrow port; the real one is wired to
+// coordinator/auth (createToken) over the SQLite store in `openStoreTokenIssuer`.
+import { CliError } from './errors.js'
+
+/** Roles of API tokens (docs/coordinator.md). */
+export const TOKEN_ROLES = ['viewer', 'operator'] as const
+export type TokenRole = typeof TOKEN_ROLES[number]
+
+/** Issues tokens into a coordinator's store. */
+export interface TokenIssuer {
+  /** Creates a token named `name` with `role`; resolves with the token, which is not stored in clear anywhere. */
+  create (name: string, role: TokenRole): Promise<string>
+  close (): Promise<void>
+}
+
+/** Opens the token store of the coordinator whose state directory is `stateDir`. */
+export type OpenTokenIssuer = (stateDir: string) => Promise<TokenIssuer>
+
+/**
+ * The real issuer: the coordinator's SQLite store in `stateDir` and coordinator/auth's
+ * createToken. WIRING POINT: the store and auth parts land on their own branches; until then this
+ * refuses with CRD_CLI_STORE_UNAVAILABLE (exit 1) and tests pass their own issuer. Once they are
+ * in, the body is:
+ *   const store = SqliteRolloutStore.inStateDir(stateDir)
+ *   return { create: async (name, role) => (await createToken(store, name, role, { actor: 'local' })).token, close: async () => { await store.close() } }
+ */
+export const openStoreTokenIssuer: OpenTokenIssuer = async (stateDir) => {
+  throw new CliError('CRD_CLI_STORE_UNAVAILABLE', `cannot open the coordinator's token store in ${stateDir}: this build of keyroll has no store support yet`)
+}

@@ -1,0 +1,121 @@
+// How `keyroll rollout watch` shows a rollout's events. On a terminal: the events as lines, and
+// under them one line per node with its current step, redrawn in place. Otherwise (a pipe, a
+// file, CI logs): one plain line per event, nothing redrawn. Both end with the rollout's status.
+import { maskSecrets } from '../../shared/logger.js'
+import type { Rollout, RolloutEvent } from '../../shared/schemas/rollout.js'
+import { oneLine, printRollout } from './output.js'
+import type { CliIo } from './types.js'
+
+/** Shows a rollout as its events arrive. */
+export interface WatchRenderer {
+  /** An event, in index order, each once. */
+  event (e: RolloutEvent): void
+  /** Something about the watch itself (a lost stream, a reconnect). */
+  notice (text: string): void
+  /** The rollout reached a terminal state. */
+  end (r: Rollout): void
+}
+
+function clock (ms: number): string {
+  return new Date(ms).toISOString().slice(11, 23)
+}
+
+/** An event as one line. */
+export function eventLine (e: RolloutEvent, rolloutId: string): string {
+  const who = e.node ?? '-'
+  if (e.type === 'journal') return `${clock(e.at)} ${who} | ${oneLine(e.message)}`
+  const line = `${clock(e.at)} ${who} ${e.type}: ${oneLine(e.message)}`
+  return stateOf(e) === 'awaiting-promotion' ? `${line}\n  the canary passed; to go on run: keyroll rollout promote ${rolloutId}` : line
+}
+
+function stateOf (e: RolloutEvent): string | undefined {
+  const d = e.data as { state?: unknown } | undefined
+  return e.type === 'rollout' || e.type === 'step' ? (typeof d?.state === 'string' ? d.state : undefined) : undefined
+}
+
+/** One line per event, for anything that is not a terminal. */
+export class PlainRenderer implements WatchRenderer {
+  constructor (private readonly io: CliIo, private readonly rolloutId: string) {}
+
+  event (e: RolloutEvent): void {
+    this.io.stdout.write(maskSecrets(eventLine(e, this.rolloutId)) + '\n')
+  }
+
+  notice (text: string): void {
+    this.io.stderr.write(maskSecrets(text) + '\n')
+  }
+
+  end (r: Rollout): void {
+    printRollout(this.io, r)
+  }
+}
+
+interface NodeLine { state: string, activity: string }
+
+/** Event lines scrolling above a block of per-node lines redrawn in place. */
+export class TtyRenderer implements WatchRenderer {
+  #drawn = 0
+  #state: string
+  readonly #nodes = new Map<string, NodeLine>()
+
+  constructor (private readonly io: CliIo, private readonly rollout: Rollout) {
+    this.#state = rollout.state
+    for (const n of rollout.nodes) this.#nodes.set(n.node, { state: 'pending', activity: '' })
+    this.#draw([])
+  }
+
+  event (e: RolloutEvent): void {
+    const state = stateOf(e)
+    if (e.type === 'rollout' && state !== undefined) this.#state = state
+    if (e.node !== undefined) {
+      const n = this.#nodes.get(e.node) ?? { state: 'pending', activity: '' }
+      if (e.type === 'step' && state !== undefined) n.state = state
+      n.activity = e.type === 'journal' ? `| ${e.message}` : e.message
+      this.#nodes.set(e.node, n)
+    }
+    // Apply progress only moves the node's line; everything else is worth keeping on screen.
+    this.#draw(e.type === 'apply' ? [] : [eventLine(e, this.rollout.id)])
+  }
+
+  notice (text: string): void {
+    this.#draw([text])
+  }
+
+  end (r: Rollout): void {
+    this.#erase()
+    printRollout(this.io, r)
+  }
+
+  #block (): string[] {
+    const width = Math.max(4, ...[...this.#nodes.keys()].map(n => n.length))
+    const cols = Math.max(20, (this.io.stdout.columns ?? 80) - 1)
+    const lines = [`rollout ${this.rollout.id} on ${this.rollout.cluster}: ${this.#state}`]
+    for (const [node, n] of this.#nodes) lines.push(`  ${node.padEnd(width)}  ${n.state.padEnd(9)} ${oneLine(n.activity)}`)
+    // A wrapped line would make the block taller than counted and the redraw would climb too little.
+    return lines.map(l => l.length > cols ? `${l.slice(0, cols - 1)}…` : l)
+  }
+
+  // Back to the first line of the block, then clear to the end of the screen.
+  #back (): string {
+    return this.#drawn > 0 ? `\x1b[${this.#drawn}F\x1b[0J` : ''
+  }
+
+  #erase (): void {
+    this.io.stdout.write(this.#back())
+    this.#drawn = 0
+  }
+
+  #draw (above: readonly string[]): void {
+    const back = this.#back()
+    const block = this.#block()
+    this.#drawn = block.length
+    this.io.stdout.write(back + maskSecrets([...above, ...block].join('\n')) + '\n')
+  }
+}
+
+/** Shows nothing (`--json` prints the final rollout only). */
+export class SilentRenderer implements WatchRenderer {
+  event (): void {}
+  notice (): void {}
+  end (): void {}
+}
