@@ -7,7 +7,7 @@ import { OsPortError } from '../errors.js'
 import type { Journal, JournalEntry } from './journal.js'
 import { followArgs, parseShownCursor, readArgs, tailCursorArgs } from './journalctl-args.js'
 import { fullUnitName, parseJournalLine } from './journal-entry-parser.js'
-import { lines } from './ndjson-lines.js'
+import { lines } from '../../shared/ndjson-lines.js'
 
 /** Options of {@link JournalctlJournal}. */
 export interface JournalctlJournalOptions {

@@ -18,5 +18,4 @@ export interface VerifyOptions {
 }
 
 /** The lines minkms prints when it is ready to serve, and when it gives up (FATAL, exits). */
-export const MINKMS_READY = /Server is up and running/
-export const MINKMS_FATAL = /^\S+ \S+ FATAL |^panic: |\bFATAL\b/
+export { MINKMS_FATAL, MINKMS_READY } from '../../shared/minkms/journal-lines.js'

@@ -1,5 +1,5 @@
 // Benchmark (not a test): what `node --jitless` (the agent's unit) costs where the agent does
-// the most JavaScript per event: reading `journalctl -o json` lines (agent/os/ndjson-lines.ts)
+// the most JavaScript per event: reading `journalctl -o json` lines (shared/ndjson-lines.ts)
 // into entries (agent/os/journal-entry-parser.ts) while it follows minkms during a verdict.
 //
 //   npm run bench:journal -- [--entries 200000] [--runs 5]      (no root, no lab)
@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util'
 import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import { lines } from '../../agent/os/ndjson-lines.js'
+import { lines } from '../../shared/ndjson-lines.js'
 import { parseJournalLine } from '../../agent/os/journal-entry-parser.js'
 import { processRunner } from '../../shared/process-runner.js'
 import { summarize, type Summary } from './stats.js'

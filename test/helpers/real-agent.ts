@@ -29,6 +29,8 @@ export interface RealAgent {
   dir: string
   files: { config: string, env: string }
   service: FakeServiceManager
+  /** The unit's journal as GET /v1/journal serves it: push entries, break followers. */
+  journal: FakeJournal
   state: AgentStateStore
   /** Every log line of the API and core. */
   lines: string[]
@@ -36,9 +38,10 @@ export interface RealAgent {
 
 /**
  * Starts the API over a real applier; `modes` sets the managed files' modes (default 0640).
- * Plans run in a worker thread, as in the daemon, unless `planner` says otherwise.
+ * Plans run in a worker thread, as in the daemon, unless `planner` says otherwise. NDJSON
+ * heartbeats are off unless `heartbeatMs` is given.
  */
-export async function startRealAgent (t: Test, opts: { tls?: TlsMaterial, limits?: Partial<HttpEdgeLimits>, modes?: { config?: number, env?: number }, planner?: Planner } = {}): Promise<RealAgent> {
+export async function startRealAgent (t: Test, opts: { tls?: TlsMaterial, limits?: Partial<HttpEdgeLimits>, modes?: { config?: number, env?: number }, planner?: Planner, heartbeatMs?: number } = {}): Promise<RealAgent> {
   const dir = t.testdir({})
   await mkdir(join(dir, 'etc'), { recursive: true })
   const files = { config: join(dir, 'etc', 'config.yaml'), env: join(dir, 'etc', 'minkms.env') }
@@ -56,15 +59,16 @@ export async function startRealAgent (t: Test, opts: { tls?: TlsMaterial, limits
   const applier = new ChangeApplier({
     store: new FsFileStore(), state, service, planner, verifier: new ScriptedVerifier(service), clock: systemClock, log: silentLog, lock: new ApplyLock(stateDir)
   }, { files, fingerprintKey: box.derive('fingerprint'), keep: 5, verify: { deadlineMs: 10_000, stableForMs: 0 } })
+  const journal = new FakeJournal()
   const core = new RealAgentCore({
-    node: 'node1', applier, service, journal: new FakeJournal(), state, log: silentLog, metrics: createAgentMetrics({ files: ['config', 'env'], processMetrics: true })
+    node: 'node1', applier, service, journal, state, log: silentLog, metrics: createAgentMetrics({ files: ['config', 'env'], processMetrics: true })
   })
   const managed = { files: { config: { path: files.config, kind: 'minkms-config' as const }, env: { path: files.env, kind: 'env' as const } }, stateDir }
   const config = testAgentConfig(opts.tls === undefined ? managed : { ...managed, devInsecureHttp: false, tls: { cert: 'x', key: 'x', clientCa: 'x' } })
-  const app = buildAgentApp({ core, config, logger, heartbeatMs: 0, ...(opts.tls === undefined ? {} : { tls: opts.tls }), ...(opts.limits === undefined ? {} : { limits: opts.limits }) })
+  const app = buildAgentApp({ core, config, logger, heartbeatMs: opts.heartbeatMs ?? 0, ...(opts.tls === undefined ? {} : { tls: opts.tls }), ...(opts.limits === undefined ? {} : { limits: opts.limits }) })
   t.teardown(async () => { await app.close(); await core.close() })
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
-  return { base, app, dir, files, service, state, lines }
+  return { base, app, dir, files, service, journal, state, lines }
 }
 
 /** Content and mode of the managed files, to prove a refused request touched nothing. */

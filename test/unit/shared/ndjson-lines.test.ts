@@ -1,6 +1,6 @@
 import t from 'tap'
 import { PassThrough, Readable } from 'node:stream'
-import { LineTooLongError, lines } from '../../../../agent/os/ndjson-lines.js'
+import { LineTooLongError, lines } from '../../../shared/ndjson-lines.js'
 
 async function collect (it: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = []

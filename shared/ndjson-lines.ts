@@ -1,10 +1,11 @@
-// Lines from a byte stream, pulled one at a time. Reading the stream through its async iterator
-// is what gives backpressure: nothing is read while the consumer is busy, the stream's buffer
-// fills, the pipe fills, and the writer (journalctl) blocks in write() until we pull again.
+// Lines from a byte stream, pulled one at a time (the agent reads `journalctl -o json` with it, the
+// coordinator the agents' NDJSON responses). Reading the stream through its async iterator is what
+// gives backpressure: nothing is read while the consumer is busy, the stream's buffer fills, the
+// pipe or socket fills, and the writer (journalctl, the agent) waits until we pull again.
 import { StringDecoder } from 'node:string_decoder'
 import type { Readable } from 'node:stream'
 
-/** A line longer than this is not journalctl output; stop rather than buffer without bound. */
+/** A line longer than this is not journalctl output nor an API line; stop rather than buffer without bound. */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024
 
 /** Thrown when a line exceeds {@link MAX_LINE_BYTES}. */

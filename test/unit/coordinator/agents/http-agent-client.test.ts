@@ -1,0 +1,295 @@
+// The HTTPS AgentClient against the REAL agent API (real applier, real state dir, fakes only where
+// systemd would be) over real mutual TLS on loopback; stand-in HTTPS servers for what a real
+// agent never answers (bad answers, silence).
+import t, { type Test } from 'tap'
+import { createServer, type Server } from 'node:https'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { HttpAgentClient, readAgentTls, type HttpAgentClientOptions } from '../../../../coordinator/agents/http-agent-client.js'
+import { AgentAnsweredError, AgentBadAnswerError, AgentUnreachableError, isAgentError } from '../../../../coordinator/agents/agent-call-errors.js'
+import type { NodeRef } from '../../../../coordinator/ports/node-ref.js'
+import type { ChangeSpec } from '../../../../shared/change/schema.js'
+import type { ApplyEvent } from '../../../../shared/schemas/apply.js'
+import type { JournalEntry } from '../../../../shared/schemas/journal.js'
+import { API_KEY, hsmSpec } from '../../../helpers/applier-fixture.js'
+import { startRealAgent, type RealAgent } from '../../../helpers/real-agent.js'
+import { LabCa } from '../../../lab/lab-ca.js'
+
+const ca = await LabCa.create('keyroll agents CA')
+const stranger = await LabCa.create('some other CA')
+const serverCert = await ca.issue({ commonName: 'node1 agent', ips: ['127.0.0.1'], usage: ['server'] })
+const coordinatorCert = await ca.issue({ commonName: 'keyroll-coordinator', usage: ['client'] })
+const strangerCert = await stranger.issue({ commonName: 'node1 agent', ips: ['127.0.0.1'], usage: ['server', 'client'] })
+const agentTls = { cert: serverCert.cert, key: serverCert.key, clientCa: ca.certPem }
+
+function clientOf (t: Test, opts: Partial<HttpAgentClientOptions> = {}): HttpAgentClient {
+  const c = new HttpAgentClient({ tls: { ca: ca.certPem, cert: coordinatorCert.cert, key: coordinatorCert.key }, ...opts })
+  t.teardown(() => c.close())
+  return c
+}
+
+function nodeAt (base: string, name = 'node1'): NodeRef {
+  return { cluster: 'c1', name, agentUrl: base, minkms: '127.0.0.1:7373' }
+}
+
+async function agent (t: Test, heartbeatMs = 0): Promise<{ a: RealAgent, node: NodeRef }> {
+  const a = await startRealAgent(t, { tls: agentTls, heartbeatMs })
+  return { a, node: nodeAt(a.base) }
+}
+
+/** An HTTPS server with the agent's certificate that answers with `handler`. */
+async function standIn (t: Test, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<NodeRef> {
+  const server: Server = createServer({ cert: serverCert.cert, key: serverCert.key, ca: ca.certPem, requestCert: true, rejectUnauthorized: true }, handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  })
+  return nodeAt(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, 'fake1')
+}
+
+async function rejection (p: Promise<unknown>): Promise<Error> {
+  return await p.then(() => { throw new Error('resolved, expected a rejection') }, (err: unknown) => err as Error)
+}
+
+const restarts = (a: RealAgent): number => a.service.calls.filter(c => c === 'restart').length
+const spec = (revision: number): ChangeSpec => hsmSpec(revision) as ChangeSpec
+
+t.test('status, readiness and plan of the real agent over mutual TLS', async t => {
+  const { a, node } = await agent(t)
+  const c = clientOf(t)
+  const status = await c.status(node)
+  t.match(status, { node: 'node1', appliedRevision: 0, desiredRevision: 0, applying: false, drift: [] })
+  t.equal(typeof await c.ready(node), 'boolean')
+  const plan = await c.plan(node, spec(1))
+  t.match(plan, { revision: 1, changed: true })
+  t.match(plan.files.find(f => f.name === 'config')?.diff, /\+\s+enclave: aistor-key-manager/)
+  t.notOk(JSON.stringify(plan).includes(API_KEY.slice(3)), 'the diff masks the secret')
+  t.notOk(a.lines.join('\n').includes(API_KEY.slice(3)), 'no secret in the agent log')
+})
+
+t.test('a path prefix in the agent URL is kept', async t => {
+  const seen: string[] = []
+  const node = await standIn(t, (req, res) => {
+    seen.push(req.url ?? '')
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'AGT_NOT_FOUND', message: 'no route', statusCode: 404 }))
+  })
+  await rejection(clientOf(t).status({ ...node, agentUrl: `${node.agentUrl}/agents/n1/` }))
+  t.same(seen, ['/agents/n1/v1/status'])
+})
+
+t.test('apply streams its progress to the result; rollback too', async t => {
+  const { a, node } = await agent(t)
+  const c = clientOf(t)
+  const events: ApplyEvent[] = []
+  const r = await c.apply(node, spec(1), { onEvent: e => events.push(e) })
+  t.match(r, { result: 'changed', revision: 1, changed: true, restarted: true, verdict: { ok: true } })
+  t.ok(events.some(e => e.step === 'write' && e.status === 'done'), 'progress arrived')
+  t.ok(events.some(e => e.step === 'commit'), 'up to the commit')
+  t.equal(restarts(a), 1)
+  t.match(await c.status(node), { appliedRevision: 1 })
+
+  await c.apply(node, { ...spec(2), files: { env: { unset: ['MINIO_KMS_VOLUME'] } } })
+  t.equal(restarts(a), 2)
+  const back = await c.rollback(node, { restart: 'never' })
+  t.match(back, { result: 'changed', restarted: false })
+  t.equal(restarts(a), 2, 'restart: never was passed on')
+  t.notOk(a.lines.join('\n').includes(API_KEY.slice(3)), 'no secret in the agent log')
+})
+
+t.test("the agent's error codes come through as agentCode", async t => {
+  const { node } = await agent(t)
+  const c = clientOf(t)
+  await c.apply(node, spec(2))
+  const stale = await rejection(c.apply(node, spec(1)))
+  t.ok(stale instanceof AgentAnsweredError)
+  t.match(stale, { code: 'CRD_AGENT_ERROR', statusCode: 502, agentCode: 'AGT_STALE_REVISION', agentStatus: 409, node: 'node1' })
+  t.ok(isAgentError(stale, 'AGT_STALE_REVISION'))
+  t.notOk(isAgentError(stale, 'AGT_CHANGE_CONFLICT'))
+  const conflict = await rejection(c.apply(node, { ...spec(2), restart: 'always' }))
+  t.match(conflict, { agentCode: 'AGT_REVISION_CONFLICT' })
+  const invalid = await rejection(c.plan(node, { revision: 3, files: { env: { set: { 'not a name': 'x' } } } } as unknown as ChangeSpec))
+  t.match(invalid, { code: 'CRD_AGENT_ERROR', agentCode: 'SHR_CHANGE_INVALID', agentStatus: 400 })
+  t.notOk(String(stale.message).includes(API_KEY.slice(3)))
+})
+
+t.test('journalCursor: the newest entry, or undefined for an empty journal', async t => {
+  const { a, node } = await agent(t)
+  const c = clientOf(t)
+  t.equal(await c.journalCursor(node), undefined)
+  const pushed = a.journal.push({ message: 'one' }, { message: 'two' }, { message: 'three' })
+  t.equal(await c.journalCursor(node), pushed[2]?.cursor)
+  t.match(a.journal.calls.at(-1), { method: 'read', opts: { limit: 1 } }, 'one entry read, not the journal')
+})
+
+t.test('followJournal: entries after the cursor until aborted', async t => {
+  const { a, node } = await agent(t, 50)
+  const c = clientOf(t)
+  const [old] = a.journal.push({ message: 'before the apply' })
+  const seen: JournalEntry[] = []
+  const ac = new AbortController()
+  let wake: () => void = () => {}
+  const following = c.followJournal(node, { after: old?.cursor ?? '', signal: ac.signal, onEntry: e => { seen.push(e); wake() } })
+  const until = async (n: number): Promise<void> => { while (seen.length < n) await new Promise<void>(resolve => { wake = resolve }) }
+  a.journal.push({ message: 'Starting', invocationId: 'b'.repeat(32) }, { message: '=> Server is up and running...', invocationId: 'b'.repeat(32) })
+  await until(2)
+  t.same(seen.map(e => e.message), ['Starting', '=> Server is up and running...'], 'only entries after the cursor, in order')
+  t.equal(seen[1]?.invocationId, 'b'.repeat(32))
+  ac.abort()
+  await following
+  await a.journal.followersClosed()
+  t.equal(a.journal.activeFollowers, 0, "the agent's follower ended with the stream")
+})
+
+t.test('followJournal reopens a broken stream once, after the last cursor seen', async t => {
+  const { a, node } = await agent(t, 50)
+  const c = clientOf(t)
+  const seen: string[] = []
+  const ac = new AbortController()
+  t.teardown(() => { ac.abort() })
+  let wake: () => void = () => {}
+  const until = async (n: number): Promise<void> => { while (seen.length < n) await new Promise<void>(resolve => { wake = resolve }) }
+  // Until the agent runs the n-th follow of the test (the client reopened).
+  const follows = async (n: number): Promise<void> => {
+    while (a.journal.calls.filter(call => call.method === 'follow').length < n || a.journal.activeFollowers === 0) await new Promise(resolve => setImmediate(resolve))
+  }
+  const following = c.followJournal(node, { signal: ac.signal, onEntry: e => { seen.push(e.message); wake() } })
+  a.journal.push({ message: 'a' })
+  await until(1)
+  a.journal.breakFollowers()
+  await follows(2)
+  a.journal.push({ message: 'b' })
+  await until(2)
+  t.same(seen, ['a', 'b'], 'nothing lost, nothing repeated')
+  const opened = a.journal.calls.filter(call => call.method === 'follow')
+  t.equal(opened.length, 2, 'reopened once')
+  t.match(opened[1], { opts: { afterCursor: a.journal.entries[0]?.cursor } }, 'from the last cursor seen')
+
+  a.journal.push({ message: 'c' })
+  await until(3)
+  // The reopened stream delivered 'c', so it earned one more reopen...
+  a.journal.breakFollowers()
+  await follows(3)
+  // ...and that one breaks before delivering anything: the follow gives up.
+  a.journal.breakFollowers()
+  const err = await rejection(following)
+  t.match(err, { code: 'CRD_AGENT_ERROR', agentCode: 'AGT_JOURNAL_FOLLOW_FAILED' }, 'a second break without an entry in between rejects')
+  t.same(seen, ['a', 'b', 'c'])
+})
+
+t.test('bad answers: schema mismatch, wrong type, no result line, an error status without a body', async t => {
+  const node = await standIn(t, (req, res) => {
+    const json = (status: number, body: unknown): void => { res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body)) }
+    if (req.url === '/v1/status') return json(200, { node: 7 })
+    const send = (status: number, type: string, text: string): void => { res.writeHead(status, { 'content-type': type }).end(text) }
+    if (req.url === '/health/ready') send(200, 'text/html', '<html>ok</html>')
+    else if (req.url === '/v1/plan') send(502, 'text/html', 'bad gateway')
+    else if (req.url === '/v1/apply') send(200, 'application/x-ndjson', '{"step":"lock","status":"done","at":1}\n{}\n')
+    else if (req.url === '/v1/rollback') send(200, 'application/x-ndjson', '{"step":"lock","status":"done","at":1}\nnot json\n')
+    else if (req.url?.startsWith('/v1/journal') === true) send(200, 'application/x-ndjson', '{"what":"ever"}\n')
+    else json(404, {})
+  })
+  const c = clientOf(t)
+  const status = await rejection(c.status(node))
+  t.ok(status instanceof AgentBadAnswerError)
+  t.match(status, { code: 'CRD_AGENT_BAD_ANSWER', statusCode: 502, node: 'fake1', message: /the status does not match the agent API \(\/: must have required properties/ })
+  t.match(await rejection(c.ready(node)), { code: 'CRD_AGENT_BAD_ANSWER', message: /text\/html/ })
+  t.match(await rejection(c.plan(node, spec(1))), { code: 'CRD_AGENT_BAD_ANSWER', message: /HTTP 502 without an error body/ })
+  const events: ApplyEvent[] = []
+  t.match(await rejection(c.apply(node, spec(1), { onEvent: e => events.push(e) })), { code: 'CRD_AGENT_BAD_ANSWER', message: /ended without its result line/ })
+  t.equal(events.length, 1, 'the events before were delivered')
+  t.match(await rejection(c.rollback(node)), { code: 'CRD_AGENT_BAD_ANSWER', message: /line 2 of the stream is not JSON/ })
+  t.match(await rejection(c.journalCursor(node)), { code: 'CRD_AGENT_BAD_ANSWER', message: /line 1 of the journal stream does not match/ })
+  const ac = new AbortController()
+  t.match(await rejection(c.followJournal(node, { signal: ac.signal, onEntry: () => {} })), { code: 'CRD_AGENT_BAD_ANSWER' }, 'a bad line is not a break: no reopen')
+})
+
+t.test('an error line ends an apply stream with the agent code', async t => {
+  const node = await standIn(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+    res.end('{"step":"write","status":"done","at":1}\n{"error":{"code":"SHR_INTERNAL","message":"internal error","statusCode":500}}\n')
+  })
+  t.match(await rejection(clientOf(t).apply(node, spec(1))), { code: 'CRD_AGENT_ERROR', agentCode: 'SHR_INTERNAL', agentStatus: 500 })
+})
+
+t.test('unreachable: nothing listening, a certificate from another CA, timeouts', async t => {
+  const gone = await standIn(t, () => {})
+  const c = clientOf(t)
+  // A port that was just free: connection refused.
+  const server = createServer({ cert: serverCert.cert, key: serverCert.key })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  await new Promise((resolve) => server.close(resolve))
+  const refused = await rejection(c.status(nodeAt(`https://127.0.0.1:${port}`)))
+  t.ok(refused instanceof AgentUnreachableError)
+  t.match(refused, { code: 'CRD_AGENT_UNREACHABLE', statusCode: 502, sent: false, message: /ECONNREFUSED/ })
+
+  // The agent's certificate is not from the agents' CA.
+  const impostor = await startRealAgent(t, { tls: { cert: strangerCert.cert, key: strangerCert.key, clientCa: ca.certPem } })
+  t.match(await rejection(c.status(nodeAt(impostor.base))), { code: 'CRD_AGENT_UNREACHABLE', sent: false, message: /TLS: / })
+
+  // The coordinator shows a certificate the agent does not trust.
+  const real = await agent(t)
+  const untrusted = new HttpAgentClient({ tls: { ca: ca.certPem, cert: strangerCert.cert, key: strangerCert.key } })
+  t.teardown(() => untrusted.close())
+  t.match(await rejection(untrusted.status(real.node)), { code: 'CRD_AGENT_UNREACHABLE' })
+
+  // Headers that never come.
+  const quick = clientOf(t, { requestTimeoutMs: 200, streamIdleMs: 200 })
+  t.match(await rejection(quick.status(gone)), { code: 'CRD_AGENT_UNREACHABLE', sent: true, message: /UND_ERR_HEADERS_TIMEOUT/ })
+})
+
+t.test('a stream that goes quiet for longer than streamIdleMs is a lost agent', async t => {
+  const node = await standIn(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+    res.write('{"step":"lock","status":"done","at":1}\n')
+  })
+  const c = clientOf(t, { streamIdleMs: 300 })
+  t.match(await rejection(c.apply(node, spec(1))), { code: 'CRD_AGENT_UNREACHABLE', sent: true, message: /UND_ERR_BODY_TIMEOUT/ })
+})
+
+t.test('heartbeats keep an idle stream alive past streamIdleMs', async t => {
+  // 20 heartbeats 50 ms apart (about 1 s of an otherwise quiet stream, over three idle windows),
+  // then one entry: it arrives only if the client kept the stream.
+  const entry: JournalEntry = { cursor: 's=1;i=1', realtimeUs: 1, message: 'after the quiet' }
+  let opened = 0
+  const node = await standIn(t, (_req, res) => {
+    opened++
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+    let beats = 0
+    const timer = setInterval(() => {
+      if (++beats <= 20) { res.write('{}\n'); return }
+      clearInterval(timer)
+      res.write(JSON.stringify(entry) + '\n')
+    }, 50)
+    res.once('close', () => { clearInterval(timer) })
+  })
+  const c = clientOf(t, { streamIdleMs: 300 })
+  const ac = new AbortController()
+  const got = await new Promise<JournalEntry>((resolve, reject) => {
+    c.followJournal(node, { signal: ac.signal, onEntry: resolve }).catch(reject)
+  })
+  ac.abort()
+  t.same(got, entry)
+  t.equal(opened, 1, 'never reopened: the heartbeats kept it alive')
+})
+
+t.test('aborting an apply rejects with the reason; the agent finishes by itself', async t => {
+  const node = await standIn(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+    res.write('{"step":"write","status":"done","at":1}\n')
+  })
+  const ac = new AbortController()
+  const p = clientOf(t).apply(node, spec(1), { signal: ac.signal, onEvent: () => { ac.abort(new Error('operator abort')) } })
+  t.match(await rejection(p), { message: 'operator abort' })
+})
+
+t.test('readAgentTls reads the config files', async t => {
+  const dir = t.testdir({ 'ca.pem': ca.certPem, 'c.pem': coordinatorCert.cert, 'c.key': coordinatorCert.key })
+  const tls = await readAgentTls({ ca: `${dir}/ca.pem`, cert: `${dir}/c.pem`, key: `${dir}/c.key` })
+  t.equal(tls.ca.toString(), ca.certPem)
+  const { node } = await agent(t)
+  const c = new HttpAgentClient({ tls })
+  t.teardown(() => c.close())
+  t.match(await c.status(node), { node: 'node1' })
+})
