@@ -1,6 +1,9 @@
 // What `keyroll token create` needs from the coordinator's store: make a token, store its hash,
 // hand back the secret once. The command depends on this narrow port; the real one is wired to
 // coordinator/auth (createToken) over the SQLite store in `openStoreTokenIssuer`.
+import { existsSync } from 'node:fs'
+import { createToken } from '../auth/tokens.js'
+import { SqliteRolloutStore } from '../store/sqlite-rollout-store.js'
 import { CliError } from './errors.js'
 
 /** Roles of API tokens (docs/coordinator.md). */
@@ -19,12 +22,14 @@ export type OpenTokenIssuer = (stateDir: string) => Promise<TokenIssuer>
 
 /**
  * The real issuer: the coordinator's SQLite store in `stateDir` and coordinator/auth's
- * createToken. WIRING POINT: the store and auth parts land on their own branches; until then this
- * refuses with CRD_CLI_STORE_UNAVAILABLE (exit 1) and tests pass their own issuer. Once they are
- * in, the body is:
- *   const store = SqliteRolloutStore.inStateDir(stateDir)
- *   return { create: async (name, role) => (await createToken(store, name, role, { actor: 'local' })).token, close: async () => { await store.close() } }
+ * createToken. The directory must exist (a mistyped --state-dir must not create a new, empty
+ * store that the coordinator never reads).
  */
 export const openStoreTokenIssuer: OpenTokenIssuer = async (stateDir) => {
-  throw new CliError('CRD_CLI_STORE_UNAVAILABLE', `cannot open the coordinator's token store in ${stateDir}: this build of keyroll has no store support yet`)
+  if (!existsSync(stateDir)) throw new CliError('CRD_CLI_STORE_UNAVAILABLE', `no coordinator state directory ${stateDir}: give the coordinator's stateDir (default /var/lib/keyroll-coordinator)`)
+  const store = SqliteRolloutStore.inStateDir(stateDir)
+  return {
+    create: async (name, role) => (await createToken(store, name, role, { actor: 'local' })).token,
+    close: async () => { await store.close() }
+  }
 }

@@ -12,13 +12,44 @@ import { CHANGE_LIMITS } from '../../shared/change/limits.js'
 import { parseChangeSpec } from '../../shared/change/parse-change-spec.js'
 import type { ChangeSpec } from '../../shared/change/schema.js'
 import { validateChange } from '../../shared/change/validate-change.js'
+import { parseDocument } from 'yaml'
 import { BadInputError } from '../errors.js'
 
 /** Media types read as a YAML change spec. */
 export const YAML_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml']
 
-// Changes the YAML parser validated (with their lines); a handler validates anything else itself.
-const fromYaml = new WeakMap<object, Change>()
+// Changes the YAML parser validated (with their lines) and what their spec said about the
+// defaults; a handler validates anything else itself.
+const fromYaml = new WeakMap<object, { change: Change, given: GivenDefaults }>()
+
+/** Which of the defaulted fields a spec wrote itself. */
+interface GivenDefaults { restart: boolean, deadline: boolean, stableFor: boolean }
+
+function givenIn (has: (path: string[]) => boolean): GivenDefaults {
+  return { restart: has(['restart']), deadline: has(['verify', 'deadline']), stableFor: has(['verify', 'stableFor']) }
+}
+
+function givenInJson (value: unknown): GivenDefaults {
+  return givenIn((path) => {
+    let v: unknown = value
+    for (const k of path) {
+      if (typeof v !== 'object' || v === null || !Object.hasOwn(v, k)) return false
+      v = (v as Record<string, unknown>)[k]
+    }
+    return true
+  })
+}
+
+/**
+ * The wire form without the defaults the spec did not write: each agent then fills them from its
+ * own config (its verify window is the operator's statement about that node), exactly as when
+ * the same spec is sent to the agent directly.
+ */
+function withoutUnwritten (spec: ChangeSpec, given: GivenDefaults): ChangeSpec {
+  const { restart, verify, ...rest } = spec
+  const v = { ...(given.deadline && verify?.deadline !== undefined ? { deadline: verify.deadline } : {}), ...(given.stableFor && verify?.stableFor !== undefined ? { stableFor: verify.stableFor } : {}) }
+  return { ...rest, ...(given.restart && restart !== undefined ? { restart } : {}), ...(Object.keys(v).length > 0 ? { verify: v } : {}) }
+}
 
 /**
  * Installs the body parsers on a route scope: strict JSON (one level of envelope above a change),
@@ -40,9 +71,11 @@ export function changeBodyParsers (app: FastifyInstance): void {
       if (typeof cluster !== 'string' || cluster === '') throw new BadInputError('a YAML change spec body needs the cluster in the query: ?cluster=NAME')
       const text = String(body)
       const change = parseChangeSpec(text, 'yaml')
+      const doc = parseDocument(text)
+      const given = givenIn((path) => doc.hasIn(path))
       const envelope: Record<string, unknown> = { cluster, change: {} }
       if (typeof query.planHash === 'string') envelope.planHash = query.planHash
-      fromYaml.set(envelope.change as object, change)
+      fromYaml.set(envelope.change as object, { change, given })
       done(null, envelope)
     } catch (err) {
       done(err as Error, undefined)
@@ -59,9 +92,8 @@ export const CHANGE_MEDIA_TYPES = ['application/json', ...YAML_MEDIA_TYPES]
  */
 export function wireChange (value: unknown): ChangeSpec {
   const yaml = typeof value === 'object' && value !== null ? fromYaml.get(value) : undefined
-  // Defaults are filled in here (restart on-change, verify 60s/5s where the spec is silent), so
-  // every node gets the same change whatever its agent's own defaults are.
-  return toChangeSpec(yaml ?? validateEnvelopeChange(value))
+  if (yaml !== undefined) return withoutUnwritten(toChangeSpec(yaml.change), yaml.given)
+  return withoutUnwritten(toChangeSpec(validateEnvelopeChange(value)), givenInJson(value))
 }
 
 function validateEnvelopeChange (value: unknown): Change {

@@ -40,12 +40,12 @@ export async function agentUnit (repo: string): Promise<ExtraUnit> {
 }
 
 /** Puts the agent's certificate, key, client CA and config into a cluster node's root and enables its unit. */
-export async function installAgent (root: string, node: NodePlan, ca: LabCa): Promise<void> {
+export async function installAgent (root: string, node: NodePlan, ca: LabCa, extraConfig = ''): Promise<void> {
   const server = await ca.issue({ commonName: `${node.name} agent`, ips: [node.address], dns: [node.name], usage: ['server'] })
   await putFile(root, '/etc/keyroll/agent.crt', server.cert, 0o644)
   await putFile(root, '/etc/keyroll/agent.key', server.key, 0o600)
   await putFile(root, '/etc/keyroll/client-ca.pem', ca.certPem, 0o644)
-  await putFile(root, AGENT_CONFIG, agentConfig(node), 0o640)
+  await putFile(root, AGENT_CONFIG, agentConfig(node) + extraConfig, 0o640)
   const wants = join(root, 'etc/systemd/system/multi-user.target.wants')
   await mkdir(wants, { recursive: true })
   await symlink(`/etc/systemd/system/${AGENT_UNIT}`, join(wants, AGENT_UNIT))

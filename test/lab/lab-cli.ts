@@ -27,7 +27,7 @@ const err = (s: string): void => { process.stderr.write(s + '\n') }
 /** `--id auto` for `up`: the lowest free id from 1. */
 const AUTO = -1
 
-async function up (o: { id: number, nodes: number, external: number, agents?: boolean, json?: boolean, ownerPid?: number }): Promise<number> {
+async function up (o: { id: number, nodes: number, external: number, agents?: boolean, keyroll?: boolean, json?: boolean, ownerPid?: number }): Promise<number> {
   // With --owner-pid the lab belongs to that process like a test's lab: stale once it exits.
   const owner = o.ownerPid === undefined ? undefined : processRef(o.ownerPid)
   if (o.ownerPid !== undefined && owner === undefined) {
@@ -44,7 +44,7 @@ async function up (o: { id: number, nodes: number, external: number, agents?: bo
     return 1
   }
   try {
-    const state = await upLab(layout, { nodes: o.nodes, external: o.external, agents: o.agents === true, log: err })
+    const state = await upLab(layout, { nodes: o.nodes, external: o.external, agents: o.agents === true, keyroll: o.keyroll === true, log: err })
     const status = await labStatus(state)
     out(o.json === true ? JSON.stringify(status, null, 2) : statusTable(status))
     return 0
@@ -111,9 +111,10 @@ export async function main (argv: readonly string[]): Promise<number> {
     .option('--external <m>', 'external Key Manager nodes', intIn(0, MAX_NODES_PER_ROLE), 1)
     .option('--id <id>', `lab id, 0 to ${MAX_LAB_ID}, or "auto" for the lowest free one`, parseUpId, 0)
     .option('--agents', 'also run keyroll-agent on every cluster node (certificates from the lab CA)')
+    .option('--keyroll', 'keyroll as a whole: the agents plus keyroll-coordinator on a node `coord`, with tokens (prints the KEYROLL_* exports)')
     .option('--json', 'print the status as JSON')
     .option('--owner-pid <pid>', 'the lab belongs to this process and is stale once it exits (tests)', intIn(1, 2 ** 22))
-    .action(async (o: { id: number, nodes: number, external: number, agents?: boolean, json?: boolean, ownerPid?: number }) => { code = await up(o) })
+    .action(async (o: { id: number, nodes: number, external: number, agents?: boolean, keyroll?: boolean, json?: boolean, ownerPid?: number }) => { code = await up(o) })
   program.command('status').description('show a lab')
     .option(...id).option('--json', 'as JSON')
     .action(async (o: { id: number, json?: boolean }) => { code = await status(o) })

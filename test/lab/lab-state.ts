@@ -2,6 +2,7 @@
 // of which processes to stop) and read by `status`, `down` and the tap helper.
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import type { AgentClientFiles } from './lab-agents.js'
+import type { KeyrollFiles } from './lab-keyroll.js'
 import type { KmsRole, LabLayout, NodePlan } from './lab-paths.js'
 import type { ProcessRef } from './procfs.js'
 
@@ -42,6 +43,8 @@ export interface LabState {
   nodes: LabNodeState[]
   /** keyroll-agent on the cluster nodes (`up --agents`): their names and the client files to call them. */
   agents?: { nodes: string[], client: AgentClientFiles }
+  /** keyroll-coordinator on `coord` (`up --keyroll`): how to call it. */
+  keyroll?: KeyrollFiles
   /** Milliseconds from the start of `up` to the end of each phase. */
   timings: Record<string, number>
 }

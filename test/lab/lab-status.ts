@@ -5,6 +5,7 @@ import { processRunner, type ProcessRunner } from '../../shared/process-runner.j
 import { cgroupMounts, cgroupPids, labCgroupDirs } from './cgroups.js'
 import { mountsBelow, nspawnMachineState } from './host.js'
 import { agentCurl, agentUrl, type AgentClientFiles } from './lab-agents.js'
+import type { KeyrollFiles } from './lab-keyroll.js'
 import { readOwner, staleDirs } from './lab-ids.js'
 import { labLayout, type NodeRole } from './lab-paths.js'
 import type { LabState } from './lab-state.js'
@@ -38,6 +39,8 @@ export interface LabStatus {
   agents: Array<{ node: string, url: string }>
   /** The client certificate, its key and the CA to call the agents with; null without agents. */
   client: AgentClientFiles | null
+  /** keyroll-coordinator (`up --keyroll`): its URL, CA, token files and the cluster's name; null without. */
+  keyroll: KeyrollFiles | null
 }
 
 /** The status view of a lab. */
@@ -60,7 +63,8 @@ export async function labStatus (state: LabState): Promise<LabStatus> {
       running: n.nspawn !== undefined && isRunning(n.nspawn)
     })),
     agents: state.nodes.filter((n) => state.agents?.nodes.includes(n.name) === true).map((n) => ({ node: n.name, url: agentUrl(n.address) })),
-    client: state.agents?.client ?? null
+    client: state.agents?.client ?? null,
+    keyroll: state.keyroll ?? null
   }
 }
 
@@ -82,7 +86,16 @@ function howTo (s: LabStatus): string[] {
       lines.push(`  plan a change (YAML spec, as in the README): ${agentCurl(s.client, first.url, '/v1/plan')} -H 'content-type: application/yaml' --data-binary @change.yaml`)
     }
   }
+  if (s.keyroll !== null) {
+    lines.push('keyroll (the coordinator on coord; paste these, then e.g. `npx keyroll nodes`):')
+    lines.push(...keyrollExports(s.keyroll).map((l) => `  ${l}`))
+  }
   return lines
+}
+
+/** The three lines that point the `keyroll` CLI at the lab's coordinator (operator token). */
+export function keyrollExports (k: KeyrollFiles): string[] {
+  return [`export KEYROLL_URL=${k.url}`, `export KEYROLL_CA=${k.ca}`, `export KEYROLL_TOKEN_FILE=${k.operatorTokenFile}`]
 }
 
 /** A readable table of the status. */

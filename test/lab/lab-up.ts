@@ -11,6 +11,7 @@ import { nodeDiagnostics } from './diagnostics.js'
 import { httpsGet } from './health.js'
 import { acquireNspawnRunDir, ensureHost } from './host.js'
 import { agentUnit, agentUrl, installAgent, writeAgentClient, type AgentClientFiles } from './lab-agents.js'
+import { coordinatorUnit, installAgentSlotClient, installCoordinator, startCoordinator } from './lab-keyroll.js'
 import { LabCa } from './lab-ca.js'
 import { staleDirs } from './lab-ids.js'
 import { planNodes, type KmsRole, type LabLayout, type NodePlan, type NodeRole } from './lab-paths.js'
@@ -42,8 +43,12 @@ export interface UpOptions {
    * certificates from the lab CA, and write a client certificate to `<base>/agents/`.
    */
   agents?: boolean
-  /** Also boot the node `coord` (no minkms), for keyroll-coordinator (`--keyroll`). */
-  coordinator?: boolean
+  /**
+   * keyroll as a whole (`--keyroll`): the agents (as `agents`) configured to ask for boot slots,
+   * and the node `coord` (no minkms) running keyroll-coordinator with the cluster in its config,
+   * started once the cluster is formed, with operator and viewer tokens in `<base>/keyroll/`.
+   */
+  keyroll?: boolean
   /** More units to install (and by default enable) in every node, e.g. keyroll-agent.service. */
   extraUnits?: readonly ExtraUnit[]
   /** More bind mounts into every node. */
@@ -120,7 +125,8 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
   const repo = opts.repo ?? repoRoot()
   const envMain = process.env.KEYROLL_LAB_MINKMS_MAIN
   const main = opts.minkmsMain ?? (envMain === '' ? undefined : envMain)
-  const plans = planNodes(layout, { nodes: opts.nodes ?? 3, external: opts.external ?? 1, coordinator: opts.coordinator === true })
+  const withKeyroll = opts.keyroll === true
+  const plans = planNodes(layout, { nodes: opts.nodes ?? 3, external: opts.external ?? 1, coordinator: withKeyroll })
 
   await ensureHost(repo, runner)
   if (main === undefined) assertEmulatorBuilt(repo)
@@ -136,7 +142,8 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
     ...opts.binds ?? []
   ]
   const nodes: LabNodeState[] = plans.map((p) => ({ ...p, rootKeyFile: secrets[kmsRoleOf(p.role)].rootKeyFile }))
-  const agents = opts.agents === true ? plans.filter((p) => p.role === 'cluster') : []
+  const agents = opts.agents === true || withKeyroll ? plans.filter((p) => p.role === 'cluster') : []
+  const coord = plans.find((p) => p.role === 'coordinator')
   const caFiles = await ca.save(layout.caDir)
   const state: LabState = {
     version: 1,
@@ -163,9 +170,12 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
     ca,
     hsmKey: hsmKeys[kmsRoleOf(n.role)],
     ...(main !== undefined && { main: join(OVERRIDE_DIR, basename(main)) }),
-    extraUnits: [...opts.extraUnits ?? [], ...(agents.length === 0 ? [] : [await agentUnit(repo)])],
+    extraUnits: [...opts.extraUnits ?? [], ...(agents.length === 0 ? [] : [await agentUnit(repo)]), ...(coord === undefined ? [] : [await coordinatorUnit(repo)])],
     prepareNode: async (node, root) => {
-      if (agents.some((a) => a.name === node.name)) await installAgent(root, node, ca)
+      if (agents.some((a) => a.name === node.name)) {
+        await installAgent(root, node, ca, coord === undefined ? '' : await installAgentSlotClient(root, node, coord, ca))
+      }
+      if (node.name === coord?.name) await installCoordinator(root, node, agents, ca)
       await opts.prepareNode?.(node, root)
     }
   })))
@@ -193,11 +203,15 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
       await waitForAgents(agents, state.agents.client, ca.certPem, timeoutMs)
       mark('agents')
     }
+    if (coord !== undefined) {
+      state.keyroll = await startCoordinator(layout, state, coord, { repo, caFile: caFiles.cert, timeoutMs, runner })
+      mark('keyroll')
+    }
   } catch (err) {
     throw new LabStartError(`lab ${layout.id} did not start: ${(err as Error).message}`, await nodeDiagnostics(nodes, runner), { cause: err })
   }
   state.phase = 'ready'
   await writeLabState(layout, state)
-  log(`lab ${layout.id} up in ${timings.agents ?? timings.ready} ms (${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')})`)
+  log(`lab ${layout.id} up in ${timings.keyroll ?? timings.agents ?? timings.ready} ms (${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')})`)
   return state
 }

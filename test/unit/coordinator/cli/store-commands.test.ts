@@ -67,6 +67,20 @@ t.test('token create refuses bad roles and names (exit 2); a store that cannot b
   t.match(real.stderr, /CRD_CLI_STORE_UNAVAILABLE/)
 })
 
+t.test('token create writes into a real store: the token printed once, only its hash stored', async t => {
+  const dir = t.testdir({})
+  const made = await cli(['token', 'create', '--role', 'operator', '--name', 'alice', '--state-dir', dir], {})
+  t.equal(made.code, 0, made.stderr)
+  const token = made.stdout.trim()
+  t.match(token, /^krt_alice_[0-9a-f]{64}$/)
+  const { SqliteRolloutStore } = await import('../../../../coordinator/store/sqlite-rollout-store.js')
+  const store = SqliteRolloutStore.inStateDir(dir)
+  t.teardown(async () => { await store.close() })
+  t.match(await store.listTokens(), [{ name: 'alice', role: 'operator' }])
+  const { readFileSync } = await import('node:fs')
+  t.notOk(readFileSync(`${dir}/keyroll.db`).includes(token.split('_')[2] ?? 'x'), 'the secret part is not in the store file')
+})
+
 t.test('audit verify: exit 0 for an intact chain, 1 for a broken one', async t => {
   const seen: string[] = []
   const ok = await cli(['audit', 'verify', '--state-dir', '/var/lib/keyroll'], { verifyAudit: async (p) => { seen.push(p); return { ok: true, entries: 12, head: 'ab12' } } })

@@ -13,7 +13,7 @@ t.test('plan then start: 200 plan with a hash, 201 rollout, the wire change and 
   t.equal(plan.statusCode, 200, plan.body)
   const p = plan.json()
   t.match(p, { cluster: 'c1', revision: 4, planHash: /^[0-9a-f]{64}$/, change: { revision: 4, redacted: true }, nodes: [{ node: 'node1' }, { node: 'node2' }, { node: 'node3' }] })
-  t.same(c.control.calls[0], { method: 'plan', cluster: 'c1', actor: 'bob', change: { revision: 4, files: { config: { set: { 'log.level': 'debug' }, delete: [] } }, restart: 'on-change', verify: { deadline: '60s', stableFor: '5s' } } })
+  t.same(c.control.calls[0], { method: 'plan', cluster: 'c1', actor: 'bob', change: { revision: 4, files: { config: { set: { 'log.level': 'debug' }, delete: [] } } } }, 'defaults the spec did not write are left to each agent')
 
   const start = await c.app.inject({ method: 'POST', url: '/v1/rollouts', headers: { ...c.operator, ...JSON_CT }, payload: { cluster: 'c1', change: CHANGE, planHash: p.planHash, strategy: { canary: true } } })
   t.equal(start.statusCode, 201, start.body)
@@ -138,4 +138,15 @@ t.test('404s and the engine\'s 409s pass through with their codes', async t => {
     t.equal(res.json().state, state)
   }
   t.match(c.control.calls.filter(x => x.method === 'pause' && x.id === 'r1'), [{ id: 'r1', actor: 'bob' }], 'the actor is the token name')
+})
+
+t.test('defaults a spec writes travel inward as written; the ones it does not write are left to each agent', async t => {
+  const c = await buildTestCoordinator(t)
+  const yaml = 'revision: 7\nfiles:\n  config:\n    set:\n      log.level: debug\nverify:\n  deadline: 20s\n'
+  const res = await c.app.inject({ method: 'POST', url: '/v1/plans?cluster=c1', headers: { ...c.operator, 'content-type': 'application/yaml' }, payload: yaml })
+  t.equal(res.statusCode, 200, res.body)
+  t.same((c.control.calls.at(-1) as { change: unknown }).change, { revision: 7, files: { config: { set: { 'log.level': 'debug' }, delete: [] } }, verify: { deadline: '20s' } }, 'YAML: only verify.deadline')
+  const json = await c.app.inject({ method: 'POST', url: '/v1/plans', headers: { ...c.operator, 'content-type': 'application/json' }, payload: { cluster: 'c1', change: { revision: 8, files: {}, restart: 'always', verify: { stableFor: '2s' } } } })
+  t.equal(json.statusCode, 200, json.body)
+  t.same((c.control.calls.at(-1) as { change: unknown }).change, { revision: 8, files: {}, restart: 'always', verify: { stableFor: '2s' } }, 'JSON: restart and verify.stableFor')
 })
