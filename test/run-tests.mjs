@@ -38,7 +38,7 @@ function check (title, r) {
   return false
 }
 
-// Coverage of the product code (agent/ and shared/) by the unit tier may not fall below these
+// Coverage of the product code (agent/, coordinator/ and shared/) by the unit tier may not fall below these
 // (percent; tap itself has no thresholds short of 100 %). Only product files count.
 // The measurement is deterministic since only tap's test processes record coverage
 // (test/helpers/coverage-own-process-only.mjs). Before, every Node child a test started recorded
@@ -48,8 +48,10 @@ function check (title, r) {
 // came out 30-50 % covered in some runs and as one covered line in others, so the floors had been
 // lowered to 90/86/80/90 on 2026-12-02.
 // Back at 95/86/86/95 since then; raise them when full runs measure more, never lower them to pass.
+// The clean-clone run of 2026-12-02 with the coordinator measured 98.06 / 89.29 / 96.95 / 98.06 over
+// the three directories (coordinator/ alone 96.30 / 87.07 / 97.15 / 96.30).
 const COVERAGE_FLOOR = { statements: 95, branches: 86, functions: 86, lines: 95 }
-const PRODUCT = [join(root, 'agent') + '/', join(root, 'shared') + '/']
+const PRODUCT = ['agent', 'coordinator', 'shared'].map((d) => join(root, d) + '/')
 
 // tap's json-summary report (.tap/report/coverage-summary.json): per file, per metric, total and
 // covered. Each metric under its floor, or a missing report, is one failed check.
@@ -71,9 +73,9 @@ function checkCoverage () {
     parts.push(`${metric} ${pct}% (floor ${floor}%)`)
     if (pct >= floor) continue
     totals.fail++
-    console.log(`!! coverage: ${metric} of agent/ and shared/ is ${pct}%, below the floor of ${floor}% (test/run-tests.mjs)`)
+    console.log(`!! coverage: ${metric} of agent/, coordinator/ and shared/ is ${pct}%, below the floor of ${floor}% (test/run-tests.mjs)`)
   }
-  console.log(`-- coverage of agent/ and shared/ (${files.length} files): ${parts.join(', ')}`)
+  console.log(`-- coverage of agent/, coordinator/ and shared/ (${files.length} files): ${parts.join(', ')}`)
 }
 
 // tap prints `# { total: N, pass: N, fail: N, ... }` at the end of a run that is not on a TTY.
