@@ -64,6 +64,13 @@ async function healthy (lab: Lab, node: LabNode, after: string): Promise<void> {
     { timeoutMs: 30_000, intervalMs: 100, what: `minkms on ${node.name} healthy after ${after}` })
 }
 
+/** The number of threads of the agent's main process (/proc/PID/status `Threads`). */
+async function agentThreads (lab: Lab, node: LabNode): Promise<number> {
+  const pid = (await lab.systemctl(node, 'show', '-p', 'MainPID', '--value', 'keyroll-agent')).stdout.trim()
+  const status = (await lab.exec(node, ['cat', `/proc/${pid}/status`])).stdout
+  return Number(/^Threads:\s+(\d+)$/m.exec(status)?.[1] ?? NaN)
+}
+
 /** The sample with the largest VmRSS (kB) of the agent's main process, over `n` samples 500 ms apart. */
 async function agentRss (lab: Lab, node: LabNode, n = 5): Promise<RssKb> {
   let max: RssKb | undefined
@@ -115,6 +122,7 @@ async function bench (al: AgentLab, o: ReturnType<typeof options>): Promise<stri
   await al.ready()
   await al.provisionExternal()
   const rssAtStart = await agentRss(lab, node)
+  const threadsAtStart = await agentThreads(lab, node)
   const goodConfig = await lab.readFile(node, NODE_PATHS.config)
   const badConfig = (): string => goodConfig + hsmSection(servers, ENCLAVE, HSM_KEY_NAME, generateApiKey('k1').key)
 
@@ -163,6 +171,18 @@ async function bench (al: AgentLab, o: ReturnType<typeof options>): Promise<stri
   }
   if (await lab.readFile(node, NODE_PATHS.config) !== goodConfig) problems.push('the config is not the original one after the rounds')
 
+  // Idle means idle: the agent plans in a worker thread that it keeps warm for 30 s after the
+  // last plan (agent/apply/worker-planner.ts) and then stops. Wait (polling, with a deadline) until
+  // the process is back to the threads it had at start, so the figure is the agent at rest and not
+  // the agent within 30 s of its last apply.
+  say('waiting for the plan worker to stop')
+  const waitStart = Date.now()
+  try {
+    await lab.waitFor(async () => await agentThreads(lab, node) <= threadsAtStart, { timeoutMs: 60_000, intervalMs: 1000, what: 'the agent back to its threads at start' })
+    say(`plan worker stopped ${((Date.now() - waitStart) / 1000).toFixed(1)} s after the last round`)
+  } catch {
+    problems.push(`the agent did not return to ${threadsAtStart} threads within 60 s (the plan worker still running?)`)
+  }
   say('idle RSS')
   const status = await al.call(node, 'GET', '/v1/status')
   if (status.status !== 200) problems.push(`/v1/status before the RSS samples: HTTP ${status.status}`)
