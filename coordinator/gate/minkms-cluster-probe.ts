@@ -165,8 +165,7 @@ async function existing (p: Promise<void>): Promise<void> {
   try {
     await p
   } catch (err) {
-    // minkms has no predefined "identity exists" error: any 409 of a create means it exists.
-    if (isAlreadyExists(err) || (err as { statusCode?: unknown }).statusCode === 409) return
+    if (isAlreadyExists(err)) return
     throw err
   }
 }

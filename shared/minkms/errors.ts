@@ -208,9 +208,16 @@ export function isNotFound (err: unknown): err is KmsServerError {
   return err instanceof KmsServerError && err.statusCode === 404
 }
 
-/** True for the predefined 409 errors (enclave or key already exists). */
-export function isAlreadyExists (err: unknown): err is KmsServerError {
-  return err instanceof KmsServerError && err.statusCode === 409
+/**
+ * True when a create found its object already there: the predefined 409s (enclave, key), and a
+ * 409 whose text says `already exists`. minkms's catalogue has no "identity exists" error, so a
+ * duplicate identity comes back as a plain 409 (the emulator says `identity already exists`);
+ * idempotent provisioning must treat it like the other two. Any other 409 (a cluster conflict)
+ * stays an error.
+ */
+export function isAlreadyExists (err: unknown): err is MinkmsError {
+  if (!(err instanceof MinkmsError) || err.statusCode !== 409) return false
+  return err instanceof KmsServerError || /already exists$/i.test(err.message.trim())
 }
 
 /** True when no endpoint could be reached. */

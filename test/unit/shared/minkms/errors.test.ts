@@ -38,6 +38,16 @@ t.test('minkmsErrorFrom maps status + message to the typed error', async t => {
   t.ok(isAlreadyExists(new EnclaveExistsError()))
 })
 
+t.test('a duplicate identity (no predefined error) counts as already existing; other 409s do not', async t => {
+  const identity = minkmsErrorFrom(409, 'identity already exists', 'kms0:7373')
+  t.ok(identity instanceof MinkmsRequestError, 'not one of the predefined errors')
+  t.ok(isAlreadyExists(identity), 'but a create that found it there')
+  t.ok(isAlreadyExists(minkmsErrorFrom(409, 'key already exists')))
+  t.notOk(isAlreadyExists(minkmsErrorFrom(409, "node 'n2' is already a member of the cluster")), 'a cluster conflict is not')
+  t.notOk(isAlreadyExists(minkmsErrorFrom(400, 'identity already exists')), 'nor another status')
+  t.notOk(isAlreadyExists(new Error('identity already exists')), 'nor a plain error')
+})
+
 t.test('other answers become MinkmsRequestError with the server status', async t => {
   const mismatch = minkmsErrorFrom(404, 'access denied: insufficient permissions')
   t.ok(mismatch instanceof MinkmsRequestError, 'message alone does not select a predefined error')
