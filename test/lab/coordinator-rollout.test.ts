@@ -2,14 +2,17 @@
 // over three real minkms nodes through their real agents, over real mutual TLS, and proves each
 // node from its journal. One lab for every scenario here (a lab boots in seconds, but each one
 // adds up on a 2-core CI machine).
+import { join } from 'node:path'
 import t from 'tap'
 import { createMinkmsClient } from '../../shared/minkms/client.js'
+import { ChildProcessRunner } from '../../shared/process-runner.js'
 import type { Rollout, RolloutEvent } from '../../shared/schemas/rollout.js'
 import { startClientLoad } from './client-load.js'
 import { httpsGet } from './health.js'
 import { AGENT_PORT } from './lab-agents.js'
 import { keyrollLab } from './keyroll-lab.js'
 import { downWindows, overlaps } from './minkms-downtime.js'
+import { repoRoot } from './repo.js'
 import { labSkip, startLab } from './start-lab.js'
 
 const SECRET = 'k1:keyroll-lab-secret-that-must-never-leak-0123456789'
@@ -116,7 +119,11 @@ t.test('keyroll rolls a change over a 3-node cluster', { skip: labSkip }, async 
     const node3Invocation = await kr.invocation(node3)
 
     const rollout = await kr.roll({ revision: 4, files: { config: { set: { 'cache.expiry.any': '17m' } } }, verify: { deadline: '20s', stableFor: '1s' } })
+    // The real `keyroll rollout watch`, as an operator runs it from the three exported variables,
+    // follows the same rollout while the test reads the events itself.
+    const watching = keyrollWatch(rollout.id, kr.files)
     const events = await kr.follow(rollout.id)
+    const watch = await watching
     const done = (await kr.call('GET', `/v1/rollouts/${rollout.id}`)).json as Rollout
     t.equal(done.state, 'failed', 'the rollout failed')
     t.match(done.message, /node2/, `its message names node2 (${done.message ?? ''})`)
@@ -126,6 +133,11 @@ t.test('keyroll rolls a change over a 3-node cluster', { skip: labSkip }, async 
     t.equal(await kr.invocation(node3), node3Invocation, 'node3 was not restarted (same InvocationID)')
     t.ok(events.some((e) => e.node === 'node2' && e.type === 'journal' && /fault injection: exit-1-if-config/.test(e.message)),
       "the events hold node2's fatal journal line")
+    t.equal(watch.code, 1, `keyroll rollout watch exits 1 on the failed rollout (stderr: ${watch.stderr.slice(0, 200)})`)
+    const said = watch.stdout + watch.stderr
+    t.match(said, /node2/, 'watch names the failed node')
+    t.match(said, /fault injection: exit-1-if-config/, "watch shows node2's journal evidence")
+    t.match(said, /rolled.back/, 'watch says node2 was rolled back')
   })
 
   await t.test('a node that comes up but does not rejoin its cluster fails the gate, though its verdict is ok', async (t) => {
@@ -152,3 +164,10 @@ t.test('keyroll rolls a change over a 3-node cluster', { skip: labSkip }, async 
     t.ok(took < 15_000 + 30_000, `within healthyDeadline plus the restart (${took} ms)`)
   })
 })
+
+/** Runs the compiled `keyroll rollout watch ID` (plain output: not a TTY) with the lab's viewer token; resolves with its exit code and output. */
+async function keyrollWatch (id: string, files: { url: string, ca: string, viewerTokenFile: string }): Promise<{ code: number, stdout: string, stderr: string }> {
+  const bin = join(repoRoot(), 'coordinator/bin/keyroll.js')
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', KEYROLL_URL: files.url, KEYROLL_CA: files.ca, KEYROLL_TOKEN_FILE: files.viewerTokenFile }
+  return await new ChildProcessRunner().run(process.execPath, [bin, 'rollout', 'watch', id], { env, timeoutMs: 120_000, okCodes: [0, 1, 2] })
+}
