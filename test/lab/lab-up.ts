@@ -76,6 +76,25 @@ export class LabStartError extends Error {
 /** Where the directory of an overriding `minkmsMain` is bound in the nodes. */
 const OVERRIDE_DIR = '/opt/keyroll-minkms-main'
 
+/** The minkms main file that replaces the emulator, if any (`minkmsMain`, else $KEYROLL_LAB_MINKMS_MAIN). */
+function minkmsMainOf (opts: UpOptions): string | undefined {
+  const envMain = process.env.KEYROLL_LAB_MINKMS_MAIN
+  return opts.minkmsMain ?? (envMain === '' ? undefined : envMain)
+}
+
+/**
+ * The bind mounts into every node (besides the host's system directories): the repository, the
+ * overriding minkms main's directory, the caller's. A node booted again later gets the same.
+ */
+export function labBinds (opts: UpOptions = {}): BindMount[] {
+  const main = minkmsMainOf(opts)
+  return [
+    { host: opts.repo ?? repoRoot(), node: '/opt/keyroll', readOnly: true },
+    ...(main !== undefined ? [{ host: dirname(resolve(main)), node: OVERRIDE_DIR, readOnly: true }] : []),
+    ...opts.binds ?? []
+  ]
+}
+
 /** Removes what a stale lab with this id left behind (found by name), keeping the claimed base dir. */
 async function clearStale (layout: LabLayout, runner: ProcessRunner): Promise<void> {
   await killLabCgroups(layout.id, { timeoutMs: 10_000 })
@@ -123,8 +142,7 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
   const runner = opts.runner ?? processRunner
   const timeoutMs = opts.timeoutMs ?? 60_000
   const repo = opts.repo ?? repoRoot()
-  const envMain = process.env.KEYROLL_LAB_MINKMS_MAIN
-  const main = opts.minkmsMain ?? (envMain === '' ? undefined : envMain)
+  const main = minkmsMainOf(opts)
   const withKeyroll = opts.keyroll === true
   const plans = planNodes(layout, { nodes: opts.nodes ?? 3, external: opts.external ?? 1, coordinator: withKeyroll })
 
@@ -136,11 +154,7 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
 
   const ca = await LabCa.create(`keyroll lab ${layout.id} CA`)
   const { hsmKeys, secrets } = await createSecrets(layout)
-  const binds: BindMount[] = [
-    { host: repo, node: '/opt/keyroll', readOnly: true },
-    ...(main !== undefined ? [{ host: dirname(resolve(main)), node: OVERRIDE_DIR, readOnly: true }] : []),
-    ...opts.binds ?? []
-  ]
+  const binds = labBinds({ ...opts, repo })
   const nodes: LabNodeState[] = plans.map((p) => ({ ...p, rootKeyFile: secrets[kmsRoleOf(p.role)].rootKeyFile }))
   const agents = opts.agents === true || withKeyroll ? plans.filter((p) => p.role === 'cluster') : []
   const coord = plans.find((p) => p.role === 'coordinator')

@@ -2,15 +2,16 @@
 // freshly allocated id, tears it down in t.teardown (registered before anything is created), and
 // gives the test what it needs to act on nodes: exec, systemctl, journal, files, the CA and keys.
 import { readFile } from 'node:fs/promises'
-import type { RunResult } from '../../shared/process-runner.js'
+import { processRunner, type RunResult } from '../../shared/process-runner.js'
 import { hold, release } from './emergency-stop.js'
 import { LabCa, type CertKeyPair, type IssueRequest } from './lab-ca.js'
 import { downLab } from './lab-down.js'
 import { allocateLabId } from './lab-ids.js'
 import type { KmsRole, NodeRole } from './lab-paths.js'
 import { labLeftovers } from './lab-status.js'
-import type { LabNodeState, LabState } from './lab-state.js'
-import { upLab, type UpOptions } from './lab-up.js'
+import { writeLabState, type LabNodeState, type LabState } from './lab-state.js'
+import { labBinds, upLab, type UpOptions } from './lab-up.js'
+import { bootNode, powerOffNode } from './node-power.js'
 import { readNodeFile, writeNodeFile, type FileOptions } from './node-fs.js'
 import { ANY_EXIT_CODE, nodeExec, unitJournal, type ExecOptions } from './node-shell.js'
 import { waitFor } from './wait.js'
@@ -68,6 +69,19 @@ export interface Lab {
   writeFile (node: NodeRef, path: string, data: string, opts?: FileOptions): Promise<void>
   readFile (node: NodeRef, path: string): Promise<string>
   waitFor: typeof waitFor
+  /**
+   * Powers the node off cleanly (SIGTERM to its nspawn: its systemd stops every unit, as on a
+   * host's poweroff) and resolves once the container is gone. exec, systemctl and journal refuse
+   * the node until it is booted again (its `leaderPid` is 0 meanwhile); files in its root can
+   * still be written, as on a disk taken out of a powered-off host.
+   */
+  powerOff (node: NodeRef): Promise<void>
+  /**
+   * Boots a powered-off node again: the same root (units, agent, certificates, minkms data,
+   * journal), netns and binds. Resolves once its systemd has booted and minkms answers
+   * /v1/health/live; the node's `leaderPid` is then the new systemd's.
+   */
+  boot (node: NodeRef): Promise<void>
   /** Tears the lab down now (the teardown then has nothing left to do). */
   down (): Promise<void>
 }
@@ -116,6 +130,17 @@ export async function startLab (t: TeardownHost, opts: StartLabOptions = {}): Pr
     if (v === '') throw new Error(`lab ${layout.id} has no ${what}`)
     return v
   }
+  const stateOf = (n: LabNode): LabNodeState => {
+    const s = state.nodes.find((x) => x.name === n.name)
+    if (s === undefined) throw new Error(`lab ${layout.id} has no node ${n.name}`)
+    return s
+  }
+  // A powered-off node has no systemd to enter (its files can still be read and written).
+  const leader = (ref: NodeRef): number => {
+    const n = node(ref)
+    if (n.leaderPid === 0) throw new Error(`${n.name} is powered off`)
+    return n.leaderPid
+  }
   let ca: LabCa | undefined
   const lab: Lab = {
     id: layout.id,
@@ -130,12 +155,26 @@ export async function startLab (t: TeardownHost, opts: StartLabOptions = {}): Pr
     },
     rootKey: (role = 'cluster') => need(secrets[role].root, `${role} root API key`),
     hsmKey: (role = 'cluster') => need(secrets[role].hsm, `${role} HSM key`),
-    exec: async (ref, argv, o) => await nodeExec(node(ref).leaderPid, argv, o),
-    systemctl: async (ref, ...args) => await nodeExec(node(ref).leaderPid, ['systemctl', ...args], { okCodes: ANY_EXIT_CODE }),
-    journal: async (ref, unit, o) => await unitJournal(node(ref).leaderPid, unit, o),
+    exec: async (ref, argv, o) => await nodeExec(leader(ref), argv, o),
+    systemctl: async (ref, ...args) => await nodeExec(leader(ref), ['systemctl', ...args], { okCodes: ANY_EXIT_CODE }),
+    journal: async (ref, unit, o) => await unitJournal(leader(ref), unit, o),
     writeFile: async (ref, path, data, o) => { await writeNodeFile({ ...node(ref), binds: state.binds }, path, data, o) },
     readFile: async (ref, path) => await readNodeFile({ ...node(ref), binds: state.binds }, path),
     waitFor,
+    powerOff: async (ref) => {
+      const n = node(ref)
+      await powerOffNode(layout.id, stateOf(n), { timeoutMs: 60_000 })
+      n.leaderPid = 0
+      await writeLabState(layout, state)
+    },
+    boot: async (ref) => {
+      const n = node(ref)
+      const s = stateOf(n)
+      await bootNode(layout.id, s, labBinds(opts), caPem, { timeoutMs: 60_000, log: () => {}, runner: opts.runner ?? processRunner })
+      if (s.leaderPid === undefined) throw new Error(`${n.name} booted without a leader PID`)
+      n.leaderPid = s.leaderPid
+      await writeLabState(layout, state)
+    },
     down: takeDown
   }
   return lab
