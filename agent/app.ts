@@ -18,6 +18,8 @@ import changeRoutes from './routes/changes.js'
 import healthRoutes from './routes/health.js'
 import journalRoutes from './routes/journal.js'
 import metricsRoutes from './routes/metrics.js'
+import preflightRoutes from './routes/preflight.js'
+import { ExternalKmsPreflight, type ExternalKmsPreflightPort } from './preflight/external-kms-preflight.js'
 import statusRoutes from './routes/status.js'
 import { parseJsonStrict } from '../shared/change/json-body.js'
 import { errorHandlerPlugin } from '../shared/errors.js'
@@ -37,6 +39,8 @@ export interface AgentAppDeps {
   heartbeatMs?: number
   /** Timeouts and bounds of the HTTP edge (default HTTP_EDGE_LIMITS; tests shorten them). */
   limits?: Partial<HttpEdgeLimits>
+  /** The external Key Manager preflight (default: the real one, reading the managed minkms config). */
+  preflight?: ExternalKmsPreflightPort
 }
 
 /** The API instance (TypeBox type provider). */
@@ -109,6 +113,7 @@ export function buildAgentApp (deps: AgentAppDeps): AgentApp {
   app.register(changeRoutes, { core, heartbeatMs, closing: closing.signal, changeDefaults: changeDefaultsOf(config) })
   app.register(journalRoutes, { core, heartbeatMs, closing: closing.signal })
   app.register(metricsRoutes, { core })
+  app.register(preflightRoutes, { preflight: deps.preflight ?? new ExternalKmsPreflight({ node: config.node, configPath: config.files.config.path }) })
   return app
 }
 
