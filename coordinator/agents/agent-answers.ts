@@ -8,6 +8,7 @@ import { AgentStatusSchema, ReadyViewSchema } from '../../shared/schemas/agent-s
 import { ApplyEventSchema, ApplyResultLineSchema, PlanResultSchema, StreamErrorLineSchema } from '../../shared/schemas/apply.js'
 import { ErrorBodySchema, type ErrorBody } from '../../shared/schemas/errors.js'
 import { JournalEntrySchema } from '../../shared/schemas/journal.js'
+import { ExternalKmsPreflightResultSchema } from '../../shared/schemas/preflight.js'
 import { AgentBadAnswerError } from './agent-call-errors.js'
 
 /** A compiled check of one answer type. */
@@ -39,7 +40,8 @@ export const answers = {
   resultLine: check(ApplyResultLineSchema),
   errorLine: check(StreamErrorLineSchema),
   errorBody: check(ErrorBodySchema),
-  journalEntry: check(JournalEntrySchema)
+  journalEntry: check(JournalEntrySchema),
+  preflight: check(ExternalKmsPreflightResultSchema)
 }
 
 /** Parses one JSON text (a body or a stream line), or throws AgentBadAnswerError naming `what`. */

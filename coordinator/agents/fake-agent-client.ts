@@ -13,13 +13,14 @@ import { MINKMS_READY } from '../../shared/minkms/journal-lines.js'
 import type { AgentStatus } from '../../shared/schemas/agent-status.js'
 import type { ApplyEvent, ApplyResult, ApplyStep, PlanResult } from '../../shared/schemas/apply.js'
 import type { JournalEntry } from '../../shared/schemas/journal.js'
+import type { ExternalKmsPreflightRequest, ExternalKmsPreflightResult } from '../../shared/schemas/preflight.js'
 import type { Verdict } from '../../shared/schemas/verdict.js'
-import type { AgentClient, StreamOptions } from '../ports/agent-client.js'
+import type { AgentClient, AgentPreflightClient, StreamOptions } from '../ports/agent-client.js'
 import type { NodeRef } from '../ports/node-ref.js'
 import { AgentAnsweredError, AgentBadAnswerError, AgentUnreachableError } from './agent-call-errors.js'
 
 /** The calls of the port. */
-export type AgentOp = 'status' | 'ready' | 'plan' | 'apply' | 'rollback' | 'journalCursor' | 'followJournal'
+export type AgentOp = 'status' | 'ready' | 'plan' | 'apply' | 'rollback' | 'journalCursor' | 'followJournal' | 'preflightExternalKms'
 
 /** How an apply or rollback that gets past its checks ends. */
 export type FakeOutcome =
@@ -41,6 +42,8 @@ export type FakeAnswer = (
   | { fail: 'bad-answer' }
   | { outcome: FakeOutcome }
   | { ready: boolean }
+  /** preflightExternalKms: per server, `true` passes every check, a string fails its `tls` check with that reason. */
+  | { preflight: Record<string, true | string> }
 ) & {
   /** Wait for this before answering (apply/rollback: after the restart, before the result). */
   hold?: Promise<unknown>
@@ -79,7 +82,7 @@ interface NodeState {
 const STEPS: ApplyStep[] = ['lock', 'plan', 'backup', 'validate', 'write', 'restart', 'verify', 'commit']
 
 /** Nodes in memory behind the AgentClient port. */
-export class FakeAgentClient implements AgentClient {
+export class FakeAgentClient implements AgentClient, AgentPreflightClient {
   /** Every call, in order. */
   readonly calls: FakeAgentCall[] = []
   readonly #clock: Clock
@@ -201,6 +204,24 @@ export class FakeAgentClient implements AgentClient {
     if (previous === undefined) throw agentError(n, 'AGT_NOTHING_TO_ROLL_BACK', 'there is no earlier committed revision to roll back to', 409)
     const current = n.history.at(-1)
     return await this.#transaction(n, { ...previous, restart: opts.restart ?? current?.restart }, s, opts, true)
+  }
+
+  /** Every server passes unless a `{ preflight }` script says otherwise. */
+  async preflightExternalKms (node: NodeRef, req: ExternalKmsPreflightRequest): Promise<ExternalKmsPreflightResult> {
+    const n = this.#node(node)
+    const s = this.#take(n, 'preflightExternalKms')
+    await this.#call(node, 'preflightExternalKms', undefined, s)
+    const scripted = s !== undefined && 'preflight' in s ? s.preflight : {}
+    const ok = { status: 'ok' as const, ms: 1 }
+    const skipped = { status: 'skipped' as const, reason: 'the tls check failed' }
+    const servers = req.servers.map((server) => {
+      const failure = scripted[server]
+      return typeof failure === 'string'
+        ? { server, ok: false, checks: { tls: { status: 'failed' as const, ms: 1, reason: failure }, auth: skipped, roundTrip: skipped }, ms: 1 }
+        : { server, ok: true, checks: { tls: ok, auth: ok, roundTrip: ok }, ms: 3 }
+    })
+    const reachable = servers.filter((x) => x.ok).length
+    return { node: n.ref.name, ok: reachable === servers.length, reachable, trust: { source: 'system' }, servers }
   }
 
   async journalCursor (node: NodeRef): Promise<string | undefined> {
@@ -385,5 +406,6 @@ function lastResultOf (r: ApplyResult & { at: number }): NonNullable<AgentStatus
 function describe (a: FakeAnswer): string {
   if ('fail' in a) return `fail ${a.fail}${a.fail === 'agent-error' ? ` ${a.code}` : ''}`
   if ('outcome' in a) return `outcome ${a.outcome}`
+  if ('preflight' in a) return 'preflight'
   return `ready ${String(a.ready)}`
 }

@@ -20,7 +20,8 @@ import { LineTooLongError, lines } from '../../shared/ndjson-lines.js'
 import type { AgentStatus } from '../../shared/schemas/agent-status.js'
 import type { ApplyResult, PlanResult } from '../../shared/schemas/apply.js'
 import type { JournalEntry } from '../../shared/schemas/journal.js'
-import type { AgentClient, StreamOptions } from '../ports/agent-client.js'
+import type { ExternalKmsPreflightRequest, ExternalKmsPreflightResult } from '../../shared/schemas/preflight.js'
+import type { AgentClient, AgentPreflightClient, StreamOptions } from '../ports/agent-client.js'
 import type { NodeRef } from '../ports/node-ref.js'
 import { AgentAnsweredError, AgentBadAnswerError, AgentUnreachableError } from './agent-call-errors.js'
 import { answers, errorBodyOf, parseJson } from './agent-answers.js'
@@ -71,6 +72,8 @@ interface Call {
   body?: string
   signal?: AbortSignal | undefined
   stream: boolean
+  /** Headers/body timeout of this call when longer than the default, ms. */
+  timeoutMs?: number
 }
 
 /** Reads the files of the coordinator config's `agents` section. */
@@ -80,7 +83,7 @@ export async function readAgentTls (files: { ca: string, cert: string, key: stri
 }
 
 /** Every node's agent through one connection pool. Safe for concurrent use; close() when done. */
-export class HttpAgentClient implements AgentClient {
+export class HttpAgentClient implements AgentClient, AgentPreflightClient {
   readonly #dispatcher: Agent
   readonly #requestTimeoutMs: number
   readonly #streamIdleMs: number
@@ -129,6 +132,16 @@ export class HttpAgentClient implements AgentClient {
     const body = JSON.stringify(opts.restart === undefined ? {} : { restart: opts.restart })
     const res = await this.#send(node, { method: 'POST', path: '/v1/rollback', body, signal: opts.signal, stream: true })
     return await this.#transaction(node, res, opts)
+  }
+
+  /** POST /v1/preflight/external-kms; the API key always goes as `{ "$secret": … }`. */
+  async preflightExternalKms (node: NodeRef, req: ExternalKmsPreflightRequest, opts: { signal?: AbortSignal } = {}): Promise<ExternalKmsPreflightResult> {
+    const apiKey = typeof req.apiKey === 'string' ? { $secret: req.apiKey } : req.apiKey
+    const body = JSON.stringify({ ...req, apiKey })
+    // The agent answers once every server is done: up to four minkms calls of timeoutMs each.
+    const timeoutMs = Math.max(this.#requestTimeoutMs, 4 * (req.timeoutMs ?? 5_000) + 5_000)
+    const res = await this.#send(node, { method: 'POST', path: '/v1/preflight/external-kms', body, signal: opts.signal, stream: false, timeoutMs })
+    return answers.preflight(node.name, 'the preflight', await this.#json(node, res, [200], opts.signal))
   }
 
   /**
@@ -193,7 +206,7 @@ export class HttpAgentClient implements AgentClient {
 
   async #send (node: NodeRef, call: Call): Promise<Dispatcher.ResponseData> {
     const base = new URL(node.agentUrl)
-    const timeout = call.stream ? this.#streamIdleMs : this.#requestTimeoutMs
+    const timeout = call.timeoutMs ?? (call.stream ? this.#streamIdleMs : this.#requestTimeoutMs)
     try {
       return await this.#dispatcher.request({
         origin: base.origin,

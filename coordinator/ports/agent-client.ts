@@ -6,6 +6,7 @@ import type { ChangeSpec, RestartPolicy } from '../../shared/change/schema.js'
 import type { AgentStatus } from '../../shared/schemas/agent-status.js'
 import type { ApplyEvent, ApplyResult, PlanResult } from '../../shared/schemas/apply.js'
 import type { JournalEntry } from '../../shared/schemas/journal.js'
+import type { ExternalKmsPreflightRequest, ExternalKmsPreflightResult } from '../../shared/schemas/preflight.js'
 import type { NodeRef } from './node-ref.js'
 
 /** Options of a call that streams progress. */
@@ -35,4 +36,19 @@ export interface AgentClient {
    * entry, until `signal` aborts (resolves) or the stream breaks (rejects).
    */
   followJournal (node: NodeRef, opts: { after?: string, signal: AbortSignal, onEntry: (e: JournalEntry) => void }): Promise<void>
+}
+
+/**
+ * What the HSM migration asks of a node's agent besides the rollout's calls: a port of its own, so
+ * the rollout engine and its doubles depend on AgentClient alone. Both implementations of
+ * AgentClient implement it too.
+ */
+export interface AgentPreflightClient {
+  /**
+   * POST /v1/preflight/external-kms: the node checks each external Key Manager server from its own
+   * network position (TLS with its minkms's CA, the API key, an encrypt/decrypt round trip) and
+   * answers per server. The API key is sent as `{ "$secret": … }` and never comes back. Rejects
+   * with a CRD_AGENT_* coded error like every AgentClient call.
+   */
+  preflightExternalKms (node: NodeRef, req: ExternalKmsPreflightRequest, opts?: { signal?: AbortSignal }): Promise<ExternalKmsPreflightResult>
 }

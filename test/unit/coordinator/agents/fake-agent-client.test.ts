@@ -147,3 +147,15 @@ t.test('followJournal streams what is logged later, until aborted; an unknown cu
   await following
   t.match(await f.followJournal(n1, { after: 's=0;i=999', signal: new AbortController().signal, onEntry: () => {} }).catch((e: unknown) => e), { agentCode: 'AGT_JOURNAL_FOLLOW_FAILED' })
 })
+
+t.test('preflightExternalKms: every server passes unless scripted; failures as scripted', async t => {
+  const f = fake(t)
+  const req = { servers: ['kms0:7373', 'kms1:7373'], enclave: 'e', key: 'k', apiKey: { $secret: 'k1:x' } }
+  t.match(await f.preflightExternalKms(n1, req), { node: 'node1', ok: true, reachable: 2 })
+  f.script(n1, 'preflightExternalKms', { preflight: { 'kms1:7373': 'unreachable: connect ECONNREFUSED' } })
+  const r = await f.preflightExternalKms(n1, req)
+  t.match(r, { ok: false, reachable: 1, servers: [{ server: 'kms0:7373', ok: true }, { server: 'kms1:7373', ok: false, checks: { tls: { status: 'failed', reason: 'unreachable: connect ECONNREFUSED' }, auth: { status: 'skipped' } } }] })
+  f.script(n2, 'preflightExternalKms', { fail: 'unreachable' })
+  await t.rejects(f.preflightExternalKms(n2, req), { code: 'CRD_AGENT_UNREACHABLE' })
+  t.same(f.calls.filter(c => c.op === 'preflightExternalKms').map(c => c.node), ['node1', 'node1', 'node2'])
+})
