@@ -293,3 +293,25 @@ t.test('readAgentTls reads the config files', async t => {
   t.teardown(() => c.close())
   t.match(await c.status(node), { node: 'node1' })
 })
+
+t.test('preflightExternalKms: the key goes as { $secret }; an answer outside the schema is a bad answer', async t => {
+  const bodies: unknown[] = []
+  const answer = { node: 'fake1', ok: true, reachable: 1, trust: { source: 'system' }, servers: [{ server: 'kms0:7373', ok: true, checks: { tls: { status: 'ok' }, auth: { status: 'ok' }, roundTrip: { status: 'ok' } }, ms: 3 }] }
+  let extra: Record<string, unknown> = {}
+  const node = await standIn(t, (req, res) => {
+    let text = ''
+    req.on('data', (c: Buffer) => { text += c.toString() })
+    req.on('end', () => {
+      bodies.push(JSON.parse(text))
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...answer, ...extra }))
+    })
+  })
+  const c = clientOf(t)
+  const req = { servers: ['kms0:7373'], enclave: 'e', key: 'k', apiKey: API_KEY }
+  t.same(await c.preflightExternalKms(node, req), answer)
+  t.same(bodies, [{ ...req, apiKey: { $secret: API_KEY } }], 'a plain key is sent as a secret')
+  extra = { apiKey: API_KEY }
+  const err = await rejection(c.preflightExternalKms(node, { ...req, apiKey: { $secret: API_KEY } }))
+  t.match(err, { code: 'CRD_AGENT_BAD_ANSWER', message: /the preflight does not match the agent API/ })
+  t.notMatch(err.message, API_KEY.slice(3), 'the message does not quote the answer')
+})
