@@ -120,3 +120,29 @@ t.test('the change sent to agents is the wire form, secrets included, opened fro
   await h.until((await h.start()).id, terminal)
   t.same(sent, change)
 })
+
+t.test("the next node's baseline (status, journal cursor) is asked together with the cluster gate, not after it", async t => {
+  const h = harness(t)
+  let release: () => void = () => {}
+  const held = new Promise<void>((resolve) => { release = resolve })
+  let released = false
+  const cursorAsked: string[] = []
+  const status = h.cluster.status.bind(h.cluster)
+  const journalCursor = h.cluster.journalCursor.bind(h.cluster)
+  // Once node1 is done, node3's status (part of the cluster gate before node2) waits for `release`.
+  h.cluster.status = async (ref) => {
+    const r = [...h.store.rollouts.values()][0]?.rollout
+    if (ref.name === 'node3' && r?.nodes[0]?.state === 'done' && !released) await held
+    return await status(ref)
+  }
+  h.cluster.journalCursor = async (ref) => { cursorAsked.push(ref.name); return await journalCursor(ref) }
+  const r0 = await h.start()
+  await h.clock.advanceUntil(() => cursorAsked.includes('node2'), { stepMs: 500, maxMs: 600_000 })
+  t.notOk(released, "node2's journal cursor was asked while the cluster gate still waited for node3")
+  t.equal(step(h.stored(r0.id), 'node2').state, 'pending', 'node2 does not start before the gate answered')
+  released = true
+  release()
+  const r = await h.until(r0.id, terminal)
+  t.equal(r.state, 'succeeded', r.message ?? '')
+  t.same(h.cluster.applyLog.map((a) => a.node), ['node1', 'node2', 'node3'])
+})
