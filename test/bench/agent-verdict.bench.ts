@@ -19,35 +19,16 @@ import { parseDuration } from '../../shared/change/duration.js'
 import { generateApiKey } from '../../shared/minkms/keys.js'
 import { ENCLAVE, HSM_KEY_NAME, startAgentLab, type AgentLab } from '../lab/agent-lab.js'
 import { NODE_PATHS } from '../lab/node-files.js'
-import type { Lab, LabNode, TeardownHost } from '../lab/start-lab.js'
+import type { Lab, LabNode } from '../lab/start-lab.js'
 import { baselineFailedRestart, baselineGoodRestart, ready } from './ansible-baseline.js'
 import { hsmSection } from '../lab/node-files.js'
 import { keyrollFailedRestart, keyrollGoodRestart } from './keyroll-rounds.js'
 import { M, report, type RssKb } from './report.js'
 import { Samples } from './stats.js'
 import { errText } from '../../shared/error-text.js'
+import { Teardowns, tearDownOnSignals } from './teardowns.js'
 
 const say = (s: string): void => { process.stderr.write(`# ${s}\n`) }
-
-/** The teardown host of a plain script: functions run last-registered first, once. */
-class Teardowns implements TeardownHost {
-  readonly #fns: Array<() => unknown> = []
-  #running: Promise<string[]> | undefined
-
-  teardown (fn: () => unknown): void { this.#fns.push(fn) }
-
-  /** Runs every teardown (all of them, even after one fails); the failures' messages. */
-  async run (): Promise<string[]> {
-    this.#running ??= (async () => {
-      const failures: string[] = []
-      for (const fn of this.#fns.splice(0).reverse()) {
-        try { await fn() } catch (e) { failures.push(errText(e)) }
-      }
-      return failures
-    })()
-    return await this.#running
-  }
-}
 
 function options (): { rounds: number, stableFor: string, stableForMs: number } {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, 'stable-for': { type: 'string', default: '0s' } } })
@@ -201,15 +182,7 @@ async function main (): Promise<number> {
   const host = new Teardowns()
   // Registered before the lab exists. The lab's own emergency stop (emergency-stop.ts) kills the
   // nodes at once on a signal and raises it again; this handler then removes the rest and exits.
-  let stopping = false
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) return
-    stopping = true
-    say(`${signal}: tearing the lab down`)
-    host.run().then((f) => { for (const m of f) say(`teardown: ${m}`) }, () => {}).finally(() => { process.exit(signal === 'SIGINT' ? 130 : 143) }).catch(() => {})
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  tearDownOnSignals(host, say)
 
   let code = 0
   try {

@@ -1,8 +1,8 @@
 // Samples and their order statistics for the benchmark: p50/p95 by nearest rank on the sorted
 // samples (no interpolation: every number printed is one that was measured).
 
-/** p50, p95 and max of a metric's samples, in ms. */
-export interface Summary { n: number, p50: number, p95: number, max: number }
+/** p50, p95, p99 and max of a metric's samples, in ms. */
+export interface Summary { n: number, p50: number, p95: number, p99: number, max: number }
 
 /** The nearest-rank percentile `p` (0 < p ≤ 100) of ascending `sorted`: element ⌈p/100·n⌉. */
 export function nearestRank (sorted: readonly number[], p: number): number {
@@ -15,7 +15,7 @@ export function nearestRank (sorted: readonly number[], p: number): number {
 export function summarize (samples: readonly number[]): Summary | undefined {
   if (samples.length === 0) return undefined
   const sorted = [...samples].sort((a, b) => a - b)
-  return { n: sorted.length, p50: nearestRank(sorted, 50), p95: nearestRank(sorted, 95), max: sorted.at(-1)! }
+  return { n: sorted.length, p50: nearestRank(sorted, 50), p95: nearestRank(sorted, 95), p99: nearestRank(sorted, 99), max: sorted.at(-1)! }
 }
 
 /** Named metrics, each a list of samples in ms, kept in the order they were first recorded. */
