@@ -13,6 +13,7 @@ import type { AgentCore } from './core.js'
 import { NotFoundError } from './errors.js'
 import { HTTP_EDGE_LIMITS, bodyLimitFor, bodyTooLarge, clientErrorHandler, type HttpEdgeLimits } from './http-edge.js'
 import { TlsRefusalLog } from '../shared/tls-refusals.js'
+import { clientPinningPlugin } from './plugins/client-pinning.js'
 import { secretMaskPlugin } from './plugins/secret-mask.js'
 import changeRoutes from './routes/changes.js'
 import healthRoutes from './routes/health.js'
@@ -24,6 +25,7 @@ import statusRoutes from './routes/status.js'
 import { parseJsonStrict } from '../shared/change/json-body.js'
 import { errorHandlerPlugin } from '../shared/errors.js'
 import type { Logger } from '../shared/logger.js'
+import { tlsPeerNames, type PeerNames } from '../shared/tls-peer-names.js'
 
 /** PEM contents of the files named by `config.tls`. */
 export interface TlsMaterial { cert: string | Buffer, key: string | Buffer, clientCa: string | Buffer }
@@ -41,6 +43,8 @@ export interface AgentAppDeps {
   limits?: Partial<HttpEdgeLimits>
   /** The external Key Manager preflight (default: the real one, reading the managed minkms config). */
   preflight?: ExternalKmsPreflightPort
+  /** Names of the caller's client certificate, for `tls.allowedClients` (default: from the TLS socket; inject() tests pass their own). */
+  peerNames?: PeerNames
 }
 
 /** The API instance (TypeBox type provider). */
@@ -108,6 +112,8 @@ export function buildAgentApp (deps: AgentAppDeps): AgentApp {
     translate: (err, req) => (err as { code?: unknown }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? bodyTooLarge(req.url, limits) : undefined
   })
   app.register(secretMaskPlugin)
+  const allowed = config.tls?.allowedClients
+  if (allowed !== undefined) app.register(clientPinningPlugin, { allowed, peerNames: deps.peerNames ?? tlsPeerNames, logger: deps.logger.child({ component: 'tls' }) })
   app.register(healthRoutes, { core })
   app.register(statusRoutes, { core })
   app.register(changeRoutes, { core, heartbeatMs, closing: closing.signal, changeDefaults: changeDefaultsOf(config) })
