@@ -49,8 +49,12 @@ export const AgentConfigSchema = Type.Object({
   tls: Type.Optional(Type.Object({
     cert: absolutePath('PEM server certificate (chain)'),
     key: absolutePath('PEM private key of the server certificate'),
-    clientCa: absolutePath('PEM CA bundle that client certificates must chain to')
-  }, { additionalProperties: false, description: 'HTTPS with client-certificate verification: cert, key, clientCa' })),
+    clientCa: absolutePath('PEM CA bundle that client certificates must chain to'),
+    allowedClients: Type.Optional(Type.Array(
+      Type.String({ minLength: 1, maxLength: 253, pattern: '^\\S(?:.*\\S)?$', description: 'a name of a client certificate (subject CN or DNS subject alternative name)' }),
+      { minItems: 1, maxItems: 100, description: "the client certificates allowed to call the API, by name (subject CN or DNS SAN), e.g. the coordinator's; absent: every certificate of clientCa (weaker: with one site CA, a node's own client certificate could call the other agents)" }
+    ))
+  }, { additionalProperties: false, description: 'HTTPS with client-certificate verification: cert, key, clientCa, allowedClients' })),
   devInsecureHttp: Type.Optional(Type.Boolean({ description: 'true: plain HTTP, only on a loopback listen.host (development)' })),
   minkms: Type.Object({
     endpoint: Type.String({ pattern: '^[^\\s/:]+:[0-9]{1,5}$|^\\[[0-9A-Fa-f:.]+\\]:[0-9]{1,5}$', description: 'host:port of the local minkms, for /v1/health/ready' }),

@@ -28,7 +28,8 @@ export const AGENT_CODES = {
   AGT_HTTP_BAD_REQUEST: { status: 400, meaning: 'the HTTP parser refused the request before any route (bad chunking, Content-Length with Transfer-Encoding, NUL in a header, …)' },
   AGT_HTTP_REQUEST_TIMEOUT: { status: 408, meaning: "the client did not send its headers or body within the edge's timeouts (docs/security.md)" },
   AGT_HTTP_HEADERS_TOO_LARGE: { status: 431, meaning: "the request line and headers exceed the parser's limit (16 KiB)" },
-  AGT_BODY_TOO_LARGE: { status: 413, meaning: 'the body is larger than the route accepts (1 MiB for plan and apply, 16 KiB elsewhere)' }
+  AGT_BODY_TOO_LARGE: { status: 413, meaning: 'the body is larger than the route accepts (1 MiB for plan and apply, 16 KiB elsewhere)' },
+  AGT_CLIENT_NOT_ALLOWED: { status: 403, meaning: "the client certificate chains to `tls.clientCa` but names none of `tls.allowedClients` (e.g. a node's own certificate calling another agent)" }
 } as const satisfies Catalogue
 
 /** A code of {@link AGENT_CODES}. */
@@ -40,6 +41,12 @@ export class AgentError extends catalogueError(AGENT_CODES) {}
 /** Another apply or rollback holds the node's lock. */
 export class ChangeConflictError extends AgentError {
   constructor (running: string) { super('AGT_CHANGE_CONFLICT', `another change is in progress on this node (${running}); wait for it to finish`) }
+}
+/** A client certificate of the CA that `tls.allowedClients` does not name. */
+export class ClientNotAllowedError extends AgentError {
+  constructor (names: readonly string[]) {
+    super('AGT_CLIENT_NOT_ALLOWED', `this agent answers only the clients its tls.allowedClients names; this client certificate names ${names.length === 0 ? 'nothing' : names.join(', ')}`)
+  }
 }
 /** No such route. */
 export class NotFoundError extends AgentError {

@@ -3,19 +3,10 @@
 // schemas for its input and each response status (response schemas serialise, so only declared
 // fields leave the process) and its access rule (auth/auth-hook.ts). The parts the API drives are
 // ports (CoordinatorAppDeps); the composition root (deps.ts) wires the real ones.
-import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type RawServerDefault } from 'fastify'
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { ServerOptions as HttpsServerOptions } from 'node:https'
-import type { Socket } from 'node:net'
-import type { TLSSocket } from 'node:tls'
-import { parseJsonStrict } from '../shared/change/json-body.js'
-import { errorHandlerPlugin } from '../shared/errors.js'
-import { serverTimeouts } from '../shared/http-edge.js'
+import { createBaseApp, type BaseApp, type TlsMaterial } from '../shared/fastify-base.js'
 import type { Logger } from '../shared/logger.js'
-import { TlsRefusalLog } from '../shared/tls-refusals.js'
+import { tlsPeerNames, type PeerNames } from '../shared/tls-peer-names.js'
 import { authPlugin } from './auth/auth-hook.js'
-import { tlsPeerNames, type PeerNames } from './auth/peer-identity.js'
 import { HEALTH_TIMEOUT_MS } from './cluster-health.js'
 import type { CoordinatorConfig } from './config-schema.js'
 import { NotFoundError } from './errors.js'
@@ -35,7 +26,7 @@ import rolloutRoutes from './routes/rollouts.js'
 import slotRoutes from './routes/slots.js'
 
 /** PEM contents of the files named by `config.tls`. */
-export interface TlsMaterial { cert: string | Buffer, key: string | Buffer, clientCa: string | Buffer }
+export type { TlsMaterial }
 
 /** What the API is built from: ports, so tests hand in fakes and deps.ts the real parts. */
 export interface CoordinatorAppDeps {
@@ -67,7 +58,7 @@ export interface CoordinatorAppDeps {
 }
 
 /** The API instance (TypeBox type provider). */
-export type CoordinatorApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>
+export type CoordinatorApp = BaseApp
 
 /** Default heartbeat interval of event streams. */
 export const HEARTBEAT_MS = 15_000
@@ -79,48 +70,17 @@ export function buildCoordinatorApp (deps: CoordinatorAppDeps, config: Coordinat
   if (config.tls === undefined && config.devInsecureHttp !== true) throw new TypeError('buildCoordinatorApp: config has neither tls nor devInsecureHttp')
 
   const limits: CoordinatorEdgeLimits = { ...COORDINATOR_EDGE_LIMITS, ...deps.limits }
-  const timeouts = serverTimeouts(limits)
-  const options: FastifyHttpOptions<RawServerDefault> & { https?: HttpsServerOptions } = {
-    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    connectionTimeout: limits.connectionTimeoutMs,
-    requestTimeout: limits.requestTimeoutMs,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    bodyLimit: limits.otherBodyBytes,
+  // Client certificates are asked for but optional in the handshake: operators come with tokens,
+  // agents with certificates, and the slot routes check `authorized` themselves.
+  const { app, closing } = createBaseApp({
+    logger: deps.logger,
+    limits,
+    bodyLimitFor: url => bodyLimitFor(url, limits),
     clientErrorHandler: clientErrorHandler(limits),
-    http: timeouts
-  }
-  if (tls !== undefined) {
-    // Client certificates are asked for but optional in the handshake: operators come with tokens,
-    // agents with certificates, and the slot routes check `authorized` themselves.
-    options.https = { cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2', ...timeouts }
-  }
-  const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>()
-  app.setValidatorCompiler(TypeBoxValidatorCompiler)
-  app.server.headersTimeout = limits.headersTimeoutMs
-  app.server.maxConnections = limits.maxConnections
-  if (tls !== undefined) {
-    const refusals = new TlsRefusalLog(deps.logger.child({ component: 'tls' }))
-    const peers = new WeakMap<object, { remoteAddress?: string | undefined, remotePort?: number | undefined }>()
-    app.server.on('connection', (raw: Socket) => { peers.set(raw, { remoteAddress: raw.remoteAddress, remotePort: raw.remotePort }) })
-    app.server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
-      const parent = (socket as TLSSocket & { _parent?: object | null })._parent
-      refusals.record(err, (parent == null ? undefined : peers.get(parent)) ?? { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort })
-    })
-  }
-  app.addHook('onRoute', (route) => { route.bodyLimit ??= bodyLimitFor(route.url ?? '', limits) })
-  // JSON bodies outside the change routes: nesting bounded, duplicate and prototype keys refused.
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, body === '' ? undefined : parseJsonStrict(body as string))
-    } catch (err) {
-      done(err as Error, undefined)
-    }
+    ...(tls === undefined ? {} : { tls: { material: tls, clientCert: 'optional' as const } }),
+    errors: { notFound: (method, path) => new NotFoundError(`no route ${method} ${path}`), bodyTooLarge: url => bodyTooLarge(url, limits) }
   })
   const openapi = collectOpenApi(app, { title: 'keyroll-coordinator', version: '1' })
-
-  const closing = new AbortController()
-  app.addHook('preClose', async () => { closing.abort() })
 
   const metrics: CoordinatorMetrics = createCoordinatorMetrics({
     rollouts: async () => await deps.control.list({ limit: 1000 }),
@@ -130,17 +90,13 @@ export function buildCoordinatorApp (deps: CoordinatorAppDeps, config: Coordinat
     metrics.observeRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
   })
 
-  app.register(errorHandlerPlugin, {
-    notFound: (method, path) => new NotFoundError(`no route ${method} ${path}`),
-    translate: (err, req) => (err as { code?: unknown }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? bodyTooLarge(req.url, limits) : undefined
-  })
   app.register(authPlugin, { store: deps.store })
   app.register(healthRoutes, { ready: deps.ready, metrics: metrics.render })
   app.get('/openapi.json', { config: { access: 'public' } }, async () => openapi())
   app.register(clusterRoutes, { config, health: { agents: deps.agents, probe: deps.probe, timeoutMs: deps.healthTimeoutMs ?? HEALTH_TIMEOUT_MS }, control: deps.control })
   app.register(planRoutes, { control: deps.control })
   app.register(rolloutRoutes, { control: deps.control })
-  app.register(eventRoutes, { control: deps.control, heartbeatMs: deps.heartbeatMs ?? HEARTBEAT_MS, closing: closing.signal, onStream: metrics.streams })
+  app.register(eventRoutes, { control: deps.control, heartbeatMs: deps.heartbeatMs ?? HEARTBEAT_MS, closing, onStream: metrics.streams })
   app.register(auditRoutes, { store: deps.store })
   app.register(slotRoutes, { config, slots: deps.slots, peerNames: deps.peerNames ?? tlsPeerNames })
   return app

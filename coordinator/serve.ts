@@ -1,11 +1,10 @@
 // `keyroll-coordinator serve`: the daemon. Reads the config and the TLS files (bad ones exit 2
 // before anything starts), builds the parts (store, engine, agent client, probe) through the
 // composition root, listens, and stops on SIGTERM/SIGINT (close-with-grace) or, in tests, on an
-// AbortSignal. Stopping closes the API first (streams end, in-flight requests finish), then the
+// AbortSignal (shared/daemon-run.ts). Stopping closes the API first (streams end, in-flight requests finish), then the
 // parts: the engine stops between steps and the store is closed, so a restart resumes.
-import closeWithGrace from 'close-with-grace'
-import { readFile } from 'node:fs/promises'
 import type { ConfigFlag } from '../shared/config-loader.js'
+import { readTlsFiles, runDaemon } from '../shared/daemon-run.js'
 import { maskSecrets, type Logger } from '../shared/logger.js'
 import { buildCoordinatorApp, type TlsMaterial } from './app.js'
 import type { CoordinatorConfig } from './config-schema.js'
@@ -46,18 +45,6 @@ function flagsOf (o: ServeOptions): ConfigFlag[] {
   return flags
 }
 
-async function readTls (config: CoordinatorConfig): Promise<TlsMaterial | undefined> {
-  if (config.tls === undefined) return undefined
-  const read = async (field: string, path: string): Promise<Buffer> => {
-    try {
-      return await readFile(path)
-    } catch (err) {
-      throw new TlsUnreadableError(field, path, (err as NodeJS.ErrnoException).code ?? (err as Error).message)
-    }
-  }
-  return { cert: await read('tls.cert', config.tls.cert), key: await read('tls.key', config.tls.key), clientCa: await read('tls.clientCa', config.tls.clientCa) }
-}
-
 function report (io: ServeIo, err: unknown): void {
   const e = err as { code?: unknown, message?: unknown }
   io.stderr.write(`error: ${typeof e.code === 'string' ? `${e.code}: ` : ''}${maskTokens(maskSecrets(String(e.message ?? err)))}\n`)
@@ -69,7 +56,7 @@ export async function serve (o: ServeOptions, io: ServeIo, deps: ServeDeps): Pro
   let tls: TlsMaterial | undefined
   try {
     config = await loadCoordinatorConfig({ flags: flagsOf(o), ...(o.config === undefined ? {} : { file: o.config }), ...(deps.env === undefined ? {} : { env: deps.env }) })
-    tls = await readTls(config)
+    tls = await readTlsFiles(config.tls, (field, path, reason) => new TlsUnreadableError(field, path, reason))
   } catch (err) {
     report(io, err)
     return EXIT.badInput
@@ -89,40 +76,15 @@ export async function serve (o: ServeOptions, io: ServeIo, deps: ServeDeps): Pro
     ...(tls === undefined ? {} : { tls }),
     ...(deps.heartbeatMs === undefined ? {} : { heartbeatMs: deps.heartbeatMs })
   }, config)
-  let stopped: () => void = () => {}
-  const done = new Promise<void>(resolve => { stopped = resolve })
-  let stopping: Promise<void> | undefined
-  const stop = async (): Promise<void> => {
-    stopping ??= (async () => {
-      try {
-        await app.close()
-      } finally {
-        await parts.close()
-        stopped()
-      }
-    })()
-    await stopping
-  }
-  const grace = deps.stopSignal === undefined
-    ? closeWithGrace({ delay: 10_000, logger: { error: (m: unknown) => { log.error({ detail: m }, 'shutdown') } } }, async ({ err, signal }) => {
-      if (err !== undefined) log.error({ err }, 'fatal error, shutting down')
-      else log.info({ signal }, 'shutting down')
-      await stop()
-    })
-    : undefined
-  deps.stopSignal?.addEventListener('abort', () => { stop().catch((err: unknown) => { log.error({ err }, 'shutdown failed') }) }, { once: true })
-  if (config.devInsecureHttp === true) log.warn({ host: config.listen.host }, 'plain http on loopback: development only')
-  try {
-    const address = await app.listen({ host: config.listen.host, port: config.listen.port })
-    log.info({ address, tls: tls !== undefined, clusters: config.clusters.map(c => c.name) }, 'listening')
-    deps.onListening?.(address)
-  } catch (err) {
-    log.fatal({ err }, 'cannot listen')
-    grace?.uninstall()
-    await stop()
-    return EXIT.failed
-  }
-  await done
-  grace?.uninstall()
-  return EXIT.ok
+  const ok = await runDaemon({
+    app,
+    closeParts: async () => { await parts.close() },
+    log,
+    listen: config.listen,
+    devInsecureHttp: config.devInsecureHttp === true,
+    listening: { tls: tls !== undefined, clusters: config.clusters.map(c => c.name) },
+    stopSignal: deps.stopSignal,
+    onListening: deps.onListening
+  })
+  return ok ? EXIT.ok : EXIT.failed
 }

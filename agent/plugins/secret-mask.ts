@@ -3,7 +3,7 @@
 // included, is scanned for minkms API keys (`k1:`/`k2:`) and HSM keys (`hsm:aes256:`) and those
 // are masked. Response schemas already keep unknown fields out and the core masks what it knows
 // is secret; this catches a secret inside a field that is allowed to be there (a message, a diff,
-// a journal line). NDJSON streams mask per line in routes/ndjson-stream.ts.
+// a journal line). NDJSON streams mask per line in shared/record-stream.ts.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { maskSecrets } from '../../shared/logger.js'
 

@@ -17,6 +17,7 @@ function printReport (io: CliIo, r: PkiReport): void {
   for (const a of r.agents) {
     out(io, `agent ${a.node}: ${a.status}${a.status === 'unchanged' ? '' : `, ${agentPaths(r.dir, a.node).dir}/{server,client}.{crt,key} (server: ${[...a.ips, ...a.dns].join(', ')})`}`)
   }
+  if (r.agents.length > 0) out(io, 'each agents/<node>/agent-tls.yaml is the tls section of that agent\'s config: it answers the coordinator\'s client certificate only (tls.allowedClients)')
   out(io, `copy ${ca.crt} and the coordinator/ or agents/<node>/ directory to each machine; docs/operations.md says where each file goes`)
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from '../../shared/logger.js'
 import type { ClusterPlan, Rollout, RolloutEvent, Strategy } from '../../shared/schemas/rollout.js'
 import type { ClusterConfig } from '../config-schema.js'
 import { CoordinatorError } from '../errors.js'
+import { readJournal as defaultReadJournal, type ReadJournal } from '../gate/journal-reading.js'
 import type { AgentClient } from '../ports/agent-client.js'
 import type { ClusterProbe } from '../ports/cluster-probe.js'
 import type { NodeRef } from '../ports/node-ref.js'
@@ -16,7 +17,6 @@ import type { RolloutStore, StoredRollout } from '../store/rollout-store.js'
 import { KeyedLock } from './cluster-lock.js'
 import { planCluster } from './cluster-plan.js'
 import { EventLog } from './event-log.js'
-import { readJournal as defaultReadJournal, type ReadJournal } from './journal-check.js'
 import { isTerminal, MACHINE_DEFAULTS } from './machine.js'
 import type { Command } from './machine-types.js'
 import { firstUnhealthy } from './node-health.js'
@@ -43,7 +43,7 @@ export interface EngineOptions {
   /** Boot slots: ttl (default 2 min) and the retry hint of a refusal (default 5 s). */
   slotTtlMs?: number
   slotRetryAfterMs?: number
-  /** The coordinator's reading of a node's journal (default journal-check.ts). */
+  /** The coordinator's reading of a node's journal (default gate/journal-reading.ts). */
   readJournal?: ReadJournal
   newId?: () => string
 }

@@ -9,7 +9,7 @@ import type { JournalEntry } from '../../shared/schemas/journal.js'
 import type { GateResult, NodeStep } from '../../shared/schemas/rollout.js'
 import type { ClusterProbe } from '../ports/cluster-probe.js'
 import type { NodeRef } from '../ports/node-ref.js'
-import type { ReadJournal } from './journal-check.js'
+import type { ReadJournal } from '../gate/journal-reading.js'
 import { retryUntil } from './retry.js'
 
 /** What the gate needs for one node's step. */
@@ -37,10 +37,9 @@ export async function runGate (c: GateContext): Promise<GateResult> {
   let journal: NonNullable<GateResult['journal']> = { ok: false, message: 'not read yet' }
   const journalRun = await retryUntil(clock, c.deadline, c.pollMs, async () => {
     const r = c.readJournal({
+      before: c.step.invocationBefore ?? '',
       entries: c.entries(),
-      restarted: c.step.result?.restarted ?? false,
-      ...(c.step.invocationBefore === undefined ? {} : { invocationBefore: c.step.invocationBefore }),
-      ...(c.step.verdict === undefined ? {} : { verdict: c.step.verdict })
+      agent: { restarted: c.step.result?.restarted ?? false, verdict: c.step.verdict }
     })
     journal = { ok: r.ok, message: r.message, ...(r.readyLineAt === undefined ? {} : { readyLineAt: r.readyLineAt }), ...(r.invocationId === undefined ? {} : { invocationId: r.invocationId }) }
     return { ok: r.ok, final: r.final, message: r.message }
@@ -48,7 +47,8 @@ export async function runGate (c: GateContext): Promise<GateResult> {
   // The last reading, with the retry's message when the deadline passed.
   if (!journalRun.ok) journal = { ...journal, ok: false, message: journalRun.message }
   await c.report('journal', journal, journal.ok, `journal: ${journal.message}`)
-  if (!journal.ok) return { ok: false, message: `the journal contradicts the verdict: ${journal.message}`, journal }
+  // The reading's message says itself how the journal and the verdict disagree.
+  if (!journal.ok) return { ok: false, message: journal.message, journal }
 
   const others = c.cluster.filter((n) => n.name !== node.name)
   const expected = [...c.cluster.map((n) => n.minkms)].sort()

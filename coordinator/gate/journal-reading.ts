@@ -1,7 +1,8 @@
 // The coordinator's own reading of a node's journal after an apply: the second opinion the step
-// gate sets beside the agent's verdict. Pure: the entries that arrived after the cursor taken
-// before the apply, the InvocationID of the run before it, and what the agent said, in; a
-// judgement with its evidence out.
+// gate sets beside the agent's verdict, and the engine's default (EngineOptions.readJournal). Pure:
+// the entries that arrived after the cursor taken before the apply, the InvocationID of the run
+// before it, and what the agent said, in; a judgement with its evidence out. The gate reads again
+// as entries arrive, until the reading is ok or `final` (more lines cannot change it).
 //
 // What it holds the restart to. The run the restart started is a NEW run (InvocationID other than
 // the one before the apply); it logged minkms's ready line; it logged no fatal line; and no run
@@ -37,6 +38,12 @@ export interface JournalReadingInput {
 /** The coordinator's judgement of the journal. */
 export interface JournalReading {
   ok: boolean
+  /**
+   * Whether more entries could change the judgement: false only while the run we wait for, or
+   * its ready line, may still be on its way. A fatal line, a later run, a verdict that is not ok
+   * or that names another run are final.
+   */
+  final: boolean
   /** One sentence: what the journal shows, or how it contradicts the agent. */
   message: string
   /** The run judged. */
@@ -47,14 +54,17 @@ export interface JournalReading {
   fatal?: JournalEntry
 }
 
+/** A journal reading, as the engine takes it (replaceable in tests). */
+export type ReadJournal = (input: JournalReadingInput) => JournalReading
+
 const CONTRADICTS = "the journal contradicts the agent's verdict"
 
 /** Judges the journal of one node step; see the file comment for the rules. */
 export function readJournal (input: JournalReadingInput): JournalReading {
   const { before, entries, agent } = input
-  if (!agent.restarted) return { ok: true, message: 'the unit was not restarted: no new run to look for in the journal' }
+  if (!agent.restarted) return { ok: true, final: true, message: 'the unit was not restarted: no new run to look for in the journal' }
   const verdict = agent.verdict
-  if (verdict === undefined) return { ok: false, message: 'the agent restarted the unit but gave no verdict' }
+  if (verdict === undefined) return { ok: false, final: true, message: 'the agent restarted the unit but gave no verdict' }
 
   const isNew = (inv: string | undefined): inv is string => inv !== undefined && inv !== '' && inv !== before
   const ready = (e: JournalEntry): boolean => MINKMS_READY.test(e.message)
@@ -67,7 +77,7 @@ export function readJournal (input: JournalReadingInput): JournalReading {
     const message = named !== '' && named === before
       ? `the verdict names run ${named}, the one from before the restart, and the journal shows no new run`
       : 'no new run of the unit appears in the journal'
-    return notOk(verdict, message)
+    return notOk(verdict, message, named !== '' && named === before)
   }
 
   const first = entries.findIndex((e) => e.invocationId === ours)
@@ -79,6 +89,7 @@ export function readJournal (input: JournalReadingInput): JournalReading {
 
   const evidence: JournalReading = {
     ok: false,
+    final: true,
     message: '',
     invocationId: ours,
     ...(readyLine === undefined ? {} : { readyLineAt: readyLine.realtimeUs / 1000 }),
@@ -96,11 +107,13 @@ export function readJournal (input: JournalReadingInput): JournalReading {
     return { ...evidence, message: `the agent's verdict is not ok (${verdict.reason}): ${verdict.summary}${problem === undefined ? '' : `; the journal agrees: ${problem}`}` }
   }
   if (named !== '' && named !== ours) return { ...evidence, message: `${CONTRADICTS}: it names run ${named === '' ? '(none)' : named}, the journal shows run ${ours}` }
-  if (problem !== undefined) return { ...evidence, message: `${CONTRADICTS}: ${problem}` }
+  // Only a missing ready line may still come; a fatal line or a later run stays shown.
+  if (problem !== undefined) return { ...evidence, final: fatal !== undefined || later !== undefined, message: `${CONTRADICTS}: ${problem}` }
   return { ...evidence, ok: true, message: `run ${ours} logged the ready line and no fatal line` }
 }
 
-function notOk (verdict: Verdict, problem: string): JournalReading {
-  if (!verdict.ok) return { ok: false, message: `the agent's verdict is not ok (${verdict.reason}): ${verdict.summary}; the journal agrees: ${problem}` }
-  return { ok: false, message: `${CONTRADICTS}: ${problem}` }
+// No new run in the journal (yet): final when the verdict is not ok or names the run from before.
+function notOk (verdict: Verdict, problem: string, namesOld: boolean): JournalReading {
+  if (!verdict.ok) return { ok: false, final: true, message: `the agent's verdict is not ok (${verdict.reason}): ${verdict.summary}; the journal agrees: ${problem}` }
+  return { ok: false, final: namesOld, message: `${CONTRADICTS}: ${problem}` }
 }

@@ -30,6 +30,11 @@ export async function writeCertKey (paths: CertKeyPaths, pem: CertKeyPem): Promi
   await writeAtomic(paths.crt, pem.cert, CERT_MODE)
 }
 
+/** Writes a file that holds no secret (0644), e.g. a config section. */
+export async function writePublicText (path: string, text: string): Promise<void> {
+  await writeAtomic(path, text, CERT_MODE)
+}
+
 /** Creates a directory (0700 when it is new). */
 export async function makeDir (path: string): Promise<void> {
   await mkdir(path, { recursive: true, mode: DIR_MODE })

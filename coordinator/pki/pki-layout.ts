@@ -6,8 +6,10 @@
 //   D/coordinator/client.{crt,key}          the coordinator calling agents (mutual TLS)
 //   D/agents/<node>/server.{crt,key}        an agent's API (its IPs, its node name)
 //   D/agents/<node>/client.{crt,key}        the agent asking the coordinator for a boot slot (CN = node)
+//   D/agents/<node>/agent-tls.yaml          the agent config's `tls` section for these files,
+//                                           answering only the coordinator (tls.allowedClients)
 //
-// Keys are 0600, certificates 0644, directories 0700.
+// Keys are 0600, certificates and configs 0644, directories 0700.
 import { join } from 'node:path'
 
 /** A certificate and its key file. */
@@ -29,10 +31,10 @@ export function agentsDir (dir: string): string {
   return join(dir, 'agents')
 }
 
-/** One agent's server and client certificates under `dir`. */
-export function agentPaths (dir: string, node: string): { dir: string, server: CertKeyPaths, client: CertKeyPaths } {
+/** One agent's server and client certificates and its config's `tls` section under `dir`. */
+export function agentPaths (dir: string, node: string): { dir: string, server: CertKeyPaths, client: CertKeyPaths, config: string } {
   const d = join(agentsDir(dir), node)
-  return { dir: d, server: pair(d, 'server'), client: pair(d, 'client') }
+  return { dir: d, server: pair(d, 'server'), client: pair(d, 'client'), config: join(d, 'agent-tls.yaml') }
 }
 
 function pair (dir: string, name: string): CertKeyPaths {

@@ -9,7 +9,7 @@ import { ErrorBodySchema } from '../../shared/schemas/errors.js'
 import { RolloutEventSchema, type RolloutEvent } from '../../shared/schemas/rollout.js'
 import { NotFoundError } from '../errors.js'
 import type { RolloutControl } from '../ports/rollout-control.js'
-import { NDJSON, SSE, formatOf, startEventStream } from './event-stream.js'
+import { NDJSON, SSE, formatOf, startRecordStream } from '../../shared/record-stream.js'
 import { followEvents } from './follow-events.js'
 import { RolloutParams } from './params.js'
 
@@ -54,7 +54,7 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, o
     const from = lastId === undefined ? (req.query.from ?? 0) : Number(lastId) + 1
     const format = formatOf(req.headers.accept)
     const serialize = reply.compileSerializationSchema(RolloutEventSchema as unknown as Record<string, unknown>)
-    const writer = startEventStream(reply, { format, heartbeatMs: opts.heartbeatMs, abortOn: opts.closing })
+    const writer = startRecordStream(reply, { format, heartbeatMs: opts.heartbeatMs, abortOn: opts.closing })
     opts.onStream?.(1)
     try {
       await followEvents({

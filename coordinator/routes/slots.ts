@@ -1,5 +1,5 @@
 // Boot-convergence slots, the server side of docs/agent-coordinator.md. The caller is an agent,
-// known by its client certificate (auth/peer-identity.ts), not by a token: a body that names
+// known by its client certificate (shared/tls-peer-names.ts), not by a token: a body that names
 // another node than the certificate is refused (403), so one node cannot take or release another
 // node's slot. Answers are the contract's: 201 { slotId, ttlMs }, 409 { retryAfterMs, message },
 // release 204.
@@ -10,7 +10,7 @@ import { ErrorBodySchema } from '../../shared/schemas/errors.js'
 import type { CoordinatorConfig } from '../config-schema.js'
 import { findNode } from '../config.js'
 import { ClientCertRequiredError, ForbiddenError, NotFoundError } from '../errors.js'
-import type { PeerNames } from '../auth/peer-identity.js'
+import type { PeerNames } from '../../shared/tls-peer-names.js'
 import type { SlotControl } from '../ports/rollout-control.js'
 
 /** Options of the slot routes. */

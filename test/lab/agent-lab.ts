@@ -41,6 +41,9 @@ export interface AgentLab {
   invocation (node: LabNode | string): Promise<string>
 }
 
+/** CN of the tests' client certificate: the one name the agents answer (tls.allowedClients). */
+const TEST_CLIENT = 'keyroll test client'
+
 /** Boots a lab whose cluster nodes run keyroll-agent. */
 export async function startAgentLab (t: TeardownHost, opts: { nodes?: number, external?: number } = {}): Promise<AgentLab> {
   const agentCa = await LabCa.create('keyroll agent CA (lab)')
@@ -48,9 +51,9 @@ export async function startAgentLab (t: TeardownHost, opts: { nodes?: number, ex
     nodes: opts.nodes ?? 3,
     external: opts.external ?? 1,
     extraUnits: [await agentUnit(repoRoot())],
-    prepareNode: async (node, root) => { if (node.role === 'cluster') await installAgent(root, node, agentCa) }
+    prepareNode: async (node, root) => { if (node.role === 'cluster') await installAgent(root, node, agentCa, [TEST_CLIENT]) }
   })
-  const client = await agentCa.issue({ commonName: 'keyroll test client', usage: ['client'] })
+  const client = await agentCa.issue({ commonName: TEST_CLIENT, usage: ['client'] })
   const dispatcher = new Agent({ connect: { ca: agentCa.certPem, cert: client.cert, key: client.key }, headersTimeout: 120_000, bodyTimeout: 120_000 })
   t.teardown(async () => { await dispatcher.close() })
   const node = (ref: LabNode | string): LabNode => typeof ref === 'string' ? lab.node(ref) : ref

@@ -1,7 +1,9 @@
 // keyroll-agent on a lab's cluster nodes: the real unit (systemd/keyroll-agent.service, running
 // the compiled agent from /opt/keyroll/dist), HTTPS on port 7400 with a server certificate from a
-// CA, client certificates checked against that CA, and a client certificate for the person or
-// test calling it. `lab up --agents` uses the lab CA; agent-lab.ts (tests) a CA of its own.
+// CA, client certificates checked against that CA and pinned by name (tls.allowedClients: the
+// person's or test's client certificate, and the coordinator's under --keyroll, never the nodes'
+// own boot-slot certificates from the same CA). `lab up --agents` uses the lab CA; agent-lab.ts
+// (tests) a CA of its own.
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { LabCa } from './lab-ca.js'
@@ -11,9 +13,11 @@ import { NODE_PATHS, putFile, type ExtraUnit } from './node-files.js'
 export const AGENT_PORT = 7400
 export const AGENT_UNIT = 'keyroll-agent.service'
 export const AGENT_CONFIG = '/etc/keyroll/agent.yaml'
+/** CN of the client certificate `lab up` writes for a person calling the agents. */
+export const LAB_CLIENT_NAME = 'keyroll lab client'
 
-/** The agent config of a lab node. */
-export function agentConfig (node: NodePlan): string {
+/** The agent config of a lab node; `allowedClients`: the client certificate names it answers. */
+export function agentConfig (node: NodePlan, allowedClients: readonly string[]): string {
   return `# keyroll-agent on ${node.name} (keyroll lab)
 node: ${node.name}
 unit: minkms.service
@@ -25,6 +29,7 @@ tls:
   cert: /etc/keyroll/agent.crt
   key: /etc/keyroll/agent.key
   clientCa: /etc/keyroll/client-ca.pem
+  allowedClients: ${JSON.stringify(allowedClients)}
 minkms:
   endpoint: ${node.address}:${node.port}
   ca: ${NODE_PATHS.caFile}
@@ -40,12 +45,12 @@ export async function agentUnit (repo: string): Promise<ExtraUnit> {
 }
 
 /** Puts the agent's certificate, key, client CA and config into a cluster node's root and enables its unit. */
-export async function installAgent (root: string, node: NodePlan, ca: LabCa, extraConfig = ''): Promise<void> {
+export async function installAgent (root: string, node: NodePlan, ca: LabCa, allowedClients: readonly string[], extraConfig = ''): Promise<void> {
   const server = await ca.issue({ commonName: `${node.name} agent`, ips: [node.address], dns: [node.name], usage: ['server'] })
   await putFile(root, '/etc/keyroll/agent.crt', server.cert, 0o644)
   await putFile(root, '/etc/keyroll/agent.key', server.key, 0o600)
   await putFile(root, '/etc/keyroll/client-ca.pem', ca.certPem, 0o644)
-  await putFile(root, AGENT_CONFIG, agentConfig(node) + extraConfig, 0o640)
+  await putFile(root, AGENT_CONFIG, agentConfig(node, allowedClients) + extraConfig, 0o640)
   const wants = join(root, 'etc/systemd/system/multi-user.target.wants')
   await mkdir(wants, { recursive: true })
   await symlink(`/etc/systemd/system/${AGENT_UNIT}`, join(wants, AGENT_UNIT))
@@ -57,7 +62,7 @@ export interface AgentClientFiles { cert: string, key: string, ca: string }
 /** Issues a client certificate from `ca` and writes it to `dir` (`client.crt`, `client.key`). */
 export async function writeAgentClient (dir: string, ca: LabCa, caFile: string): Promise<AgentClientFiles> {
   await mkdir(dir, { recursive: true, mode: 0o700 })
-  const client = await ca.issue({ commonName: 'keyroll lab client', usage: ['client'] })
+  const client = await ca.issue({ commonName: LAB_CLIENT_NAME, usage: ['client'] })
   const files = { cert: join(dir, 'client.crt'), key: join(dir, 'client.key'), ca: caFile }
   await writeFile(files.cert, client.cert, { mode: 0o644 })
   await writeFile(files.key, client.key, { mode: 0o600 })

@@ -19,6 +19,8 @@ import { waitFor } from './wait.js'
 export const COORDINATOR_PORT = 7480
 export const COORDINATOR_UNIT = 'keyroll-coordinator.service'
 export const COORDINATOR_CONFIG = '/etc/keyroll/coordinator.yaml'
+/** CN of the coordinator's certificates: the one name besides the lab client's that the agents answer (tls.allowedClients). */
+export const COORDINATOR_CLIENT_NAME = 'keyroll-coordinator'
 /** The coordinator's state directory in its node (the unit's StateDirectory). */
 export const COORDINATOR_STATE = '/var/lib/keyroll-coordinator'
 /** The cluster's name in the coordinator's config. */
@@ -82,8 +84,8 @@ export async function coordinatorUnit (repo: string): Promise<ExtraUnit> {
 
 /** Puts the coordinator's certificates, config and state directory into the `coord` node's root. */
 export async function installCoordinator (root: string, coord: NodePlan, cluster: readonly NodePlan[], ca: LabCa): Promise<void> {
-  const server = await ca.issue({ commonName: 'keyroll-coordinator', ips: [coord.address], dns: [coord.name], usage: ['server'] })
-  const client = await ca.issue({ commonName: 'keyroll-coordinator', usage: ['client'] })
+  const server = await ca.issue({ commonName: COORDINATOR_CLIENT_NAME, ips: [coord.address], dns: [coord.name], usage: ['server'] })
+  const client = await ca.issue({ commonName: COORDINATOR_CLIENT_NAME, usage: ['client'] })
   await putFile(root, '/etc/keyroll/coordinator.crt', server.cert, 0o644)
   await putFile(root, '/etc/keyroll/coordinator.key', server.key, 0o600)
   await putFile(root, '/etc/keyroll/coordinator-client.crt', client.cert, 0o644)
@@ -92,7 +94,11 @@ export async function installCoordinator (root: string, coord: NodePlan, cluster
   await putFile(root, COORDINATOR_CONFIG, coordinatorConfig(coord, cluster), 0o640)
 }
 
-/** The agent config's `coordinator` section (boot slots), with a client certificate named after the node. */
+/**
+ * The agent config's `coordinator` section (boot slots), with a client certificate named after the
+ * node. It comes from the lab CA as the agents' other callers' do; the agents' tls.allowedClients
+ * keeps it from calling another node's agent.
+ */
 export async function installAgentSlotClient (root: string, node: NodePlan, coord: NodePlan, ca: LabCa): Promise<string> {
   const client = await ca.issue({ commonName: node.name, dns: [node.name], usage: ['client'] })
   await putFile(root, '/etc/keyroll/agent-client.crt', client.cert, 0o644)

@@ -10,8 +10,8 @@ import { formKeyManagers, saveSecret, type ClusterClientFactory } from './cluste
 import { nodeDiagnostics } from './diagnostics.js'
 import { httpsGet } from './health.js'
 import { acquireNspawnRunDir, ensureHost } from './host.js'
-import { agentUnit, agentUrl, installAgent, writeAgentClient, type AgentClientFiles } from './lab-agents.js'
-import { coordinatorUnit, installAgentSlotClient, installCoordinator, startCoordinator } from './lab-keyroll.js'
+import { agentUnit, agentUrl, installAgent, LAB_CLIENT_NAME, writeAgentClient, type AgentClientFiles } from './lab-agents.js'
+import { COORDINATOR_CLIENT_NAME, coordinatorUnit, installAgentSlotClient, installCoordinator, startCoordinator } from './lab-keyroll.js'
 import { LabCa } from './lab-ca.js'
 import { staleDirs } from './lab-ids.js'
 import { planNodes, type KmsRole, type LabLayout, type NodePlan, type NodeRole } from './lab-paths.js'
@@ -187,7 +187,8 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
     extraUnits: [...opts.extraUnits ?? [], ...(agents.length === 0 ? [] : [await agentUnit(repo)]), ...(coord === undefined ? [] : [await coordinatorUnit(repo)])],
     prepareNode: async (node, root) => {
       if (agents.some((a) => a.name === node.name)) {
-        await installAgent(root, node, ca, coord === undefined ? '' : await installAgentSlotClient(root, node, coord, ca))
+        const allowed = [LAB_CLIENT_NAME, ...(coord === undefined ? [] : [COORDINATOR_CLIENT_NAME])]
+        await installAgent(root, node, ca, allowed, coord === undefined ? '' : await installAgentSlotClient(root, node, coord, ca))
       }
       if (node.name === coord?.name) await installCoordinator(root, node, agents, ca)
       await opts.prepareNode?.(node, root)

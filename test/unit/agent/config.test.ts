@@ -128,3 +128,11 @@ t.test('isLoopbackHost', async t => {
   for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) t.ok(isLoopbackHost(h), h)
   for (const h of ['0.0.0.0', '::', '10.0.0.1', 'node1', '128.0.0.1', 'localhost.example.com']) t.notOk(isLoopbackHost(h), h)
 })
+
+t.test('tls.allowedClients: optional; a list of certificate names, none blank or padded', async t => {
+  t.equal((await load(t, TLS)).tls?.allowedClients, undefined, 'absent: every certificate of clientCa')
+  t.same((await load(t, `${TLS}  allowedClients: [coord, keyroll lab client]\n`)).tls?.allowedClients, ['coord', 'keyroll lab client'])
+  t.match(await problems(t, `${TLS}  allowedClients: []\n`), /tls\.allowedClients/)
+  t.match(await problems(t, `${TLS}  allowedClients: [" coord"]\n`), /tls\.allowedClients\[0\]: must be a name of a client certificate/)
+  t.match(await problems(t, `${TLS}  allowedClients: coord\n`), /tls\.allowedClients/)
+})

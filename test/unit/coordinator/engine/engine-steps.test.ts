@@ -107,7 +107,7 @@ t.test('a journal that contradicts the verdict fails the step', async t => {
   const s1 = step(r, 'node1')
   t.equal(s1.verdict?.ok, true)
   t.equal(s1.gate?.journal?.ok, false)
-  t.match(s1.message, /journal contradicts the verdict: fatal line/)
+  t.match(s1.message, /the journal contradicts the agent's verdict: run node1-inv1 logged a fatal line: FATAL lost the cluster key/)
   t.equal(h.cluster.node('node1').rollbacks, 1)
   t.equal(h.cluster.node('node2').applies, 0)
 })

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { X509Certificate } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +12,7 @@ import { connect, createServer, type TLSSocket } from 'node:tls'
 import { parseAgentSpec, subjectNames } from '../../../../coordinator/pki/names.js'
 import { agentPaths, caPaths, coordinatorPaths } from '../../../../coordinator/pki/pki-layout.js'
 import { addAgent, initPki } from '../../../../coordinator/pki/site-pki.js'
+import { loadAgentConfig } from '../../../../agent/config.js'
 
 async function tmp (t: { teardown: (fn: () => unknown) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'keyroll-pki-'))
@@ -144,6 +145,38 @@ t.test('add-agent: creates with the existing CA, leaves an identical agent alone
   const forced = await addAgent({ dir, agent: parseAgentSpec('node1=10.0.0.99'), force: true })
   t.equal(forced.agents[0]?.status, 'reissued')
   t.equal((await cert(agentPaths(dir, 'node1').server.crt)).checkIP('10.0.0.99'), '10.0.0.99')
+})
+
+t.test('each agent gets its config\'s tls section, answering the coordinator\'s client certificate only', async t => {
+  const dir = await tmp(t)
+  await init(dir)
+  const p = agentPaths(dir, 'node1')
+  t.equal((await stat(p.config)).mode & 0o777, 0o644)
+  const section = await readFile(p.config, 'utf8')
+  t.match(section, /^ {2}allowedClients: \["coord"\]$/m)
+  t.equal(/^CN=(.+)$/m.exec((await cert(coordinatorPaths(dir).client.crt)).subject)?.[1], 'coord', 'the name is the coordinator client certificate\'s CN')
+  // The section is valid agent config as it stands.
+  const file = join(dir, 'agent.yaml')
+  await writeFile(file, `node: node1\n${section}`)
+  const config = await loadAgentConfig({ file, env: {} })
+  t.same(config.tls, { cert: '/etc/keyroll/tls/server.crt', key: '/etc/keyroll/tls/server.key', clientCa: '/etc/keyroll/tls/ca.crt', allowedClients: ['coord'] })
+
+  // add-agent writes it too, and writes a missing one for an unchanged agent without touching its certificates.
+  await addAgent({ dir, agent: parseAgentSpec('node3=10.0.0.13') })
+  t.equal(await readFile(agentPaths(dir, 'node3').config, 'utf8'), section.replaceAll('node1', 'node3'))
+  await rm(p.config)
+  const pem = await readFile(p.server.crt, 'utf8')
+  t.equal((await addAgent({ dir, agent: parseAgentSpec('node1=10.0.0.11') })).agents[0]?.status, 'unchanged')
+  t.equal(await readFile(p.config, 'utf8'), section)
+  t.equal(await readFile(p.server.crt, 'utf8'), pem)
+})
+
+t.test('no agent may carry the coordinator\'s name (its client certificate would pass for the coordinator\'s)', async t => {
+  const dir = await tmp(t)
+  await t.rejects(initPki({ dir, coordinatorName: 'coord', coordinatorNames: subjectNames([], 'test'), agents: [parseAgentSpec('COORD=10.0.0.5')] }), { code: 'CRD_PKI_INVALID_INPUT', message: /coordinator's name/ })
+  await t.rejects(stat(caPaths(dir).crt), { code: 'ENOENT' }, 'nothing written')
+  await init(dir)
+  await t.rejects(addAgent({ dir, agent: parseAgentSpec('node7=10.0.0.17,coord') }), { code: 'CRD_PKI_INVALID_INPUT', message: /"coord" is the coordinator's name/ })
 })
 
 t.test('names and addresses are checked before anything is generated', async t => {

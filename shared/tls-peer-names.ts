@@ -1,7 +1,8 @@
-// Who an agent is, from the client certificate it showed in the TLS handshake: the names in its
+// Who a caller is, from the client certificate it showed in the TLS handshake: the names in its
 // subject CN and its DNS subject alternative names. Only a certificate that chained to
-// `tls.clientCa` counts (`authorized`): the server asks every client for one but lets those without
-// in (operators use tokens), so each route that needs a certificate checks here.
+// `tls.clientCa` counts (`authorized`). The coordinator asks every client for one but lets those
+// without in (operators use tokens), so each of its routes that needs a certificate checks here;
+// the agent demands one in the handshake and, with `tls.allowedClients`, checks its names here.
 import type { FastifyRequest } from 'fastify'
 import type { TLSSocket } from 'node:tls'
 
