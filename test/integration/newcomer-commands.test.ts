@@ -2,6 +2,16 @@
 // (from the local npm cache when it can) builds the tree, `npx keyroll-agent --help` works, and
 // `npx tap <dir>` on a subset prints no coverage "errors". The slowest test of the tier (an
 // install and a build, a few minutes on a busy machine), and the only one that proves the install.
+//
+// better-sqlite3 is the one native addon. Its install script tries a prebuilt binary
+// (prebuild-install) before compiling from source; none can be downloaded on the project's
+// machine, so a plain copy compiled it again (about 2 of this test's 2.5 minutes). The copy now
+// gets the addon this checkout's own `npm ci` compiled, packed as a local prebuild
+// (better-sqlite3's `local_prebuilds` setting): the newcomer's install path stays the real one
+// (lockfile, install scripts, prebuild-install, which loads the addon before accepting it, then
+// `prepare`), only the compiler is not run twice. Compiling from source is what the run's own
+// `npm ci` proves. A prebuild that does not fit (another version, Node ABI, platform or libc)
+// is not picked up, and the copy compiles as before: slower, never wrong.
 import t from 'tap'
 import { existsSync } from 'node:fs'
 import { cp, mkdir, readdir, readFile, rm } from 'node:fs/promises'
@@ -11,6 +21,22 @@ import { processRunner } from '../../shared/process-runner.js'
 
 const repo = join(import.meta.dirname, '..', '..')
 t.setTimeout(900_000)
+
+/**
+ * Packs this checkout's compiled better-sqlite3 addon into `dir` under the name prebuild-install
+ * looks for (`<name>-v<version>-node-v<abi>-<platform>-<arch>.tar.gz`, glibc), and returns the
+ * environment that points the copy's install at it (none when this checkout has no compiled
+ * addon: the copy compiles). prebuild-install reads that variable from
+ * its environment; npm passes it through and only warns that it is no npm setting of its own.
+ */
+async function hostPrebuild (dir: string): Promise<NodeJS.ProcessEnv> {
+  const pkg = join(repo, 'node_modules', 'better-sqlite3')
+  if (!existsSync(join(pkg, 'build/Release/better_sqlite3.node'))) return {}
+  const { version } = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8')) as { version: string }
+  const tarball = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`
+  await processRunner.run('tar', ['-czf', join(dir, tarball), '-C', pkg, 'build/Release/better_sqlite3.node'], { timeoutMs: 60_000 })
+  return { npm_config_better_sqlite3_local_prebuilds: dir }
+}
 
 /**
  * The environment of a shell outside any tap run. tap's processinfo still adds its own variables
@@ -36,7 +62,8 @@ async function forgetNpxLinks (dir: string): Promise<void> {
 }
 
 t.test('a fresh checkout after its install step', async (t) => {
-  const dir = t.testdir()
+  const root = t.testdir({ checkout: {}, prebuilds: {} })
+  const dir = join(root, 'checkout')
   const files = (await processRunner.run('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repo, timeoutMs: 30_000 })).stdout.split('\0').filter((f) => f !== '' && existsSync(join(repo, f)))
   for (const f of files) {
     await mkdir(dirname(join(dir, f)), { recursive: true })
@@ -47,8 +74,11 @@ t.test('a fresh checkout after its install step', async (t) => {
   t.equal(pkg.bin?.['keyroll-agent'], 'agent/bin/keyroll-agent.js', 'package.json names the keyroll-agent command')
   t.ok(pkg.scripts?.prepare, 'npm ci builds (prepare)')
 
-  await processRunner.run('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, env, timeoutMs: 600_000 })
+  const installEnv = { ...env, ...await hostPrebuild(join(root, 'prebuilds')) }
+  await processRunner.run('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, env: installEnv, timeoutMs: 600_000 })
   t.ok(existsSync(join(dir, 'dist/agent/main.js')), 'npm ci built the tree')
+  const compiled = existsSync(join(dir, 'node_modules/better-sqlite3/build/Release/obj.target'))
+  t.comment(compiled ? 'better-sqlite3 was compiled from source (the local prebuild did not fit)' : 'better-sqlite3 came from the local prebuild')
   await forgetNpxLinks(dir)
   const help = await processRunner.run('npx', ['keyroll-agent', '--help'], { cwd: dir, env, timeoutMs: 180_000 })
   t.match(help.stdout, /^Usage: keyroll-agent \[options\] \[command\]$/m)
