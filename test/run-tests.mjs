@@ -97,6 +97,20 @@ function listTests (dir) {
   return (r.stdout ?? '').split('\n').filter(Boolean).sort()
 }
 
+// The compiled form of each test file (test/unit/a.test.ts → dist/test/unit/a.test.js), listed from
+// the sources so that a compiled test whose source was deleted (tsc never removes outputs) does not
+// run. A source without its compiled file is one failed check.
+function compiledTests (sources) {
+  const out = []
+  for (const src of sources) {
+    const js = join('dist', src.replace(/\.ts$/, '.js'))
+    if (existsSync(js)) { out.push(js); continue }
+    totals.fail++
+    console.log(`!! ${src} has no compiled file ${js}`)
+  }
+  return out
+}
+
 if (!skipLab) check('lab prerequisites', step('lab prerequisites', 'bash', [join(root, 'test/tools/install-lab-deps.sh')]))
 const built = check('build (tsc)', step('build (tsc)', bin('tsc'), ['-p', 'tsconfig.json']))
 check('lint (eslint)', step('lint (eslint)', bin('eslint'), ['-c', 'test/eslint.config.js', '.']))
@@ -104,7 +118,22 @@ check('lint (eslint)', step('lint (eslint)', bin('eslint'), ['-c', 'test/eslint.
 // package.json's tap config has coverage off, so that `npx tap <dir>` on a subset runs quietly;
 // the whole unit tier turns it on and reports what checkCoverage() reads.
 const COVERAGE_ON = ['--no-disable-coverage', '--coverage-report=text-summary', '--coverage-report=json-summary', '--allow-incomplete-coverage']
-tapTier('unit and integration tier', [...listTests('test/unit'), ...(existsSync('test/integration') ? listTests('test/integration') : [])], ['--timeout=300', ...COVERAGE_ON], { coverage: true })
+// The tier runs the compiled tests (dist/test/**/*.test.js), not the TypeScript: tap's TypeScript
+// plugin loads ts-node and the whole typescript compiler into every test process (~3 CPU-s each,
+// ~150 processes), which was most of this tier's time. TAP_TYPE_STRIP_ONLY=1 in the test
+// processes' environment makes that plugin skip ts-node there; the plugin stays configured, so
+// tap does not rebuild its test class (it does when the plugin set changes) and `npx tap
+// test/unit/x.test.ts` keeps working. Coverage is reported for the .ts sources through tsc's
+// source maps (tap runs tests with --enable-source-maps). Compiled test code is left out of the
+// report as the TypeScript run left test/** out (c8's default exclude sees dist/test/…js, not test/).
+const COMPILED_RUN = ['--test-env=TAP_TYPE_STRIP_ONLY=1', '--coverage-exclude=dist/test/**']
+const unitSources = [...listTests('test/unit'), ...(existsSync('test/integration') ? listTests('test/integration') : [])]
+if (built) {
+  tapTier('unit and integration tier', compiledTests(unitSources), ['--timeout=300', ...COMPILED_RUN, ...COVERAGE_ON], { coverage: true })
+} else {
+  totals.fail++
+  console.log('!! unit and integration tier not run: the build failed (the tier runs the compiled tests)')
+}
 if (skipLab) {
   console.log('\n!! lab tier SKIPPED (KEYROLL_SKIP_LAB=1): nothing ran against real systemd')
 } else if (!built) {

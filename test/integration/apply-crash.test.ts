@@ -13,14 +13,16 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { processRunner } from '../../shared/process-runner.js'
 import { crashApplier, SECRET } from '../helpers/crash-child.js'
+import { repoRoot } from '../lab/repo.js'
 
 const TRIALS = Number(process.env.KEYROLL_CRASH_TRIALS ?? 42)
 // ~1-4 s a trial (two fresh node processes and two applies each): more than tap's default 30 s per file.
 t.setTimeout(300_000)
 // The compiled child starts in ~0.3 s, the TypeScript one (tsx) in ~3 s: use the build when it is
-// newer than the source (npm test builds first).
-const source = join(import.meta.dirname, '../helpers/crash-child.ts')
-const built = join(import.meta.dirname, '../../dist/test/helpers/crash-child.js')
+// newer than the source (npm test builds first). Paths from the repository root: this file also
+// runs compiled, from dist/test/integration/.
+const source = join(repoRoot(), 'test/helpers/crash-child.ts')
+const built = join(repoRoot(), 'dist/test/helpers/crash-child.js')
 const childArgs = (await stat(built).then((b) => b.mtimeMs, () => 0)) > (await stat(source)).mtimeMs ? [built] : ['--import', 'tsx', source]
 
 const CONFIG = '# lab config: comments survive\nversion: v1\ntls:\n  certs:\n    - key: /k\n      cert: /c\n  ca: /ca\n'

@@ -5,8 +5,9 @@ import t from 'tap'
 import { copyFile, mkdir, readFile, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { processRunner } from '../../shared/process-runner.js'
+import { repoRoot } from '../lab/repo.js'
 
-const repo = join(import.meta.dirname, '..', '..')
+const repo = repoRoot()
 
 async function scratchTree (root: string): Promise<{ lab: (...argv: string[]) => Promise<{ out: string, err: string }>, tscRuns: () => Promise<number> }> {
   await mkdir(join(root, 'test/lab'), { recursive: true })

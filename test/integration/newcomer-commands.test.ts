@@ -18,8 +18,9 @@ import { cp, mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { processRunner } from '../../shared/process-runner.js'
+import { repoRoot } from '../lab/repo.js'
 
-const repo = join(import.meta.dirname, '..', '..')
+const repo = repoRoot()
 t.setTimeout(900_000)
 
 /**

@@ -6,8 +6,9 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { processRunner } from '../../shared/process-runner.js'
+import { repoRoot } from '../lab/repo.js'
 
-const root = join(import.meta.dirname, '..', '..')
+const root = repoRoot()
 t.setTimeout(180_000)
 
 /** The first ```sh block after the "Try keyroll-agent" heading. */

@@ -4,8 +4,9 @@
 import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { repoRoot } from '../lab/repo.js'
 
-const root = join(import.meta.dirname, '../..')
+const root = repoRoot()
 const SKIP = new Set(['node_modules', 'dist', '.git', '.tap', 'coverage'])
 const TEXT = /\.(ts|mjs|js|md|yaml|yml|json|service|sh)$/
 

@@ -3,6 +3,7 @@ import t, { type Test } from 'tap'
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import Fastify from 'fastify'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import Type from 'typebox'
 import { AGENT_CODES, ChangeConflictError, NotFoundError, OsPortError, StaleRevisionError } from '../../../agent/errors.js'
 import { COORDINATOR_CODES } from '../../../coordinator/errors.js'
@@ -16,6 +17,7 @@ import { HttpTimeoutError } from '../../../shared/https-client.js'
 import { MINKMS_ERROR_CODES, KeyNotFoundError } from '../../../shared/minkms/errors.js'
 import { ProcessError } from '../../../shared/process-runner.js'
 import { captureLogger } from '../../helpers/fake-agent-core.js'
+import { repoRoot } from '../../lab/repo.js'
 
 const API_KEY = 'k1:xZnpcYtPdVMNLBBRaUO5HPEoK_jVrcc3MWR8BshkjJw'
 
@@ -46,7 +48,7 @@ t.test('every code is unique across catalogues and prefixed', async t => {
 })
 
 t.test('every code is documented once in docs/errors.md, with its HTTP status', async t => {
-  const doc = await readFile(new URL('../../../docs/errors.md', import.meta.url), 'utf8')
+  const doc = await readFile(join(repoRoot(), 'docs/errors.md'), 'utf8')
   const rows = new Map<string, string>()
   for (const m of doc.matchAll(/^\| `([A-Z0-9_]+)` \| ([^|]+) \|/gm)) {
     t.notOk(rows.has(m[1] ?? ''), `${m[1] ?? ''} documented twice`)

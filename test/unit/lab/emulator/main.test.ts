@@ -1,5 +1,7 @@
-// The `minkms` binary as the unit runs it: main.ts in a child process (through tsx, as tsc would
-// compile it), with exit codes, stdout/stderr and signals. Spawning goes through process-runner.
+// The `minkms` binary as the unit runs it: main in a child process, with exit codes, stdout/stderr
+// and signals. Spawning goes through process-runner. The child runs the same form as this file:
+// the compiled main.js next to it when the test runs from dist/ (npm test), main.ts through tsx
+// when it runs as TypeScript, so a single-file run never tests a stale build.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -9,8 +11,9 @@ import { processRunner, type SpawnedProcess } from '../../../../shared/process-r
 import { deriveRootApiKey } from '../../../lab/emulator/root-key.js'
 import { clientFor, configYaml, freshDir, startNode, testEnv, TEST_HSM_KEY, type TestEnv } from './helpers/harness.js'
 
-const MAIN = fileURLToPath(new URL('../../../lab/emulator/main.ts', import.meta.url))
-const NODE_ARGS = ['--import', 'tsx', MAIN]
+const COMPILED = import.meta.url.endsWith('.js')
+const MAIN = fileURLToPath(new URL(`../../../lab/emulator/main.${COMPILED ? 'js' : 'ts'}`, import.meta.url))
+const NODE_ARGS = COMPILED ? [MAIN] : ['--import', 'tsx', MAIN]
 const FATAL = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d FATAL /
 
 async function minkms (args: string[], env: NodeJS.ProcessEnv = {}, okCodes = [0]): Promise<{ stdout: string, stderr: string, code: number }> {

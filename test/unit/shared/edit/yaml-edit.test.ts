@@ -4,8 +4,9 @@ import { join } from 'node:path'
 import { parse } from 'yaml'
 import { diffLines, splitLines } from '../../../../shared/change/line-diff.js'
 import { editYaml } from '../../../../shared/edit/yaml-edit.js'
+import { repoRoot } from '../../../lab/repo.js'
 
-const fixture = (name: string): string => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8')
+const fixture = (name: string): string => readFileSync(join(repoRoot(), 'test/unit/shared/edit/fixtures', name), 'utf8')
 const ODD = fixture('odd-formatting.yaml')
 const K1 = 'k1:XyTL0XrjcoTYxPbiWQpxA_HOc8PJWhgRU-TGqTRszmI'
 const HSM = {
