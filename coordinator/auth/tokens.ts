@@ -52,6 +52,19 @@ export async function createToken (store: TokenStore, name: string, role: Role, 
   return { token, stored }
 }
 
+/**
+ * Revokes the live token named `name` and audits it; resolves false when there is none (never
+ * created, or revoked already). Takes effect on the coordinator's next request with it: every
+ * request looks its token up in the store.
+ */
+export async function revokeToken (store: Pick<RolloutStore, 'revokeToken' | 'appendAudit'>, name: string, opts: { actor?: string, now?: number } = {}): Promise<boolean> {
+  if (!TOKEN_NAME.test(name)) throw new BadInputError(`token name ${JSON.stringify(name.slice(0, 80))} is not valid: 1-63 of a-z, 0-9, '.', '-', starting with a letter or digit`)
+  const now = opts.now ?? Date.now()
+  if (!await store.revokeToken(name, now)) return false
+  await store.appendAudit({ at: now, actor: opts.actor ?? 'local', action: 'token.revoke', target: name, detail: {} })
+  return true
+}
+
 /** Who a request acts as. */
 export interface Principal { name: string, role: Role }
 

@@ -7,7 +7,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { apiCommands } from './api-commands.js'
 import { pkiAddAgent, pkiInit } from './pki-commands.js'
-import { auditVerify, tokenCreate } from './store-commands.js'
+import { auditVerify, tokenCreate, tokenRevoke } from './store-commands.js'
 import { EXIT, type CliDeps, type CliIo } from './types.js'
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
@@ -98,6 +98,11 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
     .option('--force', 'replace --out when it exists')
     .option('--json', 'print one JSON document')
     .action(set(async (o: Parameters<typeof tokenCreate>[2]) => await tokenCreate(io, deps, o)))
+  token.command('revoke').description('revoke an API token by name; the coordinator refuses it from its next request on')
+    .argument('<name>', 'the token\'s name (as given to token create)')
+    .requiredOption('--state-dir <dir>', 'the coordinator\'s stateDir')
+    .option('--json', 'print one JSON document')
+    .action(set(async (name: string, o: { stateDir: string, json?: boolean }) => await tokenRevoke(io, deps, { ...o, name })))
 
   try {
     await program.parseAsync([...argv], { from: 'user' })

@@ -74,6 +74,26 @@ export async function tokenCreate (io: CliIo, deps: CliDeps, o: { role: string, 
   }
 }
 
+/** `keyroll token revoke NAME`: exit 0 when a live token was revoked, 2 when there was none of that name. */
+export async function tokenRevoke (io: CliIo, deps: CliDeps, o: { name: string, stateDir: string, json?: boolean }): Promise<number> {
+  try {
+    if (!TOKEN_NAME.test(o.name)) throw new CliError('CRD_CLI_USAGE', `token name "${o.name}" is not valid: 1-63 of a-z, 0-9, "." and "-", starting with a letter or digit`)
+    const issuer = await (deps.openTokenIssuer ?? openStoreTokenIssuer)(o.stateDir)
+    let revoked: boolean
+    try {
+      revoked = await issuer.revoke(o.name)
+    } finally {
+      await issuer.close()
+    }
+    if (!revoked) throw new CliError('CRD_CLI_USAGE', `no live token named "${o.name}" in ${o.stateDir} (never created, or revoked already); nothing changed`)
+    if (o.json === true) printJson(io, { name: o.name, revoked: true })
+    else out(io, `revoked token "${o.name}": the coordinator refuses it (401) from its next request on`)
+    return EXIT.ok
+  } catch (err) {
+    return reportError(io, err)
+  }
+}
+
 /** `keyroll audit verify`: exit 0 when the chain is intact, 1 when it is not. */
 export async function auditVerify (io: CliIo, deps: CliDeps, o: { stateDir: string, json?: boolean }): Promise<number> {
   try {

@@ -1,8 +1,8 @@
-// What `keyroll token create` needs from the coordinator's store: make a token, store its hash,
-// hand back the secret once. The command depends on this narrow port; the real one is wired to
+// What `keyroll token create` and `token revoke` need from the coordinator's store: make a token,
+// store its hash, hand back the secret once; revoke one by name. The command depends on this narrow port; the real one is wired to
 // coordinator/auth (createToken) over the SQLite store in `openStoreTokenIssuer`.
 import { existsSync } from 'node:fs'
-import { createToken } from '../auth/tokens.js'
+import { createToken, revokeToken } from '../auth/tokens.js'
 import { SqliteRolloutStore } from '../store/sqlite-rollout-store.js'
 import { CliError } from './errors.js'
 
@@ -14,6 +14,8 @@ export type TokenRole = typeof TOKEN_ROLES[number]
 export interface TokenIssuer {
   /** Creates a token named `name` with `role`; resolves with the token, which is not stored in clear anywhere. */
   create (name: string, role: TokenRole): Promise<string>
+  /** Revokes the live token named `name`; false when there is none. */
+  revoke (name: string): Promise<boolean>
   close (): Promise<void>
 }
 
@@ -30,6 +32,7 @@ export const openStoreTokenIssuer: OpenTokenIssuer = async (stateDir) => {
   const store = SqliteRolloutStore.inStateDir(stateDir)
   return {
     create: async (name, role) => (await createToken(store, name, role, { actor: 'local' })).token,
+    revoke: async (name) => await revokeToken(store, name, { actor: 'local' }),
     close: async () => { await store.close() }
   }
 }

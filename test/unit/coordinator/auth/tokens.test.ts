@@ -1,7 +1,7 @@
 // API tokens: the format carries the name, only the hash is stored, the clear token is returned
 // once, roles order viewer < operator, and a token is never written to the log.
 import t from 'tap'
-import { createToken, hashToken, principalOf, roleAllows, tokenName } from '../../../../coordinator/auth/tokens.js'
+import { createToken, hashToken, principalOf, revokeToken, roleAllows, tokenName } from '../../../../coordinator/auth/tokens.js'
 import { MemoryRolloutStore } from '../../../../coordinator/store/memory-rollout-store.js'
 import { buildTestCoordinator } from '../../../helpers/coordinator-app.js'
 
@@ -21,6 +21,18 @@ t.test('createToken stores the hash, audits, and returns the token once', async 
   t.not(second.token, token, 'random each time')
   t.equal(await principalOf(store, token), undefined, 'the revoked one stays refused')
   t.same(await principalOf(store, second.token), { name: 'ci-deploy', role: 'operator' })
+})
+
+t.test('revokeToken revokes the live token of a name, audits it, and says when there was none', async t => {
+  const store = new MemoryRolloutStore()
+  const { token } = await createToken(store, 'alice', 'operator', { now: 1000 })
+  t.equal(await revokeToken(store, 'alice', { actor: 'root', now: 2000 }), true)
+  t.equal(await principalOf(store, token), undefined, 'refused from then on')
+  t.match((await store.audit()).at(-1), { actor: 'root', action: 'token.revoke', target: 'alice', at: 2000 })
+  t.equal(await revokeToken(store, 'alice'), false, 'revoked already')
+  t.equal(await revokeToken(store, 'nobody'), false, 'never created')
+  t.equal((await store.audit()).length, 2, 'only the real revocation is audited')
+  await t.rejects(revokeToken(store, 'a_b'), { code: 'CRD_BAD_INPUT' }, 'a malformed name')
 })
 
 t.test('bad names and roles are refused', async t => {

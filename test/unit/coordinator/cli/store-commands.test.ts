@@ -1,5 +1,6 @@
-// keyroll token create and keyroll audit verify through their ports: the token printed once (or
-// written 0600), bad roles and names refused, and a store that cannot be opened reported.
+// keyroll token create, token revoke and keyroll audit verify through their ports: the token
+// printed once (or written 0600), bad roles and names refused, an unknown token to revoke refused,
+// and a store that cannot be opened reported.
 import t from 'tap'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -8,13 +9,19 @@ import { cli, tempDir } from './stand-in.js'
 
 const SECRET = 'krt_Xy7pQ2mN9vB4cL8kJ3hG6fD1sA5zW0eR'
 
-function fakeIssuer (): { open: (dir: string) => Promise<TokenIssuer>, made: Array<{ dir: string, name: string, role: TokenRole }>, closed: number } {
-  const state = { made: [] as Array<{ dir: string, name: string, role: TokenRole }>, closed: 0 }
+function fakeIssuer (): { open: (dir: string) => Promise<TokenIssuer>, made: Array<{ dir: string, name: string, role: TokenRole }>, revoked: string[], closed: number } {
+  const state = { made: [] as Array<{ dir: string, name: string, role: TokenRole }>, revoked: [] as string[], closed: 0 }
   return {
     get made () { return state.made },
+    get revoked () { return state.revoked },
     get closed () { return state.closed },
     open: async (dir) => ({
       create: async (name, role) => { state.made.push({ dir, name, role }); return SECRET },
+      revoke: async (name) => {
+        if (!state.made.some((m) => m.name === name) || state.revoked.includes(name)) return false
+        state.revoked.push(name)
+        return true
+      },
       close: async () => { state.closed++ }
     })
   }
@@ -115,4 +122,42 @@ t.test('audit verify on a real store file: intact, then broken by an edit; a mis
   const missing = await cli(['audit', 'verify', '--state-dir', join(dir, 'nope')], {})
   t.equal(missing.code, 1)
   t.match(missing.stderr, /CRD_CLI_STORE_UNAVAILABLE: cannot verify the audit log in .*nope\/keyroll\.db/)
+})
+
+t.test('token revoke revokes a live token by name; an unknown or revoked one is refused with exit 2', async t => {
+  const f = fakeIssuer()
+  await cli(['token', 'create', '--role', 'operator', '--name', 'alice', '--state-dir', '/s'], { openTokenIssuer: f.open })
+  const r = await cli(['token', 'revoke', 'alice', '--state-dir', '/s'], { openTokenIssuer: f.open })
+  t.equal(r.code, 0, r.stderr)
+  t.match(r.stdout + r.stderr, /revoked token "alice"/)
+  t.same(f.revoked, ['alice'])
+  const again = await cli(['token', 'revoke', 'alice', '--state-dir', '/s', '--json'], { openTokenIssuer: f.open })
+  t.equal(again.code, 2, 'revoked already: exit 2')
+  t.match(again.stderr + again.stdout, /no live token named "alice"/)
+  const unknown = await cli(['token', 'revoke', 'bob', '--state-dir', '/s'], { openTokenIssuer: f.open })
+  t.equal(unknown.code, 2, 'never created: exit 2')
+  const bad = await cli(['token', 'revoke', 'has_underscore', '--state-dir', '/s'], { openTokenIssuer: f.open })
+  t.equal(bad.code, 2, 'a malformed name: exit 2')
+  t.equal(f.closed, 4, 'the store was closed after every use (the malformed name never opened it)')
+  const json = await cli(['token', 'create', '--role', 'viewer', '--name', 'carol', '--state-dir', '/s'], { openTokenIssuer: f.open })
+  t.equal(json.code, 0)
+  const doc = await cli(['token', 'revoke', 'carol', '--state-dir', '/s', '--json'], { openTokenIssuer: f.open })
+  t.same(JSON.parse(doc.stdout), { name: 'carol', revoked: true }, '--json prints one document')
+})
+
+t.test('token create and revoke on the real SQLite store: the revoked token is refused', async t => {
+  const { openStoreTokenIssuer } = await import('../../../../coordinator/cli/token-issuer.js')
+  const { SqliteRolloutStore } = await import('../../../../coordinator/store/sqlite-rollout-store.js')
+  const { principalOf } = await import('../../../../coordinator/auth/tokens.js')
+  const dir = await tempDir(t)
+  const made = await cli(['token', 'create', '--role', 'viewer', '--name', 'grafana', '--state-dir', dir], { openTokenIssuer: openStoreTokenIssuer })
+  t.equal(made.code, 0, made.stderr)
+  const token = made.stdout.trim()
+  const revoked = await cli(['token', 'revoke', 'grafana', '--state-dir', dir], { openTokenIssuer: openStoreTokenIssuer })
+  t.equal(revoked.code, 0, revoked.stderr)
+  const store = SqliteRolloutStore.inStateDir(dir)
+  t.teardown(async () => { await store.close() })
+  t.equal(await principalOf(store, token), undefined, 'the coordinator would refuse it')
+  t.match((await store.audit()).map((a) => a.action), ['token.create', 'token.revoke'], 'both audited')
+  t.equal((await cli(['token', 'revoke', 'grafana', '--state-dir', dir], { openTokenIssuer: openStoreTokenIssuer })).code, 2, 'a second revoke: exit 2')
 })
