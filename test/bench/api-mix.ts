@@ -4,6 +4,7 @@
 // (NDJSON and SSE) held open on a rollout, counting events and how late each arrived.
 import { setMaxListeners } from 'node:events'
 import { Agent, request } from 'undici'
+import { lines } from '../../shared/ndjson-lines.js'
 import { summarize, type Summary } from './stats.js'
 
 /** One route of the mix and its rate. */
@@ -105,16 +106,10 @@ export async function openStreams (d: Agent, target: Target, id: string, n: numb
     })
     if (res.statusCode !== 200) throw new Error(`events: HTTP ${res.statusCode}`)
     ;(async () => {
-      let rest = ''
-      for await (const chunk of res.body) {
-        rest += (chunk as Buffer).toString('utf8')
-        let nl: number
-        while ((nl = rest.indexOf('\n')) >= 0) {
-          const line = rest.slice(0, nl).trim()
-          rest = rest.slice(nl + 1)
-          if (!sse) seenHere(line)
-          else if (line.startsWith('data:')) seenHere(line.slice(5).trim())
-        }
+      for await (const raw of lines(res.body)) {
+        const line = raw.trim()
+        if (!sse) seenHere(line)
+        else if (line.startsWith('data:')) seenHere(line.slice(5).trim())
       }
     })().catch((err: Error) => { if (!ac.signal.aborted) errors.push(err.message) })
   }

@@ -4,6 +4,7 @@
 // the minkms journal of each node).
 import { readFile } from 'node:fs/promises'
 import { Agent, request } from 'undici'
+import { lines } from '../../shared/ndjson-lines.js'
 import type { Rollout, RolloutEvent } from '../../shared/schemas/rollout.js'
 import type { KeyrollFiles } from './lab-keyroll.js'
 import type { Lab, LabNode } from './start-lab.js'
@@ -61,18 +62,12 @@ export async function keyrollLab (t: TeardownHost, lab: Lab): Promise<KeyrollLab
     const res = await request(`${files.url}/v1/rollouts/${id}/events?from=${from}`, { dispatcher, headers: { ...headers('viewer'), accept: 'application/x-ndjson' } })
     if (res.statusCode !== 200) throw new Error(`events of ${id}: ${res.statusCode} ${await res.body.text()}`)
     const events: RolloutEvent[] = []
-    let rest = ''
-    for await (const chunk of res.body) {
-      rest += (chunk as Buffer).toString('utf8')
-      let nl: number
-      while ((nl = rest.indexOf('\n')) >= 0) {
-        const line = rest.slice(0, nl).trim()
-        rest = rest.slice(nl + 1)
-        if (line === '' || line === '{}') continue
-        const e = JSON.parse(line) as RolloutEvent
-        events.push(e)
-        onEvent?.(e)
-      }
+    for await (const raw of lines(res.body)) {
+      const line = raw.trim()
+      if (line === '' || line === '{}') continue
+      const e = JSON.parse(line) as RolloutEvent
+      events.push(e)
+      onEvent?.(e)
     }
     return events
   }
