@@ -1,0 +1,156 @@
+// The HSM migration as the coordinator's API, its store and `keyroll hsm migrate` see it: moving a
+// cluster's root-key HSM onto an external Key Manager. One migration is a sequence of phases:
+// provision (enclave, Admin identity and seal/unseal key on the external Key Manager) → preflight
+// (every node tries the external servers from where it stands) → phase A (a rollout adding
+// `hsm.minio.minkms` to every node's config, gated per node on the node's cluster status showing
+// the external HSM configured and holding a sealed copy of its root key) → phase B (a canary
+// rollout removing MINIO_KMS_HSM_KEY, and with replaceHsm the other HSM block) → done.
+//
+// Nothing here carries a secret value: the admin key and the generated API key travel inward as
+// `{ "$secret": … }` and are stored sealed; views never show them. The one exception is the
+// answer to a start request with `revealApiKey: true`, which carries the generated API key once.
+import Type, { type Static } from 'typebox'
+import { DurationSchema, SecretRefSchema } from '../change/schema.js'
+import { ExternalKmsPreflightResultSchema, ExternalServerSchema } from './preflight.js'
+import { GateResultSchema, RolloutEventSchema } from './rollout.js'
+import { VerdictSchema } from './verdict.js'
+
+/** The name minkms gives the external Key Manager HSM in cluster status (`hsm.minio.minkms` in the config). */
+export const EXTERNAL_HSM_NAME = 'hsm:minio:minkms'
+
+/** POST /v1/hsm-migrations body. */
+export const HsmMigrationRequestSchema = Type.Object({
+  cluster: Type.String({ minLength: 1, maxLength: 128 }),
+  external: Type.Array(ExternalServerSchema, {
+    minItems: 1, maxItems: 16, uniqueItems: true, description: 'host:port of each external Key Manager server, in the order minkms tries them'
+  }),
+  enclave: Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9_.-]+$', description: 'enclave on the external Key Manager (created when missing)' }),
+  key: Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9_.-]+$', description: 'seal/unseal key in that enclave (created when missing)' }),
+  adminKey: Type.Union([SecretRefSchema, Type.String({ minLength: 1, maxLength: 256 })], {
+    description: 'root/SysAdmin API key of the external Key Manager, used for provisioning only; { "$secret": … } or plain; stored sealed, never answered back'
+  }),
+  keepLocalHsm: Type.Optional(Type.Boolean({ description: 'stop after phase A: keep MINIO_KMS_HSM_KEY (default false)' })),
+  replaceHsm: Type.Optional(Type.Boolean({ description: 'a node config already has another hsm.<kind> block: go on, and remove it in phase B (default false: refused)' })),
+  removeLocalSealedCopy: Type.Optional(Type.Boolean({ description: 'after phase B, remove the local HSM\'s sealed root key copy (CLUSTER:REMOVEHSM); irreversible (default false)' })),
+  dryRun: Type.Optional(Type.Boolean({ description: 'check everything (admin key, preflight, refusals, per-node diffs of both phases), touch nothing, store nothing' })),
+  revealApiKey: Type.Optional(Type.Boolean({ description: 'answer the generated API key of the Admin identity once, in this response only' })),
+  strategy: Type.Optional(Type.Object({
+    healthyDeadline: Type.Optional(DurationSchema),
+    progressDeadline: Type.Optional(DurationSchema),
+    minHealthyTime: Type.Optional(DurationSchema)
+  }, { additionalProperties: false }))
+}, { additionalProperties: false })
+export type HsmMigrationRequest = Static<typeof HsmMigrationRequestSchema>
+
+/** Life of a migration. Terminal: succeeded, failed, aborted. */
+export const HsmMigrationStateSchema = Type.Enum(['pending', 'running', 'paused', 'succeeded', 'failed', 'aborted'])
+export type HsmMigrationState = Static<typeof HsmMigrationStateSchema>
+export const TERMINAL_HSM_MIGRATION_STATES: readonly HsmMigrationState[] = ['succeeded', 'failed', 'aborted']
+
+/** Where a migration is: each phase runs once, in this order (B and cleanup may be skipped). */
+export const HsmMigrationPhaseSchema = Type.Enum(['provision', 'preflight', 'A', 'B', 'cleanup', 'done'])
+export type HsmMigrationPhase = Static<typeof HsmMigrationPhaseSchema>
+
+/** What provisioning did on the external Key Manager. */
+export const HsmProvisionViewSchema = Type.Object({
+  enclave: Type.Enum(['created', 'found']),
+  identity: Type.Enum(['created', 'found']),
+  key: Type.Enum(['created', 'found']),
+  identityId: Type.String({ description: 'the h1: identity registered as Admin of the enclave (not a secret)' }),
+  ms: Type.Number({ minimum: 0 })
+})
+export type HsmProvisionView = Static<typeof HsmProvisionViewSchema>
+
+/** One node's part of one phase (A or B). */
+export const HsmNodePhaseSchema = Type.Object({
+  state: Type.Enum(['pending', 'running', 'done', 'failed', 'skipped', 'reverted']),
+  /** minkms restarts of this node during this phase (InvocationIDs seen); 1 when all went well. */
+  restarts: Type.Integer({ minimum: 0 }),
+  verdict: Type.Optional(VerdictSchema),
+  gate: Type.Optional(GateResultSchema),
+  /** Phase A: the node's cluster status showed the external HSM configured and holding a sealed REK. */
+  sealed: Type.Optional(Type.Boolean()),
+  /** restart-to-verdict time of this node's step, ms (the benchmark's denominator). */
+  restartToVerdictMs: Type.Optional(Type.Number({ minimum: 0 })),
+  message: Type.Optional(Type.String())
+})
+export type HsmNodePhase = Static<typeof HsmNodePhaseSchema>
+
+export const HsmMigrationNodeSchema = Type.Object({
+  name: Type.String(),
+  phases: Type.Object({ A: Type.Optional(HsmNodePhaseSchema), B: Type.Optional(HsmNodePhaseSchema) })
+})
+export type HsmMigrationNode = Static<typeof HsmMigrationNodeSchema>
+
+/** A migration as GET /v1/hsm-migrations/:id shows it. */
+export const HsmMigrationSchema = Type.Object({
+  id: Type.String(),
+  cluster: Type.String(),
+  external: Type.Array(Type.String()),
+  enclave: Type.String(),
+  key: Type.String(),
+  keepLocalHsm: Type.Boolean(),
+  replaceHsm: Type.Boolean(),
+  removeLocalSealedCopy: Type.Boolean(),
+  state: HsmMigrationStateSchema,
+  phase: HsmMigrationPhaseSchema,
+  createdBy: Type.String(),
+  createdAt: Type.Number(),
+  updatedAt: Type.Number(),
+  finishedAt: Type.Optional(Type.Number()),
+  provision: Type.Optional(HsmProvisionViewSchema),
+  preflight: Type.Optional(Type.Array(ExternalKmsPreflightResultSchema)),
+  /** Warnings that did not stop the migration (an external server down that another one covers). */
+  warnings: Type.Array(Type.String()),
+  /** The rollouts each phase ran (GET /v1/rollouts/:id for their detail). */
+  rollouts: Type.Object({ A: Type.Optional(Type.String()), B: Type.Optional(Type.String()) }),
+  nodes: Type.Array(HsmMigrationNodeSchema),
+  message: Type.Optional(Type.String({ description: 'one sentence: why the migration is where it is (which node, which phase, why)' }))
+})
+export type HsmMigration = Static<typeof HsmMigrationSchema>
+
+/** The answer to POST /v1/hsm-migrations: the migration (201), or the dry run's findings (200). */
+export const HsmMigrationStartAnswerSchema = Type.Object({
+  migration: Type.Optional(HsmMigrationSchema),
+  dryRun: Type.Optional(Type.Object({
+    ok: Type.Boolean({ description: 'a real run would start' }),
+    problems: Type.Array(Type.String({ description: 'each refusal, naming the node, server or block' })),
+    warnings: Type.Array(Type.String()),
+    provision: Type.Optional(Type.Object({ enclave: Type.Enum(['create', 'found']), identity: Type.Enum(['create', 'found']), key: Type.Enum(['create', 'found']) })),
+    preflight: Type.Array(ExternalKmsPreflightResultSchema),
+    /** Masked per-node diffs of each phase's change. */
+    plans: Type.Object({ A: Type.Optional(Type.Unknown()), B: Type.Optional(Type.Unknown()) })
+  })),
+  /** Only with revealApiKey: the Admin identity's API key, this once. */
+  apiKey: Type.Optional(Type.String())
+})
+export type HsmMigrationStartAnswer = Static<typeof HsmMigrationStartAnswerSchema>
+
+/**
+ * One event of a migration: its own (type `migration`, `provision`, `preflight`, `phase`) and
+ * every event of the rollouts its phases ran, forwarded with `phase` set. Indexes are the
+ * migration's own: from 0, no gaps (resume with ?from=).
+ */
+export const HsmMigrationEventSchema = Type.Object({
+  ...RolloutEventSchema.properties,
+  type: Type.Enum(['migration', 'provision', 'preflight', 'phase', 'rollout', 'step', 'apply', 'journal', 'verdict', 'gate', 'info']),
+  phase: Type.Optional(HsmMigrationPhaseSchema)
+})
+export type HsmMigrationEvent = Static<typeof HsmMigrationEventSchema>
+
+/** `keyroll hsm migrate --report FILE` and `npm run demo --report FILE`. */
+export const HsmMigrationReportSchema = Type.Object({
+  id: Type.String(),
+  result: Type.Enum(['succeeded', 'failed']),
+  durationMs: Type.Number({ minimum: 0 }),
+  message: Type.Optional(Type.String()),
+  nodes: Type.Array(Type.Object({
+    name: Type.String(),
+    restarts: Type.Integer({ minimum: 0, description: 'minkms restarts of the node over every phase' }),
+    phases: Type.Object({
+      A: Type.Optional(Type.Object({ verdict: Type.Optional(Type.String()), gate: Type.Optional(GateResultSchema), restartToVerdictMs: Type.Optional(Type.Number()) })),
+      B: Type.Optional(Type.Object({ verdict: Type.Optional(Type.String()), gate: Type.Optional(GateResultSchema), restartToVerdictMs: Type.Optional(Type.Number()) }))
+    })
+  }))
+})
+export type HsmMigrationReport = Static<typeof HsmMigrationReportSchema>
