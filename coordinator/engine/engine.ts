@@ -95,6 +95,7 @@ export class RolloutEngine implements RolloutControl, SlotControl {
 
   async start (req: StartRequest): Promise<Rollout> {
     this.#open()
+    if (req.expectHsm !== undefined && req.expectHsm.trim() === '') throw new CoordinatorError('CRD_BAD_INPUT', 'expectHsm, when given, names an HSM as minkms does (e.g. hsm:minio:minkms)')
     const cfg = this.#cluster(req.cluster)
     const nodes = this.#nodes(req.cluster)
     // Serialised per cluster, so two starts cannot both pass the checks below.
@@ -120,7 +121,8 @@ export class RolloutEngine implements RolloutControl, SlotControl {
         createdBy: req.actor,
         createdAt: now,
         updatedAt: now,
-        nodes: nodes.map((n) => ({ node: n.name, state: 'pending' }))
+        nodes: nodes.map((n) => ({ node: n.name, state: 'pending' })),
+        ...(req.expectHsm === undefined ? {} : { expectHsm: req.expectHsm })
       }
       await this.#o.store.createRollout({ rollout, sealedChange: this.#o.sealer.seal(JSON.stringify(req.change)) })
       await this.#o.store.appendAudit({
@@ -129,7 +131,7 @@ export class RolloutEngine implements RolloutControl, SlotControl {
         action: 'rollout.create',
         target: rollout.id,
         planHash: plan.planHash,
-        detail: { cluster: cfg.name, revision: rollout.revision, strategy: rollout.strategy, nodes: plan.nodes.map((n) => ({ node: n.node, appliedRevision: n.appliedRevision, changed: n.plan.changed, restart: n.plan.restart })) }
+        detail: { cluster: cfg.name, revision: rollout.revision, strategy: rollout.strategy, ...(req.expectHsm === undefined ? {} : { expectHsm: req.expectHsm }), nodes: plan.nodes.map((n) => ({ node: n.node, appliedRevision: n.appliedRevision, changed: n.plan.changed, restart: n.plan.restart })) }
       })
       return this.#run(rollout, req.change, nodes)
     })

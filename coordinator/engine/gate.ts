@@ -1,7 +1,10 @@
 // The gate after a node's verdict, before the next node: the coordinator's own reading of the
 // node's journal, then internode operations (the cluster status asked from ANOTHER node shows
 // this node up and the same member list as the config names), client operations (a real round
-// trip through this node with the probe identity) and write readiness (/v1/health/ready?write).
+// trip through this node with the probe identity) and write readiness (/v1/health/ready?write);
+// for a rollout that expects an HSM (the HSM migration's phase A), last, the node's own cluster
+// status shows that HSM configured and holding a sealed copy of its root key, so no node is left
+// behind that could not start on the new HSM once the local one is gone.
 // Each check is retried until the step's healthy deadline (apply start + healthyDeadline), and
 // reported as a `gate` event with its timing as soon as it is decided.
 import type { Clock } from '../../shared/clock.js'
@@ -26,6 +29,8 @@ export interface GateContext {
   probe: ClusterProbe
   clock: Clock
   pollMs: number
+  /** The rollout's expectHsm: an HSM the node must show configured and sealing (no check when undefined). */
+  expectHsm?: string
   signal: AbortSignal
   /** Reports one decided check (a `gate` event). */
   report: (check: string, part: unknown, ok: boolean, message: string) => Promise<void>
@@ -87,5 +92,32 @@ export async function runGate (c: GateContext): Promise<GateResult> {
   await c.report('writeReady', writeReady, writeReady.ok, `write readiness: ${writeReady.message} (${writeReady.ms} ms)`)
   if (!writeReady.ok) return { ok: false, message: `the cluster does not accept writes through ${node.name}: ${writeReady.message}`, journal, internode, client, writeReady }
 
-  return { ok: true, message: `${node.name} rejoined and serves clients (internode ${internode.ms} ms, client ${client.ms} ms, writes ${writeReady.ms} ms)`, journal, internode, client, writeReady }
+  const passed = `${node.name} rejoined and serves clients (internode ${internode.ms} ms, client ${client.ms} ms, writes ${writeReady.ms} ms)`
+  if (c.expectHsm === undefined) return { ok: true, message: passed, journal, internode, client, writeReady }
+
+  const hsm = await checkHsm(c, c.expectHsm)
+  await c.report('hsm', hsm, hsm.ok, `hsm: ${hsm.message} (${hsm.ms} ms)`)
+  if (!hsm.ok) return { ok: false, message: `${node.name} does not hold its root key under HSM ${hsm.name}: ${hsm.message}`, journal, internode, client, writeReady, hsm }
+  return { ok: true, message: `${passed}, and its root key is sealed under HSM ${hsm.name} (${hsm.ms} ms)`, journal, internode, client, writeReady, hsm }
+}
+
+/**
+ * Polls the node's HSM status until `name` is configured and sealed. Neither is final: minkms
+ * seals a newly configured HSM's copy of the root key while it starts, so the entry may show up
+ * a little after the node answers.
+ */
+async function checkHsm (c: GateContext, name: string): Promise<NonNullable<GateResult['hsm']>> {
+  let seen: { configured: string[], sealed: string[] } | undefined
+  const run = await retryUntil(c.clock, c.deadline, c.pollMs, async () => {
+    const s = await c.probe.hsmStatus(c.node, { signal: c.signal })
+    seen = { configured: [...s.configured], sealed: [...s.sealed] }
+    const configured = s.configured.includes(name)
+    const sealed = s.sealed.includes(name)
+    if (configured && sealed) return { ok: true, message: `HSM ${name} is configured and holds a sealed copy of the root key` }
+    const has = `configured [${s.configured.join(', ')}], sealed [${s.sealed.join(', ')}]`
+    if (!configured && !sealed) return { ok: false, message: `HSM ${name} is not configured and holds no sealed copy of the root key (${has})` }
+    if (!configured) return { ok: false, message: `HSM ${name} is not configured (${has})` }
+    return { ok: false, message: `HSM ${name} is configured but holds no sealed copy of the root key (${has})` }
+  }, c.signal)
+  return { ok: run.ok, message: run.message, ms: run.ms, name, ...(seen === undefined ? {} : seen) }
 }

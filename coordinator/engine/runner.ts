@@ -237,6 +237,7 @@ export class RolloutRunner {
       probe: this.deps.probe,
       clock: this.deps.clock,
       pollMs: this.deps.machine.pollMs,
+      ...(this.#rollout.expectHsm === undefined ? {} : { expectHsm: this.#rollout.expectHsm }),
       signal: this.#ac.signal,
       report: async (check, part, ok, message) => { await this.#emit('gate', `${node}: gate ${ok ? 'passed' : 'failed'}: ${message}`, node, { check, ...(part as object) }) }
     })

@@ -1,14 +1,18 @@
 // A ClusterProbe double for the engine's tests: clusters of nodes that are up or down (a down
 // node is not ready, shows down in every member list, fails its round trip as unreachable),
 // plus per-node scripts for what a healthy cluster never does (a node not rejoining, a round
-// trip refused). A script never consumed fails the test (assertNoPendingScripts, as the other
+// trip refused). Every node's HSMs are the local soft HSM, configured and sealing, unless set
+// (setHsms). A script never consumed fails the test (assertNoPendingScripts, as the other
 // fakes do).
-import type { ClusterProbe, MemberView } from '../ports/cluster-probe.js'
+import type { ClusterProbe, HsmStatus, MemberView } from '../ports/cluster-probe.js'
 import type { NodeRef } from '../ports/node-ref.js'
 import { MinkmsProbeError, MinkmsUnreachableProbeError } from './probe-errors.js'
 
 /** The calls of the port. */
-export type ProbeOp = 'ready' | 'members' | 'clientRoundTrip' | 'provision'
+export type ProbeOp = 'ready' | 'members' | 'clientRoundTrip' | 'provision' | 'hsmStatus'
+
+/** What a node's HSM status shows when nothing was set: minkms's software HSM of MINIO_KMS_HSM_KEY. */
+export const DEFAULT_FAKE_HSMS: HsmStatus = { configured: ['hsm:minio:soft'], sealed: ['hsm:minio:soft'] }
 
 /** A scripted answer to the next call of one op on one node. */
 export type ProbeAnswer =
@@ -16,6 +20,7 @@ export type ProbeAnswer =
   | { fail: 'probe-failed', message?: string }
   | { ready: boolean }
   | { members: MemberView[] }
+  | { hsms: HsmStatus }
 
 /** One call the fake received. */
 export interface ProbeCall { op: ProbeOp, node: string, write?: boolean }
@@ -29,6 +34,7 @@ export class FakeClusterProbe implements ClusterProbe {
   readonly provisioned = new Set<string>()
   readonly #nodes = new Map<string, NodeRef[]>()
   readonly #down = new Set<string>()
+  readonly #hsms = new Map<string, HsmStatus>()
   readonly #scripts: Script[] = []
 
   /** Adds a cluster's nodes, all up. */
@@ -41,6 +47,12 @@ export class FakeClusterProbe implements ClusterProbe {
   setUp (node: NodeRef, up: boolean): this {
     if (up) this.#down.delete(key(node))
     else this.#down.add(key(node))
+    return this
+  }
+
+  /** Sets what the node's HSM status shows from now on. */
+  setHsms (node: NodeRef, hsms: HsmStatus): this {
+    this.#hsms.set(key(node), { configured: [...hsms.configured], sealed: [...hsms.sealed] })
     return this
   }
 
@@ -69,6 +81,14 @@ export class FakeClusterProbe implements ClusterProbe {
     if (s !== undefined && 'members' in s) return s.members
     if (this.#down.has(key(via))) throw new MinkmsUnreachableProbeError(via, 'cluster status', new Error('connect ECONNREFUSED (fake)'))
     return this.#members(via.cluster).map((n) => ({ endpoint: n.minkms, up: !this.#down.has(key(n)) }))
+  }
+
+  async hsmStatus (node: NodeRef): Promise<HsmStatus> {
+    const s = this.#call(node, 'hsmStatus')
+    if (s !== undefined && 'hsms' in s) return s.hsms
+    if (this.#down.has(key(node))) throw new MinkmsUnreachableProbeError(node, 'HSM status', new Error('connect ECONNREFUSED (fake)'))
+    const h = this.#hsms.get(key(node)) ?? DEFAULT_FAKE_HSMS
+    return { configured: [...h.configured], sealed: [...h.sealed] }
   }
 
   async clientRoundTrip (node: NodeRef): Promise<void> {

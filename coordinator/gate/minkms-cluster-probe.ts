@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto'
 import { createMinkmsClient, type MinkmsClient } from '../../shared/minkms/client.js'
 import { isAlreadyExists, isUnreachable } from '../../shared/minkms/errors.js'
 import { generateApiKey, parseApiKey } from '../../shared/minkms/keys.js'
-import type { ClusterProbe, MemberView } from '../ports/cluster-probe.js'
+import type { ClusterProbe, HsmStatus, MemberView } from '../ports/cluster-probe.js'
 import type { NodeRef } from '../ports/node-ref.js'
 import type { ProbeKeyStore } from './probe-key-store.js'
 import { MinkmsProbeError, MinkmsUnreachableProbeError } from './probe-errors.js'
@@ -74,6 +74,19 @@ export class MinkmsClusterProbe implements ClusterProbe {
       ...Object.entries(status.nodesDown).map(([id, host]) => ({ id: Number(id), endpoint: host, up: false }))
     ]
     return members.sort((a, b) => a.id - b.id).map(({ endpoint, up }) => ({ endpoint, up }))
+  }
+
+  // The node's own entry of the cluster status, found by its endpoint as minkms names it (the
+  // same matching as `members`): the answer of the node itself, not of another member.
+  async hsmStatus (node: NodeRef, opts: { signal?: AbortSignal } = {}): Promise<HsmStatus> {
+    const client = this.#client(node, 'admin', this.#cluster(node.cluster).adminApiKey)
+    const status = await this.#ask(node, 'HSM status', opts.signal, async () => await client.clusterStatus())
+    const own = Object.values(status.nodesUp).find((s) => s.host === node.minkms)
+    if (own === undefined) {
+      const hosts = [...Object.values(status.nodesUp).map((s) => s.host), ...Object.values(status.nodesDown).map((h) => `${h} (down)`)]
+      throw new MinkmsProbeError(node, 'HSM status', `its cluster status has no entry for ${node.minkms} (it lists ${hosts.length === 0 ? 'no node' : hosts.join(', ')})`)
+    }
+    return { configured: [...own.configuredHsms], sealed: [...own.hsms] }
   }
 
   async clientRoundTrip (node: NodeRef, opts: { signal?: AbortSignal } = {}): Promise<void> {

@@ -10,6 +10,14 @@ export interface MemberView {
   readonly up: boolean
 }
 
+/** A node's HSMs as its own entry of the cluster status shows them (HSM names as minkms prints them, e.g. `hsm:minio:soft`). */
+export interface HsmStatus {
+  /** HSMs configured on the node now (ServerStatus ConfiguredHSMs). */
+  readonly configured: string[]
+  /** HSMs holding a sealed copy of the node's root encryption key on its disk (ServerStatus HSMs). */
+  readonly sealed: string[]
+}
+
 /** minkms, as the gate asks it. Each call rejects with a CRD_MINKMS_* coded error when the node cannot be asked. */
 export interface ClusterProbe {
   /** GET /v1/health/ready (with `write`: /v1/health/ready?write, 200 only when the cluster accepts writes). */
@@ -21,6 +29,11 @@ export interface ClusterProbe {
    * with the probe key); resolves when the round trip matched.
    */
   clientRoundTrip (node: NodeRef, opts?: { signal?: AbortSignal }): Promise<void>
+  /**
+   * The node's HSMs, from the cluster status asked through the node itself (its own entry, found
+   * by its endpoint): what the HSM migration's gate needs to know before the next node.
+   */
+  hsmStatus (node: NodeRef, opts?: { signal?: AbortSignal }): Promise<HsmStatus>
   /**
    * Creates, where missing, what clientRoundTrip needs on the cluster (the probe enclave,
    * identity and key). Idempotent; run once per cluster before its first rollout.

@@ -13,6 +13,12 @@ export interface StartRequest {
   /** The hash of a plan computed for this cluster and change (POST /v1/plans). */
   planHash: string
   strategy?: Strategy
+  /**
+   * An HSM (as minkms names it, e.g. `hsm:minio:minkms`) every node must show, after its step,
+   * configured AND holding a sealed copy of its root key in its own cluster status; a node that
+   * does not within the healthy deadline fails its gate and is rolled back. Stored with the rollout.
+   */
+  expectHsm?: string
   actor: string
 }
 

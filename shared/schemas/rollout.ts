@@ -66,7 +66,16 @@ export const GateResultSchema = Type.Object({
   journal: Type.Optional(Type.Object({ ok: Type.Boolean(), message: Type.String(), readyLineAt: Type.Optional(Type.Number()), invocationId: Type.Optional(Type.String()) })),
   internode: Type.Optional(Type.Object({ ok: Type.Boolean(), message: Type.String(), via: Type.Optional(Type.String()), ms: Type.Number() })),
   client: Type.Optional(Type.Object({ ok: Type.Boolean(), message: Type.String(), ms: Type.Number() })),
-  writeReady: Type.Optional(Type.Object({ ok: Type.Boolean(), message: Type.String(), ms: Type.Number() }))
+  writeReady: Type.Optional(Type.Object({ ok: Type.Boolean(), message: Type.String(), ms: Type.Number() })),
+  /** Only for a rollout with `expectHsm`: the node's own cluster status shows that HSM configured and sealing its root key. */
+  hsm: Type.Optional(Type.Object({
+    ok: Type.Boolean(),
+    message: Type.String(),
+    ms: Type.Number(),
+    name: Type.String({ description: 'the HSM expected (the rollout\'s expectHsm)' }),
+    configured: Type.Optional(Type.Array(Type.String(), { description: 'HSMs configured on the node, as last seen' })),
+    sealed: Type.Optional(Type.Array(Type.String(), { description: 'HSMs holding a sealed copy of the node\'s root key, as last seen' }))
+  }))
 })
 export type GateResult = Static<typeof GateResultSchema>
 
@@ -125,6 +134,7 @@ export const RolloutSchema = Type.Object({
   createdAt: Type.Number(),
   updatedAt: Type.Number(),
   nodes: Type.Array(NodeStepSchema),
+  expectHsm: Type.Optional(Type.String({ description: 'an HSM each node must show configured and holding a sealed copy of its root key after its step (the HSM migration\'s phase A gate)' })),
   message: Type.Optional(Type.String({ description: 'one sentence: why the rollout is where it is (which node failed and why)' })),
   stop: Type.Optional(RolloutStopSchema)
 })

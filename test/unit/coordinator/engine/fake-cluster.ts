@@ -12,7 +12,7 @@ import type { JournalEntry } from '../../../../shared/schemas/journal.js'
 import type { Verdict } from '../../../../shared/schemas/verdict.js'
 import { CoordinatorError } from '../../../../coordinator/errors.js'
 import type { AgentClient, StreamOptions } from '../../../../coordinator/ports/agent-client.js'
-import type { ClusterProbe, MemberView } from '../../../../coordinator/ports/cluster-probe.js'
+import type { ClusterProbe, HsmStatus, MemberView } from '../../../../coordinator/ports/cluster-probe.js'
 import type { NodeRef } from '../../../../coordinator/ports/node-ref.js'
 import type { ClusterConfig } from '../../../../coordinator/config-schema.js'
 import type { FakeClock } from '../../../helpers/fake-clock.js'
@@ -33,6 +33,8 @@ export class FakeNode {
   agentUp = true
   refusesPeers = false
   drift = false
+  /** What the node's own cluster status shows of its HSMs. */
+  hsms: HsmStatus = { configured: ['hsm:minio:soft'], sealed: ['hsm:minio:soft'] }
   fault: Fault | undefined
   /** When set, an apply waits for it after its restart step started. */
   hold: Promise<void> | undefined
@@ -211,6 +213,12 @@ export class FakeCluster implements AgentClient, ClusterProbe {
     const v = this.node(via.name)
     if (!v.up) throw new CoordinatorError('CRD_MINKMS_UNREACHABLE', `${via.name} is down`)
     return [...this.nodes.values()].map((x) => ({ endpoint: x.minkms, up: x.up && !x.refusesPeers }))
+  }
+
+  async hsmStatus (ref: NodeRef): Promise<HsmStatus> {
+    const n = this.node(ref.name)
+    if (!n.up) throw new CoordinatorError('CRD_MINKMS_UNREACHABLE', `${ref.name} is down`)
+    return { configured: [...n.hsms.configured], sealed: [...n.hsms.sealed] }
   }
 
   async clientRoundTrip (ref: NodeRef): Promise<void> {

@@ -1,7 +1,7 @@
 // The ClusterProbe double: nodes up and down, the N-of-N write readiness, scripts consumed in
 // order and a test that leaves one unused failing.
 import t from 'tap'
-import { FakeClusterProbe } from '../../../../coordinator/gate/fake-cluster-probe.js'
+import { DEFAULT_FAKE_HSMS, FakeClusterProbe } from '../../../../coordinator/gate/fake-cluster-probe.js'
 import type { NodeRef } from '../../../../coordinator/ports/node-ref.js'
 
 const nodes: NodeRef[] = [1, 2, 3].map(i => ({ cluster: 'c1', name: `node${i}`, agentUrl: `https://10.0.0.1${i}:7480`, minkms: `10.0.0.1${i}:7373` }))
@@ -42,4 +42,22 @@ t.test('scripts: a node that does not rejoin, a refused round trip; unused scrip
   t.throws(() => { p.assertNoPendingScripts() }, /1 scripted answer\(s\) never used:\n {2}c1\/node3 ready \{"ready":false\}: used 1, 1 more expected/)
   t.equal(await p.ready(n3), false)
   p.assertNoPendingScripts()
+})
+
+t.test('hsmStatus: the soft HSM by default, what was set, scripted answers, unreachable when down', async t => {
+  const p = new FakeClusterProbe().addCluster(nodes)
+  t.teardown(() => { p.assertNoPendingScripts() })
+  t.same(await p.hsmStatus(n1), DEFAULT_FAKE_HSMS)
+  const both = { configured: ['hsm:minio:soft', 'hsm:minio:minkms'], sealed: ['hsm:minio:minkms', 'hsm:minio:soft'] }
+  p.setHsms(n2, both)
+  const got = await p.hsmStatus(n2)
+  t.same(got, both)
+  got.sealed.pop()
+  t.same(await p.hsmStatus(n2), both, 'answers are copies')
+  p.script(n2, 'hsmStatus', { hsms: { configured: ['hsm:minio:minkms'], sealed: [] } })
+  t.same(await p.hsmStatus(n2), { configured: ['hsm:minio:minkms'], sealed: [] })
+  t.same(await p.hsmStatus(n2), both, 'then what was set again')
+  p.setUp(n3, false)
+  await t.rejects(p.hsmStatus(n3), { code: 'CRD_MINKMS_UNREACHABLE', message: /HSM status/ })
+  t.same(p.calls.filter((c) => c.op === 'hsmStatus').map((c) => c.node), ['node1', 'node2', 'node2', 'node2', 'node2', 'node3'])
 })

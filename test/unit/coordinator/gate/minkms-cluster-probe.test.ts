@@ -9,8 +9,9 @@ import { MinkmsClusterProbe, type ProbeCluster } from '../../../../coordinator/g
 import { FileProbeKeyStore, MemoryProbeKeyStore, sealedBoxSealer, type ProbeKeyStore } from '../../../../coordinator/gate/probe-key-store.js'
 import type { NodeRef } from '../../../../coordinator/ports/node-ref.js'
 import { coordinatorBoxWithKey } from '../../../../coordinator/store/coordinator-sealing.js'
-import { parseApiKey } from '../../../../shared/minkms/keys.js'
-import { clientFor, freshDir, startNode, testEnv, waitUntil, type TestEnv, type TestNode } from '../../lab/emulator/helpers/harness.js'
+import { generateApiKey, parseApiKey } from '../../../../shared/minkms/keys.js'
+import { EXTERNAL_HSM_NAME } from '../../../../shared/schemas/hsm-migration.js'
+import { clientFor, configYaml, freshDir, startNode, testEnv, waitUntil, type TestEnv, type TestNode } from '../../lab/emulator/helpers/harness.js'
 
 function ref (n: TestNode, name: string): NodeRef {
   return { cluster: 'c1', name, agentUrl: 'https://127.0.0.1:1', minkms: n.emu.host }
@@ -49,6 +50,33 @@ t.test('ready, ready?write and the member list, with a member down', async t => 
   t.equal(await probe.ready(ref(n0, 'node1')), true, 'reads stay available')
   await t.rejects(probe.ready(ref(n2, 'node3')), { code: 'CRD_MINKMS_UNREACHABLE', node: 'node3', message: /readiness: minkms of node node3 .* is unreachable/ })
   await t.rejects(probe.members(ref(n2, 'node3')), { code: 'CRD_MINKMS_UNREACHABLE' })
+})
+
+t.test('hsmStatus: each node\'s own HSMs, from its own entry of the cluster status', async t => {
+  const env = await testEnv(t)
+  // An external Key Manager (its own HSM key) with the enclave, an Admin identity and the key.
+  const ext = await startNode(env, { hsmKey: 'hsm:aes256:' + Buffer.alloc(32, 0x11).toString('base64') })
+  const admin = generateApiKey('k1')
+  const extRoot = clientFor(env, ext.emu.host, ext.emu.rootApiKey)
+  await extRoot.createEnclave('e')
+  await extRoot.createIdentity('e', { identity: admin.identity, privilege: 'Admin' })
+  await clientFor(env, ext.emu.host, admin.key).createKey('e', 'k')
+  // node1 on the soft HSM only; node2 with hsm.minio.minkms too (it seals its root key there at start).
+  const [n0] = await cluster(env, 1) as [TestNode]
+  const n1 = await startNode(env, { config: configYaml(env.pki, { servers: [ext.emu.host], enclave: 'e', key: 'k', apiKey: admin.key }) })
+  await clientFor(env, n0.emu.host, n0.emu.rootApiKey).addNode(n1.emu.host)
+  const probe = probeOf(t, env, n0.emu.rootApiKey)
+
+  t.same(await probe.hsmStatus(ref(n0, 'node1')), { configured: ['hsm:minio:soft'], sealed: ['hsm:minio:soft'] })
+  t.same(await probe.hsmStatus(ref(n1, 'node2')), { configured: ['hsm:minio:soft', EXTERNAL_HSM_NAME], sealed: [EXTERNAL_HSM_NAME, 'hsm:minio:soft'] },
+    'node2\'s own entry, not node1\'s')
+
+  // An endpoint the cluster does not know the node by: no guessing from another entry.
+  const alias: NodeRef = { ...ref(n1, 'node2'), minkms: n1.emu.host.replace('127.0.0.1', 'localhost') }
+  await t.rejects(probe.hsmStatus(alias), { code: 'CRD_MINKMS_PROBE_FAILED', node: 'node2', message: /HSM status: minkms of node node2 .*: its cluster status has no entry for localhost:\d+ \(it lists 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+\)/ })
+
+  await n1.emu.close()
+  await t.rejects(probe.hsmStatus(ref(n1, 'node2')), { code: 'CRD_MINKMS_UNREACHABLE', node: 'node2', message: /HSM status: minkms of node node2/ })
 })
 
 t.test('provision (twice), then a client round trip with the probe identity', async t => {
