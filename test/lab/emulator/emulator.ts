@@ -12,6 +12,7 @@ import { ClusterManager } from './cluster.js'
 import { ClusterStore, freshCluster, type ClusterInfo } from './cluster-state.js'
 import { loadConfig } from './config.js'
 import { dataFiles, hasSealedState, prepareDataDir } from './data-dir.js'
+import { ExternalHsmDown } from './external-hsm-down.js'
 import { ExternalKmsHsm } from './external-kms-hsm.js'
 import { describeFaults, readFaults, type Faults } from './faults.js'
 import { FatalError, describeError } from './fatal-error.js'
@@ -71,7 +72,7 @@ export interface RunningEmulator {
   close (reason?: string): Promise<void>
 }
 
-async function configuredHsms (opts: EmulatorOptions, external: ExternalKmsHsm | undefined): Promise<{ hsms: Hsm[], softKey?: Buffer }> {
+async function configuredHsms (opts: EmulatorOptions, external: Hsm | undefined): Promise<{ hsms: Hsm[], softKey?: Buffer }> {
   const hsms: Hsm[] = []
   let softKey: Buffer | undefined
   if (opts.hsmKey !== undefined && opts.hsmKey.trim() !== '') {
@@ -135,9 +136,11 @@ export async function startEmulator (opts: EmulatorOptions): Promise<RunningEmul
   }
   for (const w of config.warnings) log.warn(w)
   const tls = await loadTlsMaterial(config.tls)
-  const external = config.externalHsm === undefined
-    ? undefined
-    : new ExternalKmsHsm(config.externalHsm, tls.ca, opts.externalHsmTimeoutMs ?? 3000)
+  let external: Hsm | undefined
+  if (config.externalHsm !== undefined) {
+    external = new ExternalKmsHsm(config.externalHsm, tls.ca, opts.externalHsmTimeoutMs ?? 3000)
+    if (faults.externalHsmDown === true) external = new ExternalHsmDown(external, config.externalHsm.servers)
+  }
   const { hsms, softKey } = await configuredHsms(opts, external)
 
   await prepareDataDir(opts.dataDir)

@@ -23,6 +23,11 @@ export interface Faults {
   exit1IfConfig?: string
   /** Toggle readiness with this period once ready. */
   flapMs?: number
+  /**
+   * The external Key Manager HSM cannot unseal (as if unreachable from this node); it still seals.
+   * A node with its local HSM starts; on the external HSM alone it cannot.
+   */
+  externalHsmDown?: true
   /** Refuse /v1/rpc/* from peers and call no peer: the node serves clients but is cut off from its cluster. */
   refusePeers?: true
 }
@@ -66,6 +71,7 @@ export async function readFaults (dir: string, warn: (m: string) => void): Promi
   if (await readFault(dir, 'never-ready') !== undefined) faults.neverReady = true
   if (await readFault(dir, 'exit-1') !== undefined) faults.exit1 = true
   if (await readFault(dir, 'refuse-peers') !== undefined) faults.refusePeers = true
+  if (await readFault(dir, 'external-hsm-down') !== undefined) faults.externalHsmDown = true
   const ifConfig = await readFault(dir, 'exit-1-if-config')
   if (ifConfig === '') warn("fault 'exit-1-if-config' ignored: the file must hold the config text to react to")
   else if (ifConfig !== undefined) faults.exit1IfConfig = ifConfig
@@ -82,5 +88,6 @@ export function describeFaults (f: Faults): string[] {
   if (f.neverReady === true) out.push('never-ready')
   if (f.flapMs !== undefined) out.push(`flap=${f.flapMs / 1000}s`)
   if (f.refusePeers === true) out.push('refuse-peers')
+  if (f.externalHsmDown === true) out.push('external-hsm-down')
   return out
 }

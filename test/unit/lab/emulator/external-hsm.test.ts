@@ -131,6 +131,32 @@ t.test('refusals', async (t) => {
     t.equal(m.emu.rootApiKey, n.emu.rootApiKey, 'the stored root key wins')
   })
 
+  await t.test('fault external-hsm-down: starts with the soft HSM (and seals), cannot start on the external alone', async (t) => {
+    ext.events.length = 0
+    const faults = { 'external-hsm-down': '' }
+    const a = await startNode(env, { config: configYaml(env.pki, ext.spec), faults })
+    t.match(a.logs.text(), /WARN {2}fault injection active: external-hsm-down/)
+    t.match(a.logs.text(), /INFO {2}Sealed root encryption key with HSM hsm:minio:minkms/, 'sealing still reaches the external')
+    t.same(crypto(ext.events), [`KEY:ENCRYPT ${ENCLAVE} 200`])
+    await a.emu.close()
+    // Restarted with the soft HSM: unsealed by it, the external HSM never asked.
+    const b = await startNode(env, { dataDir: a.dataDir, config: configYaml(env.pki, ext.spec), faults })
+    t.match(b.logs.text(), /INFO {2}Unsealed root encryption key with HSM hsm:minio:soft/)
+    t.equal(b.emu.rootApiKey, a.emu.rootApiKey)
+    await b.emu.close()
+    // MINIO_KMS_HSM_KEY removed: the one FATAL line, as when no external server answers.
+    ext.events.length = 0
+    const { message, logs } = await failedStart(env, { dataDir: a.dataDir, config: configYaml(env.pki, ext.spec), hsmKey: null, faults })
+    t.equal(message, `kms: failed to unseal the root encryption key: hsm:minio:minkms: no external Key Manager server reachable: ${ext.host}: ` +
+      'unreachable from this node (fault injection: external-hsm-down)')
+    t.match(logs.text(), /WARN {2}HSM hsm:minio:minkms failed to unseal the root encryption key: no external Key Manager server reachable/)
+    t.same(crypto(ext.events), [], 'nothing reached the external')
+    // Without the fault the same data directory starts on the external HSM alone.
+    const c = await startNode(env, { dataDir: a.dataDir, config: configYaml(env.pki, ext.spec), hsmKey: null })
+    t.match(c.logs.text(), /INFO {2}Unsealed root encryption key with HSM hsm:minio:minkms/)
+    t.equal(c.emu.rootApiKey, a.emu.rootApiKey)
+  })
+
   await t.test('external down and no soft HSM: fatal', async (t) => {
     const n = await startNode(env, { config: configYaml(env.pki, ext.spec) })
     await n.emu.close()

@@ -6,10 +6,10 @@ t.test('no directory means no faults', async (t) => {
 })
 
 t.test('reads every switch', async (t) => {
-  const dir = t.testdir({ 'slow-start': '1.5\n', 'crash-after': '', 'never-ready': '', 'exit-1': 'x', flap: '0.25', 'refuse-peers': '' })
+  const dir = t.testdir({ 'slow-start': '1.5\n', 'crash-after': '', 'never-ready': '', 'exit-1': 'x', flap: '0.25', 'refuse-peers': '', 'external-hsm-down': '' })
   const f = await readFaults(dir, () => {})
-  t.same(f, { slowStartMs: 1500, crashAfterMs: 5000, flapMs: 250, neverReady: true, exit1: true, refusePeers: true })
-  t.same(describeFaults(f), ['exit-1', 'slow-start=1.5s', 'crash-after=5s', 'never-ready', 'flap=0.25s', 'refuse-peers'])
+  t.same(f, { slowStartMs: 1500, crashAfterMs: 5000, flapMs: 250, neverReady: true, exit1: true, refusePeers: true, externalHsmDown: true })
+  t.same(describeFaults(f), ['exit-1', 'slow-start=1.5s', 'crash-after=5s', 'never-ready', 'flap=0.25s', 'refuse-peers', 'external-hsm-down'])
 })
 
 t.test('exit-1-if-config holds the text to react to; empty is ignored', async (t) => {
