@@ -5,6 +5,7 @@ import { processRunner, type ProcessRunner } from '../../shared/process-runner.j
 import { cgroupMounts, cgroupPids, labCgroupDirs } from './cgroups.js'
 import { mountsBelow, nspawnMachineState } from './host.js'
 import { agentCurl, agentUrl, type AgentClientFiles } from './lab-agents.js'
+import { externalKms, hsmMigrateCommand, type ExternalKms } from './lab-external.js'
 import type { KeyrollFiles } from './lab-keyroll.js'
 import { readOwner, staleDirs } from './lab-ids.js'
 import { labLayout, type NodeRole } from './lab-paths.js'
@@ -41,6 +42,8 @@ export interface LabStatus {
   client: AgentClientFiles | null
   /** keyroll-coordinator (`up --keyroll`): its URL, CA, token files and the cluster's name; null without. */
   keyroll: KeyrollFiles | null
+  /** The external Key Manager (`up --external M`, M ≥ 1): what an HSM migration onto it needs; null without. */
+  external: ExternalKms | null
 }
 
 /** The status view of a lab. */
@@ -64,7 +67,8 @@ export async function labStatus (state: LabState): Promise<LabStatus> {
     })),
     agents: state.nodes.filter((n) => state.agents?.nodes.includes(n.name) === true).map((n) => ({ node: n.name, url: agentUrl(n.address) })),
     client: state.agents?.client ?? null,
-    keyroll: state.keyroll ?? null
+    keyroll: state.keyroll ?? null,
+    external: externalKms(state)
   }
 }
 
@@ -89,6 +93,10 @@ function howTo (s: LabStatus): string[] {
   if (s.keyroll !== null) {
     lines.push('keyroll (the coordinator on coord; paste these, then e.g. `npx keyroll nodes`):')
     lines.push(...keyrollExports(s.keyroll).map((l) => `  ${l}`))
+    if (s.external !== null) {
+      lines.push('  move the cluster\'s HSM onto the external Key Manager (what `npm run demo` runs):')
+      lines.push(`  ${hsmMigrateCommand(s.keyroll.cluster, s.external)}`)
+    }
   }
   return lines
 }
