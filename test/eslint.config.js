@@ -31,7 +31,7 @@ export default [
   },
   {
     // Bootstrap scripts run before the TypeScript build exists, so they cannot use the runner.
-    files: ['shared/process-runner.ts', 'test/run-tests.mjs', 'test/lab/run-lab-cli.mjs'],
+    files: ['shared/process-runner.ts', 'test/run-tests.mjs', 'test/lab/run-lab-cli.mjs', 'test/demo/run-demo.mjs'],
     rules: { 'no-restricted-imports': 'off' }
   }
 ]

@@ -1,0 +1,18 @@
+// `npm run demo -- …`: the flags, their defaults, and refusals before anything boots.
+import t from 'tap'
+import { parseDemoArgs } from '../../demo/demo-args.js'
+
+t.test('flags and defaults', async (t) => {
+  t.same(parseDemoArgs([], '/here'), { args: { keep: false, id: 0 } }, 'no flags: lab 0, torn down, no report')
+  t.same(parseDemoArgs(['--keep', '--report', 'out/r.json', '--id', '7'], '/here'), { args: { keep: true, id: 7, report: '/here/out/r.json' } }, 'a relative --report resolves against the cwd')
+  t.same(parseDemoArgs(['--report', '/abs/r.json'], '/here'), { args: { keep: false, id: 0, report: '/abs/r.json' } })
+})
+
+t.test('help and bad arguments', async (t) => {
+  const help = parseDemoArgs(['--help'], '/')
+  t.ok('help' in help && /--keep[\s\S]*--report <file>[\s\S]*--id <id>/.test(help.help), 'help lists every flag')
+  t.match(parseDemoArgs(['--bogus'], '/'), { error: /unknown option '--bogus'/ })
+  t.match(parseDemoArgs(['--id', '255'], '/'), { error: /integer from 0 to 254/ })
+  t.match(parseDemoArgs(['--report'], '/'), { error: /argument missing/ })
+  t.match(parseDemoArgs(['extra'], '/'), { error: /too many arguments|unknown command/ })
+})
