@@ -64,7 +64,7 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, o
         follow: req.query.follow !== false,
         signal: writer.signal,
         checkEveryMs: Math.min(1000, opts.heartbeatMs > 0 ? opts.heartbeatMs : 1000),
-        write: async (e: RolloutEvent) => { await writer.write(serialize(e as unknown as Record<string, unknown>), e.index) }
+        write: async (events: RolloutEvent[]) => { await writer.writeMany(events.map(e => ({ json: serialize(e as unknown as Record<string, unknown>), id: e.index }))) }
       })
     } catch (err) {
       // The 200 is sent: the stream just ends; the client resumes from its last index.

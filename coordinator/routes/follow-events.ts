@@ -5,6 +5,9 @@
 // from the store first. The stream ends when the rollout is terminal and the store has nothing
 // after `next`; the terminal check runs on each rollout-state event and on a short tick, since
 // the engine may store the state and append the event in either order.
+// Events go to `write` in batches (a page of stored ones, or the live ones queued meanwhile), in
+// index order: `next` moves past a batch before it is written, so an event that arrives during
+// the write is judged against it.
 import type { RolloutControl } from '../ports/rollout-control.js'
 import { TERMINAL_ROLLOUT_STATES, type RolloutEvent } from '../../shared/schemas/rollout.js'
 
@@ -15,8 +18,8 @@ export interface FollowOptions {
   from: number
   /** false: end after the stored events. */
   follow: boolean
-  /** Writes one event; resolves when the client can take more. */
-  write: (e: RolloutEvent) => Promise<void>
+  /** Writes events (at least one, ascending indexes); resolves when the client can take more. */
+  write: (events: RolloutEvent[]) => Promise<void>
   /** Aborts on client disconnect or server close. */
   signal: AbortSignal
   /** How often an idle stream checks whether the rollout ended (ms). */
@@ -35,15 +38,17 @@ export async function followEvents (o: FollowOptions): Promise<void> {
   const onAbort = (): void => { wake() }
   o.signal.addEventListener('abort', onAbort, { once: true })
 
-  const send = async (e: RolloutEvent): Promise<void> => {
-    next = e.index + 1
-    await o.write(e)
+  const send = async (batch: RolloutEvent[]): Promise<void> => {
+    const last = batch.at(-1)
+    if (last === undefined) return
+    next = last.index + 1
+    await o.write(batch)
   }
   const drainStored = async (): Promise<void> => {
     for (;;) {
       if (o.signal.aborted) return
       const page = await o.control.events(o.id, { from: next, limit: PAGE })
-      for (const e of page) if (e.index >= next) await send(e)
+      await send(page.filter(e => e.index >= next))
       if (page.length < PAGE) return
     }
   }
@@ -62,11 +67,21 @@ export async function followEvents (o: FollowOptions): Promise<void> {
       if (o.signal.aborted) return
       let check = false
       while (live.length > 0 && !o.signal.aborted) {
-        const e = live.shift() as RolloutEvent
-        if (e.index < next) continue
-        if (e.index > next) await drainStored()
-        if (e.index >= next) await send(e)
-        if (e.type === 'rollout') check = true
+        let batch: RolloutEvent[] = []
+        const expected = (): number => (batch.at(-1)?.index ?? next - 1) + 1
+        for (const e of live.splice(0)) {
+          if (e.index < expected()) continue
+          // Past the expected index: stored ones were missed (a lost notification); they come
+          // from the store first, after what is batched so far.
+          if (e.index > expected()) {
+            await send(batch)
+            batch = []
+            await drainStored()
+          }
+          if (e.index >= next) batch.push(e)
+          if (e.type === 'rollout') check = true
+        }
+        await send(batch)
       }
       if (check && await ended()) return
       const ticked = await new Promise<boolean>(resolve => {

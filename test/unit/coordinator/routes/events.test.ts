@@ -1,6 +1,7 @@
 // GET /v1/rollouts/:id/events over real HTTP on loopback: stored then live events without gaps or
 // duplicates (also when events are appended while the stored ones are read, or a notification is
-// lost), NDJSON and SSE, `from` and `Last-Event-ID` resume, heartbeats, the end of the stream when
+// lost), NDJSON and SSE, `from` and `Last-Event-ID` resume (also across pages of stored events written
+// as one chunk each), heartbeats, the end of the stream when
 // the rollout is terminal, and unsubscribing when the client leaves.
 import t, { type Test } from 'tap'
 import { request } from 'undici'
@@ -143,4 +144,21 @@ t.test('auth, 404 and bad query', async t => {
     t.equal(res.statusCode, 400, q)
     await res.body.dump()
   }
+})
+
+t.test('many stored events (pages written as one chunk each): NDJSON and SSE keep every index once, in order, resumable, masked', async t => {
+  const c = await started(t)
+  const key = `k1:${'A'.repeat(43)}`
+  for (let i = 1; i < 1200; i++) c.control.emit(c.id, { type: 'info', message: i === 777 ? `leaked ${key}` : `e${i}` })
+  c.control.setState(c.id, 'succeeded')
+  const all = Array.from({ length: 1201 }, (_, i) => i)
+  const nd = await request(`${c.base}/v1/rollouts/${c.id}/events`, { headers: c.viewer })
+  const text = await nd.body.text()
+  t.same(indexes(text), all, 'NDJSON: 0 to the terminal event, each once')
+  t.notOk(text.includes(key), 'the key lookalike is masked inside a batch')
+  t.match((ndjson(text)[777] as RolloutEvent).message, /^leaked \*\*\*/)
+  const sse = await request(`${c.base}/v1/rollouts/${c.id}/events`, { headers: { ...c.viewer, accept: 'text/event-stream', 'last-event-id': '700' } })
+  const messages = (await sse.body.text()).split('\n\n').filter(m => m !== '')
+  t.same(messages.map(m => Number(/^id: (\d+)$/m.exec(m)?.[1])), all.slice(701), 'SSE resumes after Last-Event-ID, each id once')
+  t.same(messages.map(m => JSON.parse(/^data: (.*)$/m.exec(m)?.[1] ?? 'null').index), all.slice(701), 'data carries the same index')
 })
