@@ -8,6 +8,7 @@ import type { Logger } from '../shared/logger.js'
 import { tlsPeerNames, type PeerNames } from '../shared/tls-peer-names.js'
 import { authPlugin } from './auth/auth-hook.js'
 import { HEALTH_TIMEOUT_MS } from './cluster-health.js'
+import { NodeHealthCache } from './node-health-cache.js'
 import type { CoordinatorConfig } from './config-schema.js'
 import { NotFoundError } from './errors.js'
 import { COORDINATOR_EDGE_LIMITS, bodyLimitFor, bodyTooLarge, clientErrorHandler, type CoordinatorEdgeLimits } from './http-edge.js'
@@ -49,6 +50,8 @@ export interface CoordinatorAppDeps {
   heartbeatMs?: number
   /** Per-node timeout of the health views in ms (default 3000). */
   healthTimeoutMs?: number
+  /** How long the health views reuse a node's answer, ms (default 5000; 0: asked on every view). */
+  healthTtlMs?: number
   /** Timeouts and bounds of the HTTP edge (default COORDINATOR_EDGE_LIMITS; tests shorten them). */
   limits?: Partial<CoordinatorEdgeLimits>
   /** Names of a request's verified client certificate (default: from the TLS socket). */
@@ -93,7 +96,11 @@ export function buildCoordinatorApp (deps: CoordinatorAppDeps, config: Coordinat
   app.register(authPlugin, { store: deps.store })
   app.register(healthRoutes, { ready: deps.ready, metrics: metrics.render })
   app.get('/openapi.json', { config: { access: 'public' } }, async () => openapi())
-  app.register(clusterRoutes, { config, health: { agents: deps.agents, probe: deps.probe, timeoutMs: deps.healthTimeoutMs ?? HEALTH_TIMEOUT_MS }, control: deps.control })
+  const health = new NodeHealthCache({
+    sources: { agents: deps.agents, probe: deps.probe, timeoutMs: deps.healthTimeoutMs ?? HEALTH_TIMEOUT_MS },
+    ...(deps.healthTtlMs === undefined ? {} : { ttlMs: deps.healthTtlMs })
+  })
+  app.register(clusterRoutes, { config, health, control: deps.control })
   app.register(planRoutes, { control: deps.control })
   app.register(rolloutRoutes, { control: deps.control })
   app.register(eventRoutes, { control: deps.control, heartbeatMs: deps.heartbeatMs ?? HEARTBEAT_MS, closing, onStream: metrics.streams })

@@ -1,21 +1,23 @@
-// GET /v1/clusters and /v1/nodes: the configured clusters and nodes with their live health
-// (cluster-health.ts: every node asked in parallel, each question bounded).
+// GET /v1/clusters and /v1/nodes: the configured clusters and nodes with their health, from the
+// node-health cache (node-health-cache.ts: an answer reused for a few seconds and shown with its
+// age, one probe per node shared by concurrent views, a bounded number of nodes probed at once).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { ClusterViewSchema, NodeHealthSchema } from '../../shared/schemas/cluster.js'
 import { ErrorBodySchema } from '../../shared/schemas/errors.js'
 import { TERMINAL_ROLLOUT_STATES } from '../../shared/schemas/rollout.js'
-import { clusterViews, nodesHealth, type HealthSources } from '../cluster-health.js'
+import { clusterViews } from '../cluster-health.js'
 import type { CoordinatorConfig } from '../config-schema.js'
 import { nodeRefs } from '../config.js'
 import { NotFoundError } from '../errors.js'
+import type { NodeHealthCache } from '../node-health-cache.js'
 import type { RolloutControl } from '../ports/rollout-control.js'
 import { ClusterName } from './params.js'
 
 /** Options of the cluster routes. */
 export interface ClusterRoutesOptions {
   config: CoordinatorConfig
-  health: HealthSources
+  health: Pick<NodeHealthCache, 'getMany'>
   control: Pick<RolloutControl, 'list'>
 }
 
@@ -24,9 +26,9 @@ const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = async (ap
 
   app.get('/v1/clusters', {
     config: { access: 'viewer' },
-    schema: { summary: 'Clusters with their nodes\' live health', response: { 200: Type.Array(ClusterViewSchema), '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } }
+    schema: { summary: 'Clusters with their nodes\' health (each answer at most a few seconds old, with its age)', response: { 200: Type.Array(ClusterViewSchema), '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } }
   }, async () => {
-    const [nodes, rollouts] = await Promise.all([nodesHealth(all, health), control.list({ limit: 1000 })])
+    const [nodes, rollouts] = await Promise.all([health.getMany(all), control.list({ limit: 1000 })])
     const active = new Map<string, string>()
     // list() is newest first: the first non-terminal one per cluster is the active one.
     for (const r of rollouts) if (!TERMINAL_ROLLOUT_STATES.includes(r.state) && !active.has(r.cluster)) active.set(r.cluster, r.id)
@@ -36,14 +38,14 @@ const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = async (ap
   app.get('/v1/nodes', {
     config: { access: 'viewer' },
     schema: {
-      summary: 'Nodes with their live health',
+      summary: 'Nodes with their health (each answer at most a few seconds old, with its age)',
       querystring: Type.Object({ cluster: Type.Optional(ClusterName) }, { additionalProperties: false }),
       response: { 200: Type.Array(NodeHealthSchema), '4xx': ErrorBodySchema, '5xx': ErrorBodySchema }
     }
   }, async (req) => {
     const { cluster } = req.query
     if (cluster !== undefined && !config.clusters.some(c => c.name === cluster)) throw new NotFoundError(`no cluster ${cluster}; known: ${config.clusters.map(c => c.name).join(', ') || 'none'}`)
-    return await nodesHealth(cluster === undefined ? all : all.filter(n => n.cluster === cluster), health)
+    return await health.getMany(cluster === undefined ? all : all.filter(n => n.cluster === cluster))
   })
 }
 

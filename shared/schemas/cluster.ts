@@ -1,7 +1,8 @@
-// Clusters and nodes as GET /v1/clusters and GET /v1/nodes show them: live health per node.
+// Clusters and nodes as GET /v1/clusters and GET /v1/nodes show them: health per node, asked
+// live or reused for a few seconds, with when it was asked and its age.
 import Type, { type Static } from 'typebox'
 
-/** One node's live health, asked from its agent and its minkms when the request comes. */
+/** One node's health, asked from its agent and its minkms (the views reuse an answer for a few seconds). */
 export const NodeHealthSchema = Type.Object({
   cluster: Type.String(),
   node: Type.String(),
@@ -13,7 +14,9 @@ export const NodeHealthSchema = Type.Object({
   drift: Type.Optional(Type.Boolean({ description: 'a managed file differs from what the agent last wrote' })),
   appliedRevision: Type.Optional(Type.Integer({ minimum: 0 })),
   desiredRevision: Type.Optional(Type.Integer({ minimum: 0 })),
-  healthy: Type.Boolean({ description: 'agent reachable and ready, unit active, minkms ready, no drift' })
+  healthy: Type.Boolean({ description: 'agent reachable and ready, unit active, minkms ready, no drift' }),
+  checkedAt: Type.Optional(Type.Integer({ minimum: 0, description: 'when the node was asked (ms since the epoch)' })),
+  ageMs: Type.Optional(Type.Integer({ minimum: 0, description: 'how old the answer was when this view was made (ms): the views reuse a node\'s answer for a few seconds' }))
 })
 export type NodeHealth = Static<typeof NodeHealthSchema>
 
