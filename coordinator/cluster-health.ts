@@ -1,6 +1,6 @@
-// Live health of the configured nodes, asked when GET /v1/clusters or /v1/nodes comes: each
-// node's agent (status and readiness) and its minkms (ready), all nodes in parallel, each question
-// bounded by a short timeout so that one dead node costs the answer at most that long. A node that
+// Live health of a configured node, as GET /v1/clusters and /v1/nodes show it (through the
+// node-health cache): the node's agent (status, then readiness) and its minkms (ready), each
+// question bounded by a short timeout so that one dead node costs the answer at most that long. A node that
 // cannot be asked is shown as such (`agent.reachable: false`, the reason in `agent.error`), never
 // as an error of the whole request.
 import type { ClusterView, NodeHealth } from '../shared/schemas/cluster.js'
@@ -24,11 +24,15 @@ export const HEALTH_TIMEOUT_MS = 3000
 /** One node's health. Never rejects. */
 export async function nodeHealth (node: NodeRef, src: HealthSources): Promise<NodeHealth> {
   const ms = src.timeoutMs ?? HEALTH_TIMEOUT_MS
-  const [status, ready, minkms] = await Promise.allSettled([
-    bounded(ms, async signal => await src.agents.status(node, { signal })),
-    bounded(ms, async signal => await src.agents.ready(node, { signal })),
-    bounded(ms, async signal => await src.probe.ready(node, { signal }))
-  ])
+  // The agent's readiness only after its status: an agent that cannot give its status is
+  // unreachable whatever its readiness, and the second call reuses the first one's connection
+  // (asked at once, both would open one, and a fleet view pays a TLS handshake per connection).
+  const agent = (async () => {
+    const status = await settle(bounded(ms, async signal => await src.agents.status(node, { signal })))
+    const ready = status.status === 'rejected' ? status : await settle(bounded(ms, async signal => await src.agents.ready(node, { signal })))
+    return [status, ready] as const
+  })()
+  const [[status, ready], minkms] = await Promise.all([agent, settle(bounded(ms, async signal => await src.probe.ready(node, { signal })))])
   const base = { cluster: node.cluster, node: node.name, agentUrl: node.agentUrl, minkms: node.minkms }
   const minkmsReady = minkms.status === 'fulfilled' ? minkms.value : false
   if (status.status === 'rejected') {
@@ -62,6 +66,10 @@ export function clusterViews (names: readonly string[], health: readonly NodeHea
     const active = activeRollout(name)
     return { name, healthy: nodes.length > 0 && nodes.every(h => h.healthy), ...(active === undefined ? {} : { activeRollout: active }), nodes }
   })
+}
+
+async function settle<T> (p: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return (await Promise.allSettled([p]))[0] as PromiseSettledResult<T>
 }
 
 /** The question's answer, or a TimeoutError after `ms` even when the client ignores its signal. */

@@ -10,6 +10,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { Agent, request as httpsRequest } from 'node:https'
 import { finished } from 'node:stream/promises'
 import type { TLSSocket } from 'node:tls'
+import { tlsConnectMaterial } from './tls-context.js'
 
 /** TLS and timing settings; fixed for the client's life (make a new client to change them). */
 export interface HttpsClientOptions {
@@ -75,11 +76,14 @@ export class HttpsClient {
     this.#agent = new Agent({
       keepAlive: true,
       timeout: IDLE_SOCKET_MS,
-      minVersion: 'TLSv1.2',
       rejectUnauthorized: opts.rejectUnauthorized !== false,
-      ...(opts.ca === undefined ? {} : { ca: opts.ca as string | Buffer | Array<string | Buffer> }),
-      ...(opts.cert === undefined ? {} : { cert: opts.cert }),
-      ...(opts.key === undefined ? {} : { key: opts.key })
+      // One context for every connection of every client with this material (tls-context.ts).
+      ...tlsConnectMaterial({
+        minVersion: 'TLSv1.2',
+        ...(opts.ca === undefined ? {} : { ca: opts.ca }),
+        ...(opts.cert === undefined ? {} : { cert: opts.cert }),
+        ...(opts.key === undefined ? {} : { key: opts.key })
+      })
     })
   }
 

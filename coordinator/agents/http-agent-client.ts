@@ -23,6 +23,7 @@ import type { JournalEntry } from '../../shared/schemas/journal.js'
 import type { ExternalKmsPreflightRequest, ExternalKmsPreflightResult } from '../../shared/schemas/preflight.js'
 import type { AgentClient, AgentPreflightClient, StreamOptions } from '../ports/agent-client.js'
 import type { NodeRef } from '../ports/node-ref.js'
+import { tlsConnectMaterial } from '../../shared/tls-context.js'
 import { AgentAnsweredError, AgentBadAnswerError, AgentUnreachableError } from './agent-call-errors.js'
 import { answers, errorBodyOf, parseJson } from './agent-answers.js'
 
@@ -95,11 +96,10 @@ export class HttpAgentClient implements AgentClient, AgentPreflightClient {
     this.#maxBytes = opts.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES
     this.#dispatcher = new Agent({
       connect: {
-        ca: opts.tls.ca,
-        cert: opts.tls.cert,
-        key: opts.tls.key,
+        // One context for every connection to every agent (shared/tls-context.ts): made per
+        // connection it cost milliseconds of CPU and native memory per agent asked.
+        ...tlsConnectMaterial({ ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }),
         rejectUnauthorized: true,
-        minVersion: 'TLSv1.2',
         timeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
       },
       // Below the 5 s the agents keep idle connections: never send on one they are closing.
