@@ -17,7 +17,7 @@ import type { CoordinatorAppDeps } from './app.js'
 import type { CoordinatorConfig } from './config-schema.js'
 
 /** Everything the API drives, running, and how to stop it (engine first, then the store). */
-export type CoordinatorParts = Pick<CoordinatorAppDeps, 'control' | 'slots' | 'store' | 'agents' | 'probe' | 'ready'> & {
+export type CoordinatorParts = Pick<CoordinatorAppDeps, 'control' | 'slots' | 'migrations' | 'store' | 'agents' | 'probe' | 'ready'> & {
   /** Stops the engine (steps in flight are resumed at the next start) and closes the store. */
   close: () => Promise<void>
 }
