@@ -109,13 +109,13 @@ export class FakeHsmMigrationControl implements HsmMigrationControl {
     return this.#subscribers.get(id)?.size ?? 0
   }
 
-  /** Appends an event as the orchestrator would (stored first, then told to subscribers). */
-  emit (id: string, e: Omit<HsmMigrationEvent, 'index' | 'at'> & { at?: number }): HsmMigrationEvent {
+  /** Appends an event as the orchestrator would (stored first, then told to subscribers unless `notify` is false). */
+  emit (id: string, e: Omit<HsmMigrationEvent, 'index' | 'at'> & { at?: number }, opts: { notify?: boolean } = {}): HsmMigrationEvent {
     const list = this.#events.get(id)
     if (list === undefined) throw new Error(`no migration ${id}`)
     const event: HsmMigrationEvent = { ...e, index: list.length, at: e.at ?? this.#now() }
     list.push(event)
-    for (const s of this.#subscribers.get(id) ?? []) s(event)
+    if (opts.notify !== false) for (const s of this.#subscribers.get(id) ?? []) s(event)
     return event
   }
 
