@@ -14,7 +14,6 @@ import { FileProbeKeyStore, sealedBoxSealer } from './gate/probe-key-store.js'
 import { externalKmsAt } from './hsm/external-kms.js'
 import { HsmMigrationOrchestrator } from './hsm/orchestrator.js'
 import { guardRollouts } from './hsm/rollout-guard.js'
-import type { HsmMigrationControl } from './ports/hsm-migration-control.js'
 import { openCoordinatorBox } from './store/coordinator-sealing.js'
 import { SqliteHsmMigrationStore } from './store/sqlite-hsm-migration-store.js'
 import { SqliteRolloutStore } from './store/sqlite-rollout-store.js'
@@ -22,9 +21,7 @@ import type { CoordinatorAppDeps } from './app.js'
 import type { CoordinatorConfig } from './config-schema.js'
 
 /** Everything the API drives, running, and how to stop it (engine first, then the store). */
-export type CoordinatorParts = Pick<CoordinatorAppDeps, 'control' | 'slots' | 'store' | 'agents' | 'probe' | 'ready'> & {
-  /** HSM migrations (the orchestrator over the engine); test parts may leave it out. */
-  hsmMigrations?: HsmMigrationControl
+export type CoordinatorParts = Pick<CoordinatorAppDeps, 'control' | 'slots' | 'migrations' | 'store' | 'agents' | 'probe' | 'ready'> & {
   /** Stops the orchestrator and the engine (both resume at the next start) and closes the stores. */
   close: () => Promise<void>
 }
@@ -88,7 +85,7 @@ export const createCoordinatorParts: CreateCoordinatorParts = async (config, log
     let closed = false
     return {
       control: guardRollouts(engine, hsmStore),
-      hsmMigrations,
+      migrations: hsmMigrations,
       slots: engine,
       store,
       agents,
