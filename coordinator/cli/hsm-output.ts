@@ -26,6 +26,7 @@ export function gateLine (g: GateResult): string {
   if (g.internode !== undefined) parts.push(`internode ${g.internode.ok ? '' : 'FAILED '}${duration(g.internode.ms)}${g.internode.via === undefined ? '' : ` via ${g.internode.via}`}`)
   if (g.client !== undefined) parts.push(`client ${g.client.ok ? '' : 'FAILED '}${duration(g.client.ms)}`)
   if (g.writeReady !== undefined) parts.push(`write-ready ${g.writeReady.ok ? '' : 'FAILED '}${duration(g.writeReady.ms)}`)
+  if (g.hsm !== undefined) parts.push(`${g.hsm.name} sealing ${g.hsm.ok ? '' : 'FAILED '}${duration(g.hsm.ms)}`)
   return `gate ${g.ok ? 'ok' : 'FAILED'}${parts.length === 0 ? '' : `: ${parts.join(', ')}`}`
 }
 
@@ -47,7 +48,7 @@ export function phaseLines (p: HsmNodePhase): string[] {
   const g = p.gate
   if (g !== undefined && !g.ok) {
     lines.push(`gate: ${oneLine(g.message)}`)
-    for (const [name, c] of Object.entries({ journal: g.journal, internode: g.internode, client: g.client, writeReady: g.writeReady })) {
+    for (const [name, c] of Object.entries({ journal: g.journal, internode: g.internode, client: g.client, writeReady: g.writeReady, hsm: g.hsm })) {
       if (c !== undefined && !c.ok) lines.push(`  ${name}: ${oneLine(c.message)}`)
     }
   }

@@ -61,7 +61,7 @@ t.test('migrate: the admin key as { $secret }, the API key to its 0600 file only
   t.equal(new Set(shown).size, shown.length, 'none twice')
   t.match(r.stdout, /HSM migration m1 on cluster c1: succeeded \(took 1 min 35\.5 s\)/, 'total time')
   t.match(r.stdout, /provision: enclave created, identity created \(h1:abc\), key created in 310 ms/)
-  t.match(r.stdout, /node1 {2}A: done, 1 restart, verdict ok \(ready\), external HSM holds its sealed root key, restart to verdict 2\.5 s\n.*gate ok: journal ok, internode 12 ms via node2, client 8 ms, write-ready 20 ms\n.*verdict: minkms started and is ready\n.*ready line 1\.8 s after the restart/)
+  t.match(r.stdout, /node1 {2}A: done, 1 restart, verdict ok \(ready\), external HSM holds its sealed root key, restart to verdict 2\.5 s\n.*gate ok: journal ok, internode 12 ms via node2, client 8 ms, write-ready 20 ms, hsm:minio:minkms sealing 40 ms\n.*verdict: minkms started and is ready\n.*ready line 1\.8 s after the restart/)
   t.match(r.stdout, / {8}B: done, 1 restart, verdict ok \(ready\)/)
   t.match(r.stdout, /rollouts: A r1, B r2/)
   t.match(r.stdout, `report written to ${report}`)

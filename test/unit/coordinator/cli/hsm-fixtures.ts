@@ -25,7 +25,7 @@ export function phase (ok: boolean, at: number, sealed?: boolean): HsmNodePhase 
     state: ok ? 'done' : 'reverted',
     restarts: ok ? 1 : 2,
     verdict: verdict(ok, at),
-    ...(ok ? { gate: { ok: true, message: 'cluster serves', journal: { ok: true, message: 'ready line' }, internode: { ok: true, message: 'ok', via: 'node2', ms: 12 }, client: { ok: true, message: 'ok', ms: 8 }, writeReady: { ok: true, message: 'ok', ms: 20 } } } : {}),
+    ...(ok ? { gate: { ok: true, message: 'cluster serves', journal: { ok: true, message: 'ready line' }, internode: { ok: true, message: 'ok', via: 'node2', ms: 12 }, client: { ok: true, message: 'ok', ms: 8 }, writeReady: { ok: true, message: 'ok', ms: 20 }, ...(sealed === undefined ? {} : { hsm: { ok: true, message: 'configured and sealing', ms: 40, name: 'hsm:minio:minkms' } }) } } : {}),
     ...(sealed === undefined ? {} : { sealed }),
     restartToVerdictMs: 2500,
     ...(ok ? {} : { message: 'rolled back to the local HSM by its agent' })

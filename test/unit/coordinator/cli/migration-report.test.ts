@@ -44,7 +44,7 @@ t.test('a finished migration', async t => {
     durationMs: 42_000,
     message: 'done',
     nodes: [
-      { name: 'node1', restarts: 2, phases: { A: { verdict: 'ready', gate: phase(true, AT).gate, restartToVerdictMs: 2500 }, B: { verdict: 'ready', gate: phase(true, AT).gate, restartToVerdictMs: 2500 } } },
+      { name: 'node1', restarts: 2, phases: { A: { verdict: 'ready', gate: phase(true, AT, true).gate, restartToVerdictMs: 2500 }, B: { verdict: 'ready', gate: phase(true, AT).gate, restartToVerdictMs: 2500 } } },
       { name: 'node2', restarts: 0, phases: { A: {} } }
     ]
   })
