@@ -16,12 +16,14 @@ import { createCoordinatorMetrics, type CoordinatorMetrics } from './metrics.js'
 import { collectOpenApi } from './openapi.js'
 import type { AgentClient } from './ports/agent-client.js'
 import type { ClusterProbe } from './ports/cluster-probe.js'
+import type { HsmMigrationControl } from './ports/hsm-migration-control.js'
 import type { RolloutControl, SlotControl } from './ports/rollout-control.js'
 import type { RolloutStore } from './store/rollout-store.js'
 import auditRoutes from './routes/audit.js'
 import clusterRoutes from './routes/clusters.js'
 import eventRoutes from './routes/events.js'
 import healthRoutes, { type CoordinatorReady } from './routes/health.js'
+import hsmMigrationRoutes from './routes/hsm-migrations.js'
 import planRoutes from './routes/plans.js'
 import rolloutRoutes from './routes/rollouts.js'
 import slotRoutes from './routes/slots.js'
@@ -36,6 +38,8 @@ export interface CoordinatorAppDeps {
   control: RolloutControl
   /** Boot slots (the engine). */
   slots: SlotControl
+  /** HSM migrations (the orchestrator); without it the /v1/hsm-migrations routes do not exist. */
+  migrations?: HsmMigrationControl
   /** Tokens (auth) and the audit log. */
   store: Pick<RolloutStore, 'tokenByHash' | 'audit'>
   /** Live node health: the agents… */
@@ -104,6 +108,9 @@ export function buildCoordinatorApp (deps: CoordinatorAppDeps, config: Coordinat
   app.register(planRoutes, { control: deps.control })
   app.register(rolloutRoutes, { control: deps.control })
   app.register(eventRoutes, { control: deps.control, heartbeatMs: deps.heartbeatMs ?? HEARTBEAT_MS, closing, onStream: metrics.streams })
+  if (deps.migrations !== undefined) {
+    app.register(hsmMigrationRoutes, { migrations: deps.migrations, heartbeatMs: deps.heartbeatMs ?? HEARTBEAT_MS, closing, onStream: metrics.streams })
+  }
   app.register(auditRoutes, { store: deps.store })
   app.register(slotRoutes, { config, slots: deps.slots, peerNames: deps.peerNames ?? tlsPeerNames })
   return app

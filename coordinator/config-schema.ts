@@ -32,7 +32,8 @@ export const ClusterConfigSchema = Type.Object({
     ca: absolutePath('PEM CA bundle for the nodes\' minkms server certificates'),
     adminKeyFile: absolutePath('file holding an API key (k1:/k2:) allowed to create the probe enclave, identity and key; 0600'),
     probeEnclave: Type.Optional(Type.String({ minLength: 1, pattern: NAME, description: 'enclave of the gate\'s client probe (default keyroll-probe)' })),
-    probeKey: Type.Optional(Type.String({ minLength: 1, pattern: NAME, description: 'key of the gate\'s client probe (default keyroll-probe)' }))
+    probeKey: Type.Optional(Type.String({ minLength: 1, pattern: NAME, description: 'key of the gate\'s client probe (default keyroll-probe)' })),
+    externalCa: Type.Optional(absolutePath('PEM CA bundle of the external Key Manager\'s server certificates, for the HSM migration\'s provisioning (default: `ca`, the CA the nodes\' own minkms certificates come from)'))
   }, { additionalProperties: false }),
   strategy: Type.Optional(StrategySchema)
 }, { additionalProperties: false })

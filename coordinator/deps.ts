@@ -11,14 +11,18 @@ import { HttpAgentClient, readAgentTls } from './agents/http-agent-client.js'
 import { createEngine, boxSealer } from './engine/index.js'
 import { MinkmsClusterProbe } from './gate/minkms-cluster-probe.js'
 import { FileProbeKeyStore, sealedBoxSealer } from './gate/probe-key-store.js'
+import { externalKmsAt } from './hsm/external-kms.js'
+import { HsmMigrationOrchestrator } from './hsm/orchestrator.js'
+import { guardRollouts } from './hsm/rollout-guard.js'
 import { openCoordinatorBox } from './store/coordinator-sealing.js'
+import { SqliteHsmMigrationStore } from './store/sqlite-hsm-migration-store.js'
 import { SqliteRolloutStore } from './store/sqlite-rollout-store.js'
 import type { CoordinatorAppDeps } from './app.js'
 import type { CoordinatorConfig } from './config-schema.js'
 
 /** Everything the API drives, running, and how to stop it (engine first, then the store). */
-export type CoordinatorParts = Pick<CoordinatorAppDeps, 'control' | 'slots' | 'store' | 'agents' | 'probe' | 'ready'> & {
-  /** Stops the engine (steps in flight are resumed at the next start) and closes the store. */
+export type CoordinatorParts = Pick<CoordinatorAppDeps, 'control' | 'slots' | 'migrations' | 'store' | 'agents' | 'probe' | 'ready'> & {
+  /** Stops the orchestrator and the engine (both resume at the next start) and closes the stores. */
   close: () => Promise<void>
 }
 
@@ -27,13 +31,20 @@ export type CreateCoordinatorParts = (config: CoordinatorConfig, log: Logger) =>
 
 /**
  * The real parts: the SQLite store and the sealing key in `stateDir`, the HTTPS agent client with
- * the coordinator's client certificate, the minkms probe with each cluster's admin key, and the
- * engine over them, which resumes every unfinished rollout before the API serves.
+ * the coordinator's client certificate, the minkms probe with each cluster's admin key, the
+ * engine over them, and the HSM migration orchestrator over the engine; every unfinished rollout,
+ * then every unfinished migration, is resumed before the API serves. The orchestrator reaches the
+ * external Key Manager trusting each cluster's `minkms.externalCa`, by default its `minkms.ca`
+ * (an external Key Manager whose certificates the cluster's minkms trusts, as the lab's does).
+ * The API's RolloutControl refuses a rollout on a cluster whose HSM migration is active.
  */
 export const createCoordinatorParts: CreateCoordinatorParts = async (config, log) => {
   const box = await openCoordinatorBox(config.stateDir)
   const store = SqliteRolloutStore.inStateDir(config.stateDir)
+  let migrations: SqliteHsmMigrationStore | undefined
   try {
+    migrations = SqliteHsmMigrationStore.inStateDir(config.stateDir)
+    const externalCas = new Map(await Promise.all(config.clusters.map(async (c) => [c.name, await readFile(c.minkms.externalCa ?? c.minkms.ca)] as const)))
     const agents = new HttpAgentClient({ tls: await readAgentTls(config.agents) })
     const probe = new MinkmsClusterProbe({
       clusters: await Promise.all(config.clusters.map(async (c) => ({
@@ -57,9 +68,24 @@ export const createCoordinatorParts: CreateCoordinatorParts = async (config, log
       slotTtlMs: parseDuration(config.slots.ttl) ?? 120_000
     })
     await engine.resumeAll()
+    const hsmMigrations = new HsmMigrationOrchestrator({
+      store: migrations,
+      rollouts: engine,
+      rolloutStore: store,
+      agents,
+      probe,
+      external: externalKmsAt((cluster) => externalCas.get(cluster)),
+      sealer: boxSealer(box),
+      clock: systemClock,
+      log,
+      clusters: config.clusters
+    })
+    await hsmMigrations.resumeAll()
+    const hsmStore = migrations
     let closed = false
     return {
-      control: engine,
+      control: guardRollouts(engine, hsmStore),
+      migrations: hsmMigrations,
       slots: engine,
       store,
       agents,
@@ -70,12 +96,15 @@ export const createCoordinatorParts: CreateCoordinatorParts = async (config, log
       }),
       close: async () => {
         closed = true
+        await hsmMigrations.close()
         await engine.close()
         await Promise.allSettled([agents.close(), probe.close()])
+        await hsmStore.close()
         await store.close()
       }
     }
   } catch (err) {
+    await migrations?.close()
     await store.close()
     throw err
   }

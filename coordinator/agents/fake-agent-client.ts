@@ -44,6 +44,8 @@ export type FakeAnswer = (
   | { ready: boolean }
   /** preflightExternalKms: per server, `true` passes every check, a string fails its `tls` check with that reason. */
   | { preflight: Record<string, true | string> }
+  /** plan: answer these file plans (a config diff, say) instead of none. */
+  | { planFiles: PlanResult['files'] }
 ) & {
   /** Wait for this before answering (apply/rollback: after the restart, before the result). */
   hold?: Promise<unknown>
@@ -175,8 +177,11 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient {
   }
 
   async plan (node: NodeRef, change: ChangeSpec): Promise<PlanResult> {
-    await this.#call(node, 'plan', change.revision)
-    return { revision: change.revision, changed: true, restart: change.restart !== 'never', files: [] }
+    const n = this.#node(node)
+    const s = this.#take(n, 'plan')
+    await this.#call(node, 'plan', change.revision, s)
+    const files = s !== undefined && 'planFiles' in s ? s.planFiles : []
+    return { revision: change.revision, changed: true, restart: change.restart !== 'never', files }
   }
 
   async apply (node: NodeRef, change: ChangeSpec, opts: StreamOptions = {}): Promise<ApplyResult> {
@@ -407,5 +412,6 @@ function describe (a: FakeAnswer): string {
   if ('fail' in a) return `fail ${a.fail}${a.fail === 'agent-error' ? ` ${a.code}` : ''}`
   if ('outcome' in a) return `outcome ${a.outcome}`
   if ('preflight' in a) return 'preflight'
+  if ('planFiles' in a) return 'planFiles'
   return `ready ${String(a.ready)}`
 }

@@ -1,11 +1,13 @@
 // The `keyroll` command line: the client of keyroll-coordinator's API (clusters, nodes, plan,
-// rollout …, audit), and the site setup commands that work on local files (pki, token create,
+// rollout …, hsm …, audit), and the site setup commands that work on local files (pki, token create,
 // audit verify). The only code that reads argv; tests call runCli() with their own I/O and deps.
 //
 // Exit codes (types.ts): 0 ok · 1 the coordinator failed or could not be reached, or a watched
-// rollout failed/was aborted/reverted, or the audit chain is broken · 2 bad input or a 4xx answer.
+// rollout or HSM migration failed/was aborted/reverted, or an HSM migration dry run found it
+// would be refused, or the audit chain is broken · 2 bad input or a 4xx answer.
 import { Command, CommanderError, Option } from 'commander'
 import { apiCommands } from './api-commands.js'
+import { hsmCommands } from './hsm-commands.js'
 import { pkiAddAgent, pkiInit } from './pki-commands.js'
 import { auditVerify, tokenCreate, tokenRevoke } from './store-commands.js'
 import { EXIT, type CliDeps, type CliIo } from './types.js'
@@ -16,6 +18,7 @@ const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
 export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps = {}): Promise<number> {
   let exitCode: number = EXIT.ok
   const api = apiCommands(io, deps)
+  const hsmApi = hsmCommands(io, deps)
   const program = new Command('keyroll')
     .description('keyroll: roll configuration changes over Key Manager (minkms) clusters through keyroll-coordinator')
     .exitOverride()
@@ -64,6 +67,32 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
       .action(set(async (id: string, o: object) => await api.steer(action, { ...o, id })))
   }
   client(rollout.command('list').description('list rollouts, newest first')).option('--cluster <name>', 'only this cluster').action(set(api.list))
+
+  const hsm = applyExit(program.command('hsm').description('move a cluster\'s root-key HSM onto an external Key Manager (docs/hsm-migration.md)'))
+  client(hsm.command('migrate').description('migrate a cluster\'s HSM to an external Key Manager, follow it live and report per node (exit 0 succeeded, 1 failed/aborted, 2 bad input)'))
+    .requiredOption('--cluster <name>', 'the cluster')
+    .requiredOption('--external <servers>', 'host:port of each external Key Manager server, comma-separated (kms0:7373,kms1:7373)')
+    .requiredOption('--enclave <name>', 'enclave on the external Key Manager (created when missing)')
+    .requiredOption('--key <name>', 'seal/unseal key in that enclave (created when missing)')
+    .requiredOption('--admin-key-file <file>', 'file (mode 0600) holding the external Key Manager\'s root/SysAdmin API key')
+    .option('--keep-local-hsm', 'stop after phase A: keep MINIO_KMS_HSM_KEY and the local HSM')
+    .option('--replace-hsm', 'a node config has another hsm.<kind> block: go on, and remove it in phase B')
+    .option('--remove-local-sealed-copy', 'after phase B, remove the local HSM\'s sealed root key copy (irreversible)')
+    .option('--dry-run', 'check everything (admin key, preflight, refusals, per-node diffs), touch nothing (exit 1 when a real run would be refused)')
+    .option('--api-key-out <file>', 'write the generated API key of the Admin identity to this new file (0600); it is never printed')
+    .option('--report <file>', 'write the final report as JSON (id, result, durationMs, nodes)')
+    .option('--no-watch', 'start it and return (follow it later with keyroll hsm watch ID)')
+    .action(set(hsmApi.migrate))
+  client(hsm.command('status').description('show an HSM migration with its report per node')).argument('<id>', 'migration id')
+    .action(set(async (id: string, o: object) => await hsmApi.status({ ...o, id })))
+  client(hsm.command('watch').description('follow an HSM migration until it ends (exit 0 succeeded, 1 failed/aborted)')).argument('<id>', 'migration id')
+    .option('--report <file>', 'write the final report as JSON')
+    .action(set(async (id: string, o: object) => await hsmApi.watch({ ...o, id })))
+  for (const action of ['pause', 'resume', 'abort'] as const) {
+    client(hsm.command(action).description(`${action} an HSM migration`)).argument('<id>', 'migration id')
+      .action(set(async (id: string, o: object) => await hsmApi.steer(action, { ...o, id })))
+  }
+  client(hsm.command('list').description('list HSM migrations, newest first')).option('--cluster <name>', 'only this cluster').action(set(hsmApi.list))
 
   const audit = client(program.command('audit').description('list the audit log; keyroll audit verify checks its hash chain')).enablePositionalOptions()
     .option('--from <seq>', 'from this entry on')

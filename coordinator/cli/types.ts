@@ -4,9 +4,11 @@ import type { AuditVerifier } from './audit-verifier.js'
 import type { OpenTokenIssuer } from './token-issuer.js'
 
 /**
- * Exit codes. 0 ok (and `rollout watch`: the rollout succeeded) · 1 the coordinator failed or
- * could not be reached, or the watched rollout failed, was aborted or reverted · 2 bad input:
- * flags, files, or a 4xx answer (unknown rollout, busy cluster, wrong plan hash, no or a weak token).
+ * Exit codes. 0 ok (and `rollout watch`, `hsm migrate|watch`: it succeeded) · 1 the coordinator
+ * failed or could not be reached, or the watched rollout or HSM migration failed, was aborted or
+ * reverted, or an HSM migration dry run found it would be refused · 2 bad input: flags, files
+ * (an admin key file others can read), or a 4xx answer (unknown rollout, busy cluster, wrong plan
+ * hash, no or a weak token).
  */
 export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const
 
@@ -31,7 +33,7 @@ export interface CliDeps {
   openTokenIssuer?: OpenTokenIssuer
   /** Verifies the audit chain of a store file (`keyroll audit verify`). */
   verifyAudit?: AuditVerifier
-  /** Delay before the `attempt`-th reconnect of `rollout watch` (1-based), in ms. */
+  /** Delay before the `attempt`-th reconnect of `rollout watch` and `hsm watch` (1-based), in ms. */
   reconnectDelayMs?: (attempt: number) => number
   /** HTTP timeouts (connect, headers, body pauses) in ms; default 60 s. */
   httpTimeoutMs?: number

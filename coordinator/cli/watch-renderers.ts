@@ -6,17 +6,21 @@ import type { Rollout, RolloutEvent } from '../../shared/schemas/rollout.js'
 import { oneLine, printRollout } from './output.js'
 import type { CliIo } from './types.js'
 
-/** Shows a rollout as its events arrive. */
-export interface WatchRenderer {
+/** Shows something followed (a rollout, an HSM migration) as its events arrive. */
+export interface Renderer<T, E> {
   /** An event, in index order, each once. */
-  event (e: RolloutEvent): void
+  event (e: E): void
   /** Something about the watch itself (a lost stream, a reconnect). */
   notice (text: string): void
-  /** The rollout reached a terminal state. */
-  end (r: Rollout): void
+  /** It reached a terminal state. */
+  end (final: T): void
 }
 
-function clock (ms: number): string {
+/** Shows a rollout as its events arrive. */
+export type WatchRenderer = Renderer<Rollout, RolloutEvent>
+
+/** Wall-clock time of day of an event, UTC, to the millisecond. */
+export function clock (ms: number): string {
   return new Date(ms).toISOString().slice(11, 23)
 }
 
@@ -52,13 +56,45 @@ export class PlainRenderer implements WatchRenderer {
 
 interface NodeLine { state: string, activity: string }
 
+/**
+ * A block of lines at the bottom of a terminal, redrawn in place, with lines scrolling above it.
+ * Each line is cut to the terminal's width: a wrapped line would make the block taller than
+ * counted and the redraw would climb too little.
+ */
+export class InPlaceBlock {
+  #drawn = 0
+
+  constructor (private readonly io: CliIo) {}
+
+  /** Writes `above` (kept on screen), then the block anew. */
+  draw (above: readonly string[], block: readonly string[]): void {
+    const cols = Math.max(20, (this.io.stdout.columns ?? 80) - 1)
+    const lines = block.map(l => l.length > cols ? `${l.slice(0, cols - 1)}…` : l)
+    const back = this.#back()
+    this.#drawn = lines.length
+    this.io.stdout.write(back + maskSecrets([...above, ...lines].join('\n')) + '\n')
+  }
+
+  /** Removes the block (before the final report replaces it). */
+  erase (): void {
+    this.io.stdout.write(this.#back())
+    this.#drawn = 0
+  }
+
+  // Back to the first line of the block, then clear to the end of the screen.
+  #back (): string {
+    return this.#drawn > 0 ? `\x1b[${this.#drawn}F\x1b[0J` : ''
+  }
+}
+
 /** Event lines scrolling above a block of per-node lines redrawn in place. */
 export class TtyRenderer implements WatchRenderer {
-  #drawn = 0
   #state: string
   readonly #nodes = new Map<string, NodeLine>()
+  readonly #screen: InPlaceBlock
 
   constructor (private readonly io: CliIo, private readonly rollout: Rollout) {
+    this.#screen = new InPlaceBlock(io)
     this.#state = rollout.state
     for (const n of rollout.nodes) this.#nodes.set(n.node, { state: 'pending', activity: '' })
     this.#draw([])
@@ -82,39 +118,20 @@ export class TtyRenderer implements WatchRenderer {
   }
 
   end (r: Rollout): void {
-    this.#erase()
+    this.#screen.erase()
     printRollout(this.io, r)
   }
 
-  #block (): string[] {
+  #draw (above: readonly string[]): void {
     const width = Math.max(4, ...[...this.#nodes.keys()].map(n => n.length))
-    const cols = Math.max(20, (this.io.stdout.columns ?? 80) - 1)
     const lines = [`rollout ${this.rollout.id} on ${this.rollout.cluster}: ${this.#state}`]
     for (const [node, n] of this.#nodes) lines.push(`  ${node.padEnd(width)}  ${n.state.padEnd(9)} ${oneLine(n.activity)}`)
-    // A wrapped line would make the block taller than counted and the redraw would climb too little.
-    return lines.map(l => l.length > cols ? `${l.slice(0, cols - 1)}…` : l)
-  }
-
-  // Back to the first line of the block, then clear to the end of the screen.
-  #back (): string {
-    return this.#drawn > 0 ? `\x1b[${this.#drawn}F\x1b[0J` : ''
-  }
-
-  #erase (): void {
-    this.io.stdout.write(this.#back())
-    this.#drawn = 0
-  }
-
-  #draw (above: readonly string[]): void {
-    const back = this.#back()
-    const block = this.#block()
-    this.#drawn = block.length
-    this.io.stdout.write(back + maskSecrets([...above, ...block].join('\n')) + '\n')
+    this.#screen.draw(above, lines)
   }
 }
 
-/** Shows nothing (`--json` prints the final rollout only). */
-export class SilentRenderer implements WatchRenderer {
+/** Shows nothing (`--json` prints the final view only). */
+export class SilentRenderer implements Renderer<unknown, unknown> {
   event (): void {}
   notice (): void {}
   end (): void {}

@@ -4,12 +4,12 @@
 // trip refused). Every node's HSMs are the local soft HSM, configured and sealing, unless set
 // (setHsms). A script never consumed fails the test (assertNoPendingScripts, as the other
 // fakes do).
-import type { ClusterProbe, HsmStatus, MemberView } from '../ports/cluster-probe.js'
+import type { ClusterHsmAdmin, ClusterProbe, HsmStatus, MemberView } from '../ports/cluster-probe.js'
 import type { NodeRef } from '../ports/node-ref.js'
 import { MinkmsProbeError, MinkmsUnreachableProbeError } from './probe-errors.js'
 
 /** The calls of the port. */
-export type ProbeOp = 'ready' | 'members' | 'clientRoundTrip' | 'provision' | 'hsmStatus'
+export type ProbeOp = 'ready' | 'members' | 'clientRoundTrip' | 'provision' | 'hsmStatus' | 'removeHsm'
 
 /** What a node's HSM status shows when nothing was set: minkms's software HSM of MINIO_KMS_HSM_KEY. */
 export const DEFAULT_FAKE_HSMS: HsmStatus = { configured: ['hsm:minio:soft'], sealed: ['hsm:minio:soft'] }
@@ -28,7 +28,7 @@ export interface ProbeCall { op: ProbeOp, node: string, write?: boolean }
 interface Script { node: string, op: ProbeOp, answer: ProbeAnswer, left: number, used: number }
 
 /** Clusters in memory behind the ClusterProbe port. */
-export class FakeClusterProbe implements ClusterProbe {
+export class FakeClusterProbe implements ClusterProbe, ClusterHsmAdmin {
   readonly calls: ProbeCall[] = []
   /** Clusters provisioned (names). */
   readonly provisioned = new Set<string>()
@@ -89,6 +89,17 @@ export class FakeClusterProbe implements ClusterProbe {
     if (this.#down.has(key(node))) throw new MinkmsUnreachableProbeError(node, 'HSM status', new Error('connect ECONNREFUSED (fake)'))
     const h = this.#hsms.get(key(node)) ?? DEFAULT_FAKE_HSMS
     return { configured: [...h.configured], sealed: [...h.sealed] }
+  }
+
+  /** Drops `name` from every node's sealed HSMs of the cluster (CLUSTER:REMOVEHSM needs every member up). */
+  async removeHsm (via: NodeRef, name: string): Promise<void> {
+    this.#call(via, 'removeHsm')
+    const down = this.#members(via.cluster).find((n) => this.#down.has(key(n)))
+    if (down !== undefined) throw new MinkmsUnreachableProbeError(down, `CLUSTER:REMOVEHSM ${name}`, new Error('connect ECONNREFUSED (fake)'))
+    for (const n of this.#members(via.cluster)) {
+      const h = this.#hsms.get(key(n)) ?? DEFAULT_FAKE_HSMS
+      this.#hsms.set(key(n), { configured: [...h.configured], sealed: h.sealed.filter((x) => x !== name) })
+    }
   }
 
   async clientRoundTrip (node: NodeRef): Promise<void> {

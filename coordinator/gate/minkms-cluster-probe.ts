@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto'
 import { createMinkmsClient, type MinkmsClient } from '../../shared/minkms/client.js'
 import { isAlreadyExists, isUnreachable } from '../../shared/minkms/errors.js'
 import { generateApiKey, parseApiKey } from '../../shared/minkms/keys.js'
-import type { ClusterProbe, HsmStatus, MemberView } from '../ports/cluster-probe.js'
+import type { ClusterHsmAdmin, ClusterProbe, HsmStatus, MemberView } from '../ports/cluster-probe.js'
 import type { NodeRef } from '../ports/node-ref.js'
 import type { ProbeKeyStore } from './probe-key-store.js'
 import { MinkmsProbeError, MinkmsUnreachableProbeError } from './probe-errors.js'
@@ -45,7 +45,7 @@ export interface MinkmsClusterProbeOptions {
 type Who = 'anonymous' | 'admin' | 'probe'
 
 /** minkms as the gate asks it. close() when done. */
-export class MinkmsClusterProbe implements ClusterProbe {
+export class MinkmsClusterProbe implements ClusterProbe, ClusterHsmAdmin {
   readonly #clusters = new Map<string, ProbeCluster>()
   readonly #keys: ProbeKeyStore
   readonly #timeoutMs: number
@@ -87,6 +87,11 @@ export class MinkmsClusterProbe implements ClusterProbe {
       throw new MinkmsProbeError(node, 'HSM status', `its cluster status has no entry for ${node.minkms} (it lists ${hosts.length === 0 ? 'no node' : hosts.join(', ')})`)
     }
     return { configured: [...own.configuredHsms], sealed: [...own.hsms] }
+  }
+
+  async removeHsm (via: NodeRef, name: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const client = this.#client(via, 'admin', this.#cluster(via.cluster).adminApiKey)
+    await this.#ask(via, `CLUSTER:REMOVEHSM ${name}`, opts.signal, async () => { await client.removeHsm(name) })
   }
 
   async clientRoundTrip (node: NodeRef, opts: { signal?: AbortSignal } = {}): Promise<void> {

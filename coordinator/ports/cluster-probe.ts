@@ -40,3 +40,15 @@ export interface ClusterProbe {
    */
   provision (cluster: string, via: NodeRef, opts?: { signal?: AbortSignal }): Promise<void>
 }
+
+/**
+ * What the HSM migration's cleanup asks of minkms besides the gate's reads: a cluster-wide write
+ * with the cluster's admin key. Both ClusterProbe implementations implement it too.
+ */
+export interface ClusterHsmAdmin {
+  /**
+   * CLUSTER:REMOVEHSM through `via`: every node drops its sealed copy of the root key for HSM
+   * `name` (the HSM's configuration stays; that HSM can no longer unseal). Irreversible.
+   */
+  removeHsm (via: NodeRef, name: string, opts?: { signal?: AbortSignal }): Promise<void>
+}

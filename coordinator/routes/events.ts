@@ -2,25 +2,32 @@
 // as NDJSON (default) or server-sent events (`Accept: text/event-stream`; `id:` is the event's
 // index, and a reconnecting EventSource's `Last-Event-ID` resumes after it). Heartbeats keep idle
 // streams alive; `?follow=0` ends after the stored events; otherwise the stream ends once the
-// rollout is terminal and every event was sent.
+// rollout is terminal and every event was sent. The same route serves an HSM migration's events
+// (routes/hsm-migrations.ts) through {@link eventStreamRoute}.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { TSchema } from 'typebox'
 import Type from 'typebox'
 import { ErrorBodySchema } from '../../shared/schemas/errors.js'
-import { RolloutEventSchema, type RolloutEvent } from '../../shared/schemas/rollout.js'
+import { RolloutEventSchema, TERMINAL_ROLLOUT_STATES } from '../../shared/schemas/rollout.js'
+import type { BaseApp } from '../../shared/fastify-base.js'
 import { NotFoundError } from '../errors.js'
 import type { RolloutControl } from '../ports/rollout-control.js'
 import { NDJSON, SSE, formatOf, startRecordStream } from '../../shared/record-stream.js'
-import { followEvents } from './follow-events.js'
+import { followEvents, type EventSource, type StreamEvent } from './follow-events.js'
 import { RolloutParams } from './params.js'
 
-/** Options of the event route. */
-export interface EventRoutesOptions {
-  control: Pick<RolloutControl, 'get' | 'events' | 'subscribe'>
+/** How event streams run: heartbeats, the server's close, the open-stream gauge. */
+export interface StreamSettings {
   heartbeatMs: number
   /** Fires when the server closes: endless streams end so close() can finish. */
   closing: AbortSignal
   /** Counts open streams (metrics). */
   onStream?: (delta: 1 | -1) => void
+}
+
+/** Options of the event route. */
+export interface EventRoutesOptions extends StreamSettings {
+  control: Pick<RolloutControl, 'get' | 'events' | 'subscribe'>
 }
 
 const EventsQuery = Type.Object({
@@ -32,49 +39,84 @@ const EventsHeaders = Type.Object({
   'last-event-id': Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'SSE resume: the last index received' }))
 })
 
-const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, opts) => {
-  app.get('/v1/rollouts/:id/events', {
+/** One event-stream route: what it streams and from where. */
+export interface EventStreamRoute<E extends StreamEvent> {
+  /** e.g. `/v1/rollouts/:id/events` */
+  url: string
+  summary: string
+  /** The event's schema (serialises each record, documents the stream). */
+  eventSchema: TSchema
+  /** Its name in the OpenAPI description, e.g. RolloutEvent. */
+  eventName: string
+  /** What `:id` names, for the 404 (`no rollout r9`). */
+  what: string
+  /** The id's field in log lines (`rollout`, `migration`). */
+  logKey: string
+  source: EventSource<E>
+  terminal: readonly string[]
+  stateEvents: readonly string[]
+}
+
+/** Registers GET `route.url` (viewer): the events of one thing, stored then live, NDJSON or SSE. */
+export function eventStreamRoute<E extends StreamEvent> (app: BaseApp, route: EventStreamRoute<E>, settings: StreamSettings): void {
+  app.get(route.url, {
     config: { access: 'viewer' },
     schema: {
-      summary: 'The rollout\'s events, stored then live (NDJSON or SSE)',
+      summary: route.summary,
       params: RolloutParams,
       querystring: EventsQuery,
       headers: EventsHeaders,
       produces: [NDJSON, SSE],
       response: {
-        200: { description: 'one RolloutEvent per line (NDJSON, `{}` heartbeats) or per SSE message', content: { [NDJSON]: { schema: RolloutEventSchema }, [SSE]: { schema: RolloutEventSchema } } },
+        200: { description: `one ${route.eventName} per line (NDJSON, \`{}\` heartbeats) or per SSE message`, content: { [NDJSON]: { schema: route.eventSchema }, [SSE]: { schema: route.eventSchema } } },
         '4xx': ErrorBodySchema,
         '5xx': ErrorBodySchema
       }
     }
   }, async (req, reply) => {
     const { id } = req.params
-    if (await opts.control.get(id) === undefined) throw new NotFoundError(`no rollout ${id}`)
+    if (await route.source.get(id) === undefined) throw new NotFoundError(`no ${route.what} ${id}`)
     const lastId = req.headers['last-event-id']
     const from = lastId === undefined ? (req.query.from ?? 0) : Number(lastId) + 1
     const format = formatOf(req.headers.accept)
-    const serialize = reply.compileSerializationSchema(RolloutEventSchema as unknown as Record<string, unknown>)
-    const writer = startRecordStream(reply, { format, heartbeatMs: opts.heartbeatMs, abortOn: opts.closing })
-    opts.onStream?.(1)
+    const serialize = reply.compileSerializationSchema(route.eventSchema as unknown as Record<string, unknown>)
+    const writer = startRecordStream(reply, { format, heartbeatMs: settings.heartbeatMs, abortOn: settings.closing })
+    settings.onStream?.(1)
     try {
       await followEvents({
-        control: opts.control,
+        control: route.source,
+        terminal: route.terminal,
+        stateEvents: route.stateEvents,
         id,
         from,
         follow: req.query.follow !== false,
         signal: writer.signal,
-        checkEveryMs: Math.min(1000, opts.heartbeatMs > 0 ? opts.heartbeatMs : 1000),
-        write: async (events: RolloutEvent[]) => { await writer.writeMany(events.map(e => ({ json: serialize(e as unknown as Record<string, unknown>), id: e.index }))) }
+        checkEveryMs: Math.min(1000, settings.heartbeatMs > 0 ? settings.heartbeatMs : 1000),
+        write: async (events: E[]) => { await writer.writeMany(events.map(e => ({ json: serialize(e as unknown as Record<string, unknown>), id: e.index }))) }
       })
     } catch (err) {
       // The 200 is sent: the stream just ends; the client resumes from its last index.
-      req.log.warn({ err, rollout: id }, 'event stream ended by an error')
+      req.log.warn({ err, [route.logKey]: id }, 'event stream ended by an error')
     } finally {
-      opts.onStream?.(-1)
+      settings.onStream?.(-1)
       writer.end()
     }
     return reply
   })
+}
+
+const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, opts) => {
+  eventStreamRoute(app, {
+    url: '/v1/rollouts/:id/events',
+    summary: 'The rollout\'s events, stored then live (NDJSON or SSE)',
+    eventSchema: RolloutEventSchema,
+    eventName: 'RolloutEvent',
+    what: 'rollout',
+    logKey: 'rollout',
+    source: opts.control,
+    terminal: TERMINAL_ROLLOUT_STATES,
+    stateEvents: ['rollout']
+  }, opts)
 }
 
 export default eventRoutes

@@ -80,6 +80,32 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
       CREATE INDEX slots_open_by_cluster ON slots (cluster, expires_at) WHERE released_at IS NULL;
     `
+  },
+  {
+    version: 2,
+    name: 'hsm migrations and their events',
+    // Terminal migration states as of migration 2 (shared/schemas/hsm-migration.ts
+    // TERMINAL_HSM_MIGRATION_STATES): one active migration per cluster, a property of the file.
+    sql: `
+      CREATE TABLE hsm_migrations (
+        id TEXT PRIMARY KEY,
+        cluster TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        view TEXT NOT NULL,           -- the HsmMigration as the API shows it (JSON, no secret)
+        work TEXT NOT NULL,           -- what resuming needs beyond the view (JSON, no secret)
+        sealed_secrets TEXT NOT NULL  -- admin key and generated API key, sealed with coordinator.key
+      ) STRICT;
+      CREATE INDEX hsm_migrations_by_cluster ON hsm_migrations (cluster, created_at);
+      CREATE UNIQUE INDEX hsm_migrations_one_active_per_cluster ON hsm_migrations (cluster) WHERE state NOT IN ('succeeded', 'failed', 'aborted');
+
+      CREATE TABLE hsm_migration_events (
+        migration_id TEXT NOT NULL REFERENCES hsm_migrations (id),
+        idx INTEGER NOT NULL,
+        event TEXT NOT NULL,          -- the HsmMigrationEvent without its index (JSON)
+        PRIMARY KEY (migration_id, idx)
+      ) STRICT, WITHOUT ROWID;
+    `
   }
 ]
 

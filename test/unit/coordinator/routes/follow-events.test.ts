@@ -3,8 +3,8 @@
 // none skipped, also with events appended (notified or not) while a batch is being written, and a
 // stream cut after any batch resumes from the next index with nothing lost or repeated.
 import t from 'tap'
-import type { RolloutEvent } from '../../../../shared/schemas/rollout.js'
-import { followEvents } from '../../../../coordinator/routes/follow-events.js'
+import { TERMINAL_ROLLOUT_STATES, type RolloutEvent } from '../../../../shared/schemas/rollout.js'
+import { END_GRACE_MS, followEvents } from '../../../../coordinator/routes/follow-events.js'
 import { FakeRolloutControl } from '../../../helpers/fake-rollout-control.js'
 
 const CHANGE = { revision: 4, files: { config: { set: { a: 1 }, delete: [] } }, restart: 'on-change' as const, verify: { deadline: '60s', stableFor: '5s' } }
@@ -24,6 +24,8 @@ t.test('stored events go out a page per write, live ones queued during a write i
   let raced = false
   await followEvents({
     control,
+    terminal: TERMINAL_ROLLOUT_STATES,
+    stateEvents: ['rollout'],
     id,
     from: 0,
     follow: true,
@@ -54,6 +56,8 @@ t.test('live events that arrive together go out together; one not notified is re
   const batches: number[][] = []
   await followEvents({
     control,
+    terminal: TERMINAL_ROLLOUT_STATES,
+    stateEvents: ['rollout'],
     id,
     from: 0,
     follow: true,
@@ -80,6 +84,8 @@ t.test('a stream cut after any batch resumes from the next index: nothing lost, 
   const ac = new AbortController()
   await followEvents({
     control,
+    terminal: TERMINAL_ROLLOUT_STATES,
+    stateEvents: ['rollout'],
     id,
     from: 0,
     follow: true,
@@ -98,6 +104,8 @@ t.test('a stream cut after any batch resumes from the next index: nothing lost, 
   const batches: number[][] = []
   await followEvents({
     control,
+    terminal: TERMINAL_ROLLOUT_STATES,
+    stateEvents: ['rollout'],
     id,
     from: last + 1,
     follow: true,
@@ -112,8 +120,37 @@ t.test('a stream cut after any batch resumes from the next index: nothing lost, 
 t.test('?follow=0: the stored events in pages, then the end', async t => {
   const { control, id } = await rolloutWith(501)
   const batches: number[][] = []
-  await followEvents({ control, id, from: 3, follow: false, signal: new AbortController().signal, checkEveryMs: 20, write: async (events: RolloutEvent[]) => { batches.push(events.map(e => e.index)) } })
+  await followEvents({ control, terminal: TERMINAL_ROLLOUT_STATES, stateEvents: ['rollout'], id, from: 3, follow: false, signal: new AbortController().signal, checkEveryMs: 20, write: async (events: RolloutEvent[]) => { batches.push(events.map(e => e.index)) } })
   t.same(batches.map(b => b.length), [498], 'one write')
   t.same(batches.flat(), range(3, 501))
   t.equal(control.subscribers(id), 0, 'never subscribed')
+})
+
+t.test('a state stored terminal before its event is appended: the stream waits for that event, and does not hang without it', async t => {
+  const { control, id } = await rolloutWith(3)
+  const got: RolloutEvent[] = []
+  // The engine writes "stopping" then the terminal state; the state lands first, its event a little later.
+  control.setState(id, 'failed', { silent: true })
+  const following = followEvents({
+    control,
+    terminal: TERMINAL_ROLLOUT_STATES,
+    stateEvents: ['rollout'],
+    id,
+    from: 0,
+    follow: true,
+    signal: new AbortController().signal,
+    checkEveryMs: 20,
+    write: async (events: RolloutEvent[]) => { got.push(...events) }
+  })
+  await new Promise(resolve => setTimeout(resolve, 100))
+  control.emit(id, { type: 'rollout', message: 'rollout failed', data: { state: 'failed' } })
+  await following
+  t.match(got.at(-1), { type: 'rollout', data: { state: 'failed' } }, 'the terminal event was sent before the end')
+
+  // A producer that never appends one: the stream still ends, after END_GRACE_MS.
+  const other = await rolloutWith(2)
+  other.control.setState(other.id, 'aborted', { silent: true })
+  const t0 = Date.now()
+  await followEvents({ control: other.control, terminal: TERMINAL_ROLLOUT_STATES, stateEvents: ['rollout'], id: other.id, from: 0, follow: true, signal: new AbortController().signal, checkEveryMs: 20, write: async () => {} })
+  t.ok(Date.now() - t0 >= END_GRACE_MS, 'ended after the grace period')
 })

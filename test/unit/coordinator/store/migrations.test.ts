@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { verifyAuditFile } from '../../../../coordinator/audit/verify-audit-file.js'
 import { latestVersion, migrate, MIGRATIONS, schemaVersion, type Migration } from '../../../../coordinator/store/migrations.js'
 import { openStoreDb } from '../../../../coordinator/store/sqlite-db.js'
+import { TERMINAL_HSM_MIGRATION_STATES } from '../../../../shared/schemas/hsm-migration.js'
 import { TERMINAL_ROLLOUT_STATES } from '../../../../shared/schemas/rollout.js'
 
 const M1 = MIGRATIONS[0] as Migration
@@ -30,12 +31,18 @@ t.test('the partial index of migration 1 names exactly the terminal states', asy
     'TERMINAL_ROLLOUT_STATES changed: add a migration that recreates rollouts_one_active_per_cluster')
 })
 
+t.test('the partial index of migration 2 names exactly the terminal HSM migration states', async t => {
+  const list = /state NOT IN \(([^)]*)\)/.exec(MIGRATIONS[1]?.sql ?? '')?.[1] ?? ''
+  t.same(list.split(',').map(s => s.trim().replace(/'/g, '')).sort(), [...TERMINAL_HSM_MIGRATION_STATES].sort(),
+    'TERMINAL_HSM_MIGRATION_STATES changed: add a migration that recreates hsm_migrations_one_active_per_cluster')
+})
+
 t.test('a new file is brought to the latest version; an up-to-date one is left alone', async t => {
   const path = join(t.testdir({}), 'keyroll.db')
   const db = openStoreDb(path)
   t.teardown(() => db.close())
   t.equal(schemaVersion(db), latestVersion())
-  t.same(tables(db), ['audit', 'events', 'rollouts', 'schema_version', 'slots', 'tokens'])
+  t.same(tables(db), ['audit', 'events', 'hsm_migration_events', 'hsm_migrations', 'rollouts', 'schema_version', 'slots', 'tokens'])
   t.same(migrate(db), { from: latestVersion(), to: latestVersion() }, 'nothing to do the second time')
   t.equal((db.prepare('SELECT COUNT(*) AS n FROM schema_version').get() as { n: number }).n, MIGRATIONS.length, 'one row per migration')
 })

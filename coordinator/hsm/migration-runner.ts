@@ -1,0 +1,419 @@
+// One migration's run: its phases in order, each state change stored before its effect, so a
+// coordinator killed anywhere resumes from the store (`run()` again over the stored record):
+// - provision: the API key was generated and sealed when the migration was stored, so a re-run
+//   finds what the first run made and creates nothing;
+// - preflight (and the refusals that need the nodes): reads only, run again;
+// - A and B: the phase's revision is stored before its rollout starts, and the rollout's id right
+//   after; a rollout started but not yet noted is found again on the cluster by that revision.
+//   The engine resumes the rollout itself; the runner follows it again, forwarding its events from
+//   where the migration's events stopped;
+// - cleanup: asks the nodes first, so a removal already done is not sent again.
+// A failed phase leaves the migration `failed` with the phase kept, and a resume runs the phase
+// again with a new rollout of the same change: nodes already on it plan no change and are not
+// restarted.
+import type { Clock } from '../../shared/clock.js'
+import type { Logger } from '../../shared/logger.js'
+import type { HsmMigration, HsmMigrationPhase } from '../../shared/schemas/hsm-migration.js'
+import type { Rollout, RolloutEvent } from '../../shared/schemas/rollout.js'
+import type { Secret } from '../../shared/secrets/secret.js'
+import { errorText } from '../engine/error-text.js'
+import type { AgentClient, AgentPreflightClient } from '../ports/agent-client.js'
+import type { ClusterHsmAdmin, ClusterProbe } from '../ports/cluster-probe.js'
+import type { NodeRef } from '../ports/node-ref.js'
+import type { RolloutControl } from '../ports/rollout-control.js'
+import type { HsmMigrationStore, HsmMigrationWork, PhaseRuns } from '../store/hsm-migration-store.js'
+import type { AuditEntry } from '../store/rollout-store.js'
+import type { ExternalKmsAccess } from './external-kms.js'
+import { EXTERNAL_HSM_NAME, LOCAL_HSM_NAME } from './hsm-names.js'
+import { phaseAChange, phaseBChange } from './migration-changes.js'
+import { checkNodes } from './migration-checks.js'
+import type { MigrationEventLog } from './migration-event-log.js'
+import { failureOf, nodePhaseOf, noteBaselines, noteRun } from './phase-view.js'
+import { forwardedCount } from './forwarded-events.js'
+import { sealSecrets, type MigrationSecrets } from './migration-secrets.js'
+import type { Sealer } from '../engine/sealer.js'
+
+/** What a runner needs (the orchestrator hands in its own). */
+export interface RunnerDeps {
+  store: HsmMigrationStore
+  rollouts: RolloutControl
+  agents: AgentClient & AgentPreflightClient
+  probe: ClusterProbe & ClusterHsmAdmin
+  audit: { appendAudit: (e: Omit<AuditEntry, 'seq' | 'prevHash' | 'hash'>) => Promise<unknown> }
+  external: ExternalKmsAccess
+  events: MigrationEventLog
+  sealer: Sealer
+  clock: Clock
+  log: Logger
+  pollMs: number
+  preflightTimeoutMs?: number
+}
+
+const TERMINAL_ROLLOUT = new Set(['succeeded', 'failed', 'aborted', 'reverted'])
+
+/** Stops the run without changing what is stored (close, pause between phases, abort). */
+class Halt extends Error {}
+
+/** Runs one migration until it ends, pauses or the runner is closed. */
+export class MigrationRunner {
+  #m: HsmMigration
+  #work: HsmMigrationWork
+  readonly #secrets: MigrationSecrets
+  readonly #nodes: NodeRef[]
+  readonly #d: RunnerDeps
+  readonly #stop = new AbortController()
+  #wake: (() => void) | undefined
+  /** The rollout the current phase follows, when one runs. */
+  rolloutId: string | undefined
+  /** Resolves when run() returned. */
+  finished: Promise<void> = Promise.resolve()
+
+  readonly #onStopped: () => void
+  #saving: Promise<unknown> = Promise.resolve()
+
+  /** `onStopped` is called once each run ends (the orchestrator forgets the runner). */
+  constructor (m: HsmMigration, work: HsmMigrationWork, secrets: MigrationSecrets, nodes: NodeRef[], deps: RunnerDeps, onStopped: () => void = () => {}) {
+    this.#onStopped = onStopped
+    this.#m = m
+    this.#work = work
+    this.#secrets = secrets
+    this.#nodes = nodes
+    this.#d = deps
+  }
+
+  get migration (): HsmMigration { return this.#m }
+  get work (): HsmMigrationWork { return this.#work }
+
+  /** Starts the run in the background; `finished` resolves when it stops. */
+  start (): void {
+    this.finished = this.#run().catch((err: unknown) => {
+      this.#d.log.error({ err: errorText(err), migration: this.#m.id }, 'the HSM migration runner stopped on an unexpected error')
+    }).finally(() => { this.#onStopped() })
+  }
+
+  /** Stops at once (nothing stored): a restart resumes from the store. */
+  async close (): Promise<void> {
+    this.#stop.abort(new Halt('closed'))
+    this.#wake?.()
+    await this.finished
+  }
+
+  /** Wakes the run so it looks at its flags and its rollout again. */
+  poke (): void { this.#wake?.() }
+
+  /** Applies `edit` to the view (and work), stores both, then tells subscribers what changed. */
+  // Saves are chained: the run and a steering command (pause, abort) may save at once, and each
+  // edit must apply to what the other stored.
+  async save (edit: (m: HsmMigration, w: HsmMigrationWork) => void, sealedSecrets?: string): Promise<HsmMigration> {
+    const next = this.#saving.then(async () => {
+      const m = structuredClone(this.#m)
+      const w = structuredClone(this.#work)
+      edit(m, w)
+      m.updatedAt = this.#d.clock.now()
+      await this.#d.store.saveMigration(m, w, sealedSecrets)
+      this.#m = m
+      this.#work = w
+      return m
+    })
+    this.#saving = next.catch(() => undefined)
+    return await next
+  }
+
+  async event (type: 'migration' | 'provision' | 'preflight' | 'phase' | 'info', message: string, data?: unknown): Promise<void> {
+    await this.#d.events.append(this.#m.id, {
+      at: this.#d.clock.now(), type, message, phase: this.#m.phase, ...(data === undefined ? {} : { data })
+    }, this.#secretList())
+  }
+
+  async #run (): Promise<void> {
+    try {
+      for (;;) {
+        this.#checkStop()
+        const phase = this.#m.phase
+        if (phase === 'done') return await this.#finish()
+        if (this.#work.abortRequested === true) return await this.#end('aborted', `aborted before ${phaseName(phase)}`)
+        if (this.#work.pauseRequested === true) return
+        const next = await this.#phase(phase)
+        if (next === undefined) return
+        await this.save((m) => { m.phase = next })
+        await this.event('phase', next === 'done' ? 'every phase done' : `phase ${next}`, { phase: next })
+      }
+    } catch (err) {
+      if (err instanceof Halt || this.#stop.signal.aborted) return
+      await this.fail(`${phaseName(this.#m.phase)} failed: ${errorText(err)}`)
+    }
+  }
+
+  /** Runs one phase; answers the next, or undefined when the migration stopped in it. */
+  async #phase (phase: Exclude<HsmMigrationPhase, 'done'>): Promise<HsmMigrationPhase | undefined> {
+    switch (phase) {
+      case 'provision': return await this.#provision()
+      case 'preflight': return await this.#preflight()
+      case 'A': return await this.#rolloutPhase('A')
+      case 'B': return await this.#rolloutPhase('B')
+      case 'cleanup': return await this.#cleanup()
+    }
+  }
+
+  async #provision (): Promise<HsmMigrationPhase | undefined> {
+    const adminKey = this.#secrets.adminKey
+    if (adminKey === undefined) return 'preflight' // provisioned by an earlier run (the key is dropped after)
+    const started = this.#d.clock.monotonic()
+    await this.event('provision', `provisioning enclave ${this.#m.enclave}, its Admin identity and key ${this.#m.key} on ${this.#m.external.join(', ')}`)
+    const r = await this.#d.external.provision(this.#m.cluster, { servers: this.#m.external, adminKey }, { enclave: this.#m.enclave, key: this.#m.key, apiKey: this.#secrets.apiKey })
+    const view = { enclave: r.enclave, identity: r.identity, key: r.key, identityId: r.identityId, ms: this.#d.clock.monotonic() - started }
+    // The admin key was for provisioning only: the stored secrets keep the generated key alone.
+    await this.save((m) => { m.provision = view }, sealSecrets(this.#d.sealer, { apiKey: this.#secrets.apiKey }))
+    this.#secrets.adminKey = undefined
+    await this.event('provision', `provisioned: enclave ${r.enclave}, identity ${r.identityId} ${r.identity}, key ${r.key}`, view)
+    return 'preflight'
+  }
+
+  async #preflight (): Promise<HsmMigrationPhase | undefined> {
+    await this.event('preflight', `preflight from ${this.#nodes.length} node(s) to ${this.#m.external.join(', ')}`)
+    const checks = await checkNodes({
+      agents: this.#d.agents,
+      probe: this.#d.probe,
+      nodes: this.#nodes,
+      request: { servers: [...this.#m.external], enclave: this.#m.enclave, key: this.#m.key, apiKey: { $secret: this.#secrets.apiKey.reveal() }, ...(this.#d.preflightTimeoutMs === undefined ? {} : { timeoutMs: this.#d.preflightTimeoutMs }) },
+      replaceHsm: this.#m.replaceHsm,
+      ...(this.#work.revisionA === undefined ? {} : { revision: this.#work.revisionA }),
+      signal: this.#stop.signal
+    })
+    const blocks = [...new Set(Object.values(checks.otherHsmBlocks).flat())].sort()
+    await this.save((m, w) => {
+      m.preflight = checks.preflight
+      m.warnings = [...new Set([...m.warnings, ...checks.warnings])]
+      if (w.revisionA === undefined && checks.nextRevision !== undefined) w.revisionA = checks.nextRevision
+      w.otherHsmBlocks = blocks
+    })
+    for (const w of checks.warnings) await this.event('preflight', `warning: ${w}`)
+    await this.event('preflight', checks.problems.length === 0 ? 'preflight passed on every node' : `refused: ${checks.problems.join('; ')}`, { preflight: checks.preflight, problems: checks.problems, warnings: checks.warnings })
+    if (checks.problems.length > 0) {
+      await this.fail(`refused before any node was touched: ${checks.problems.join('; ')}`)
+      return undefined
+    }
+    return 'A'
+  }
+
+  async #rolloutPhase (phase: 'A' | 'B'): Promise<HsmMigrationPhase | undefined> {
+    let id = this.#m.rollouts[phase]
+    if (id === undefined) id = await this.#startRollout(phase)
+    if (id === undefined) return undefined
+    const r = await this.#follow(phase, id)
+    if (r === undefined) return undefined
+    if (r.state !== 'succeeded') {
+      if (this.#work.abortRequested === true || r.state === 'aborted') {
+        await this.#end('aborted', `aborted in phase ${phase}: ${r.message ?? 'the rollout was aborted'}`)
+      } else {
+        const halted = phase === 'B' ? '; every node still has its local HSM where phase B did not pass' : ''
+        await this.fail(`phase ${phase} failed on ${failureOf(r)}${halted}`)
+      }
+      return undefined
+    }
+    if (phase === 'A') return await this.#afterA()
+    return this.#m.removeLocalSealedCopy ? 'cleanup' : 'done'
+  }
+
+  /** Every node must show the external HSM configured and holding its sealed root key. */
+  async #afterA (): Promise<HsmMigrationPhase | undefined> {
+    const missing: string[] = []
+    const sealed: Record<string, boolean> = {}
+    await Promise.all(this.#nodes.map(async (n) => {
+      try {
+        const s = await this.#d.probe.hsmStatus(n, { signal: this.#stop.signal })
+        const ok = s.configured.includes(EXTERNAL_HSM_NAME) && s.sealed.includes(EXTERNAL_HSM_NAME)
+        sealed[n.name] = ok
+        if (!ok) missing.push(`${n.name} (configured: ${s.configured.join(', ') || 'none'}; sealed: ${s.sealed.join(', ') || 'none'})`)
+      } catch (err) {
+        this.#checkStop()
+        sealed[n.name] = false
+        missing.push(`${n.name} (its cluster status cannot be read: ${errorText(err)})`)
+      }
+    }))
+    await this.save((m) => {
+      for (const node of m.nodes) {
+        const a = node.phases.A
+        if (a !== undefined) node.phases.A = { ...a, sealed: sealed[node.name] ?? false }
+      }
+    })
+    if (missing.length > 0) {
+      const what = this.#m.keepLocalHsm ? 'phase A is not complete' : 'phase B refused'
+      await this.fail(`${what}: the external HSM ${EXTERNAL_HSM_NAME} is not configured and sealing on ${missing.join(', ')}`)
+      return undefined
+    }
+    await this.event('phase', `every node shows ${EXTERNAL_HSM_NAME} configured and holding a sealed copy of its root key`)
+    return this.#m.keepLocalHsm ? 'done' : 'B'
+  }
+
+  async #startRollout (phase: 'A' | 'B'): Promise<string | undefined> {
+    const revisionKey = phase === 'A' ? 'revisionA' : 'revisionB'
+    if (this.#work[revisionKey] === undefined) {
+      const base = phase === 'B' && this.#work.revisionA !== undefined ? this.#work.revisionA + 1 : undefined
+      const revision = Math.max(base ?? 0, await this.#nextRevision())
+      await this.save((_m, w) => { w[revisionKey] = revision })
+    }
+    const revision = this.#work[revisionKey] as number
+    const change = phase === 'A'
+      ? phaseAChange(revision, { servers: this.#m.external, enclave: this.#m.enclave, key: this.#m.key, apiKey: this.#secrets.apiKey })
+      : phaseBChange(revision, this.#m.replaceHsm ? this.#work.otherHsmBlocks ?? [] : [])
+    // A rollout this run started before a crash, not yet noted: take it up again.
+    const active = (await this.#d.rollouts.list({ cluster: this.#m.cluster, limit: 20 }))
+      .find((r) => !TERMINAL_ROLLOUT.has(r.state) && r.revision === revision && r.createdAt >= this.#m.createdAt)
+    let id = active?.id
+    if (id === undefined) {
+      const plan = await this.#d.rollouts.plan(this.#m.cluster, change, this.#m.createdBy)
+      const s = this.#work.strategy ?? {}
+      const rollout = await this.#d.rollouts.start({
+        cluster: this.#m.cluster,
+        change,
+        planHash: plan.planHash,
+        strategy: { ...s, maxParallel: 1, failureBudget: 0, autoRevert: false, canary: phase === 'B' },
+        ...(phase === 'A' ? { expectHsm: EXTERNAL_HSM_NAME } : {}),
+        actor: this.#m.createdBy
+      })
+      id = rollout.id
+    }
+    const rolloutId = id
+    await this.save((m) => { m.rollouts[phase] = rolloutId })
+    await this.event('phase', `phase ${phase}: rollout ${rolloutId} (revision ${revision}${phase === 'B' ? ', the first node as a canary' : ''})`, { phase, rollout: rolloutId, revision })
+    return rolloutId
+  }
+
+  async #nextRevision (): Promise<number> {
+    const statuses = await Promise.all(this.#nodes.map(async (n) => await this.#d.agents.status(n, { signal: this.#stop.signal })))
+    return Math.max(0, ...statuses.map((s) => s.appliedRevision)) + 1
+  }
+
+  /**
+   * Follows the phase's rollout to its end: forwards its events (from where the migration's
+   * events stopped), mirrors its nodes and pause state, promotes phase B's canary once it passed.
+   * Undefined when the run was closed or paused between phases.
+   */
+  async #follow (phase: 'A' | 'B', id: string): Promise<Rollout | undefined> {
+    this.rolloutId = id
+    const unsubscribe = this.#d.rollouts.subscribe(id, () => { this.#wake?.() })
+    try {
+      let cursor = await forwardedCount(this.#d.store, this.#m.id, id, phase)
+      const runs: PhaseRuns = structuredClone(this.#work.runs?.[phase] ?? { before: {}, runs: {} })
+      for (;;) {
+        this.#checkStop()
+        const r = await this.#d.rollouts.get(id)
+        if (r === undefined) throw new Error(`the rollout ${id} of phase ${phase} is gone from the store`)
+        noteBaselines(runs, r)
+        for (;;) {
+          const batch = await this.#d.rollouts.events(id, { from: cursor, limit: 500 })
+          for (const e of batch) {
+            noteRun(runs, e)
+            await this.#forward(phase, e)
+            cursor = e.index + 1
+          }
+          if (batch.length < 500) break
+        }
+        await this.#mirror(phase, r, runs)
+        if (TERMINAL_ROLLOUT.has(r.state)) return r
+        if (r.state === 'awaiting-promotion' && phase === 'B' && this.#work.pauseRequested !== true && this.#work.abortRequested !== true) {
+          await this.event('phase', `phase B: the canary ${r.nodes[0]?.node ?? ''} started on the external HSM alone; promoting`)
+          await this.#d.rollouts.promote(id, this.#m.createdBy)
+          continue
+        }
+        await this.#sleep()
+      }
+    } finally {
+      unsubscribe()
+      this.rolloutId = undefined
+    }
+  }
+
+  async #forward (phase: 'A' | 'B', e: RolloutEvent): Promise<void> {
+    const { index: _index, ...rest } = e
+    await this.#d.events.append(this.#m.id, { ...rest, phase }, this.#secretList())
+  }
+
+  /** The rollout's nodes and pause state into the migration, stored when anything changed. */
+  async #mirror (phase: 'A' | 'B', r: Rollout, runs: PhaseRuns): Promise<void> {
+    const before = JSON.stringify({ n: this.#m.nodes, s: this.#m.state, r: this.#work.runs?.[phase] })
+    const next = structuredClone(this.#m.nodes)
+    for (const step of r.nodes) {
+      const node = next.find((n) => n.name === step.node)
+      if (node !== undefined) node.phases[phase] = nodePhaseOf(step, runs, node.phases[phase])
+    }
+    const state: HsmMigration['state'] = r.state === 'paused' || this.#work.pauseRequested === true ? 'paused' : 'running'
+    if (JSON.stringify({ n: next, s: state, r: runs }) === before) return
+    await this.save((m, w) => {
+      m.nodes = next
+      m.state = state
+      w.runs = { ...w.runs, [phase]: runs }
+    })
+  }
+
+  async #cleanup (): Promise<HsmMigrationPhase | undefined> {
+    const holding: NodeRef[] = []
+    for (const n of this.#nodes) {
+      const s = await this.#d.probe.hsmStatus(n, { signal: this.#stop.signal })
+      if (s.sealed.includes(LOCAL_HSM_NAME)) holding.push(n)
+    }
+    if (holding.length === 0) {
+      await this.event('phase', `cleanup: no node holds a sealed copy for ${LOCAL_HSM_NAME}; nothing to remove`)
+      return 'done'
+    }
+    const via = this.#nodes[0] as NodeRef
+    await this.event('phase', `cleanup: CLUSTER:REMOVEHSM ${LOCAL_HSM_NAME} through ${via.name} (held by ${holding.map((n) => n.name).join(', ')}); irreversible`)
+    await this.#d.probe.removeHsm(via, LOCAL_HSM_NAME, { signal: this.#stop.signal })
+    await this.event('phase', `cleanup: the local HSM's sealed copy of the root key is removed; only ${EXTERNAL_HSM_NAME} can unseal now`)
+    return 'done'
+  }
+
+  async #finish (): Promise<void> {
+    const parts = [this.#m.keepLocalHsm ? 'phase A done; the local HSM stays (keepLocalHsm)' : 'phases A and B done', ...(this.#m.removeLocalSealedCopy ? ['the local sealed copy removed'] : [])]
+    await this.#end('succeeded', `every node seals its root key with ${EXTERNAL_HSM_NAME}: ${parts.join(', ')}`)
+  }
+
+  /** The migration failed: stored with its one-sentence reason. */
+  async fail (message: string): Promise<void> {
+    await this.#end('failed', message)
+  }
+
+  async #end (state: 'succeeded' | 'failed' | 'aborted', message: string): Promise<void> {
+    const now = this.#d.clock.now()
+    const m = await this.save((m, w) => {
+      m.state = state
+      m.message = message
+      m.finishedAt = now
+      w.pauseRequested = false
+    })
+    await this.event('migration', `migration ${state}: ${message}`, { state })
+    await this.#d.audit.appendAudit({
+      at: now,
+      actor: 'system',
+      action: 'hsm-migration.finish',
+      target: m.id,
+      detail: { cluster: m.cluster, state, phase: m.phase, message, nodes: m.nodes.map((n) => ({ node: n.name, A: n.phases.A?.state, B: n.phases.B?.state, restarts: (n.phases.A?.restarts ?? 0) + (n.phases.B?.restarts ?? 0) })) }
+    })
+  }
+
+  #checkStop (): void {
+    if (this.#stop.signal.aborted) throw new Halt('closed')
+  }
+
+  async #sleep (): Promise<void> {
+    const wake = new AbortController()
+    this.#wake = () => { wake.abort() }
+    const both = AbortSignal.any([wake.signal, this.#stop.signal])
+    try {
+      await this.#d.clock.sleep(this.#d.pollMs, both)
+    } catch {
+      // woken early: look again
+    } finally {
+      this.#wake = undefined
+    }
+  }
+
+  #secretList (): Secret[] {
+    return [this.#secrets.apiKey, ...(this.#secrets.adminKey === undefined ? [] : [this.#secrets.adminKey])]
+  }
+}
+
+function phaseName (p: HsmMigrationPhase): string {
+  return p === 'A' || p === 'B' ? `phase ${p}` : p
+}

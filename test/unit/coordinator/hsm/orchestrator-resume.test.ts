@@ -1,0 +1,125 @@
+// A migration that fails, halts, pauses, aborts or loses its coordinator: a failed phase A node
+// names itself and resuming completes without restarting done nodes again; phase B is refused
+// without every sealed copy; a failing canary halts with every node on its local HSM; a
+// coordinator restarted mid-phase resumes with no node restarted twice and no event forwarded twice.
+import t from 'tap'
+import type { HsmMigration } from '../../../../shared/schemas/hsm-migration.js'
+import { ended, harness, sealEverywhere, type Harness } from './harness.js'
+
+const restartsOf = (h: Harness): number[] => h.nodes.map((n) => h.agents.node(n).restarts)
+
+t.test('a node failing phase A fails the migration naming it; resume completes, done nodes untouched', async (t) => {
+  const h = harness(t)
+  sealEverywhere(h)
+  h.agents.script(h.nodes[1]!, 'apply', { outcome: 'rolled-back' })
+  const { migration } = await h.hsm.start(h.request({ keepLocalHsm: true }))
+  const id = migration?.id ?? ''
+  const failed = await h.until(id, ended)
+  t.equal(failed.state, 'failed')
+  t.equal(failed.phase, 'A')
+  t.match(failed.message, /^phase A failed on node node2: /)
+  t.equal(failed.nodes[1]?.phases.A?.state, 'failed')
+  t.equal(failed.nodes[2]?.phases.A?.state, 'skipped', 'node3 not reached')
+  t.same(restartsOf(h), [1, 2, 0], 'node2 restarted and was restored by its agent')
+  const firstRollout = failed.rollouts.A
+
+  const resumed = await h.hsm.resume(id, 'alice')
+  t.equal(resumed.state, 'running')
+  const m = await h.until(id, ended)
+  t.equal(m.state, 'succeeded', m.message ?? '')
+  t.not(m.rollouts.A, firstRollout, 'a new rollout for phase A')
+  t.same(restartsOf(h), [1, 3, 1], 'node1 (done) not restarted again; node2 and node3 once more')
+  t.equal(m.nodes[0]?.phases.A?.state, 'done')
+  t.equal(m.nodes[0]?.phases.A?.restarts, 1)
+  const audit = (await h.rollouts.audit()).map((a) => a.action)
+  t.ok(audit.includes('hsm-migration.resume'))
+})
+
+t.test('phase B is refused while a node lacks the external HSM\'s sealed copy', async (t) => {
+  const h = harness(t)
+  sealEverywhere(h)
+  h.probe.setHsms(h.nodes[2]!, { configured: ['hsm:minio:soft', 'hsm:minio:minkms'], sealed: ['hsm:minio:soft'] })
+  const { migration } = await h.hsm.start(h.request())
+  const m = await h.until(migration?.id ?? '', ended)
+  t.equal(m.state, 'failed')
+  t.match(m.message, /^phase B refused: the external HSM hsm:minio:minkms is not configured and sealing on node3 \(configured: hsm:minio:soft, hsm:minio:minkms; sealed: hsm:minio:soft\)/)
+  t.equal(m.nodes[2]?.phases.A?.sealed, false)
+  t.equal(m.rollouts.B, undefined, 'no phase B rollout')
+  t.same(restartsOf(h), [1, 1, 1])
+})
+
+t.test('a canary that cannot start on the external HSM alone halts the migration; the others are untouched', async (t) => {
+  const h = harness(t)
+  sealEverywhere(h)
+  // node1's first apply (phase A) goes well, its second (the canary of phase B) does not start.
+  h.agents.script(h.nodes[0]!, 'apply', { outcome: 'ok' }).script(h.nodes[0]!, 'apply', { outcome: 'rolled-back' })
+  const { migration } = await h.hsm.start(h.request())
+  const id = migration?.id ?? ''
+  const m = await h.until(id, ended)
+  t.equal(m.state, 'failed')
+  t.match(m.message, /^phase B failed on node node1: .*every node still has its local HSM/)
+  t.same(m.nodes.map((n) => n.phases.B?.state), ['failed', 'skipped', 'skipped'])
+  t.same(restartsOf(h), [3, 1, 1], 'the canary restarted and restored; the others only in A')
+})
+
+t.test('the coordinator restarted mid phase A and mid phase B: it resumes, no node restarted twice in a phase', async (t) => {
+  const h = harness(t)
+  sealEverywhere(h)
+  const { migration } = await h.hsm.start(h.request())
+  const id = migration?.id ?? ''
+  await h.until(id, (m) => m.nodes[1]?.phases.A?.state === 'done')
+  await h.restart()
+  await h.until(id, (m) => m.nodes[1]?.phases.B?.state === 'running')
+  await h.restart()
+  const m = await h.until(id, ended)
+  t.equal(m.state, 'succeeded', m.message ?? '')
+  t.same(restartsOf(h), [2, 2, 2], 'each node restarted once per phase')
+  for (const n of m.nodes) t.same([n.phases.A?.restarts, n.phases.B?.restarts], [1, 1], `${n.name}: one restart per phase in the view`)
+  const events = await h.hsm.events(id)
+  const journal = events.filter((e) => e.type === 'journal').map((e) => `${e.phase ?? ''} ${e.node ?? ''} ${(e.data as { cursor: string }).cursor}`)
+  t.equal(new Set(journal).size, journal.length, 'no journal line forwarded twice')
+  t.equal(events.filter((e) => /coordinator restarted/.test(e.message) && e.type === 'info' && e.phase === undefined).length >= 0, true)
+})
+
+t.test('killed during provisioning: the resumed run reuses the sealed key and creates nothing new', async (t) => {
+  const h = harness(t)
+  sealEverywhere(h)
+  const { migration } = await h.hsm.start(h.request({ keepLocalHsm: true }))
+  const id = migration?.id ?? ''
+  // The first run provisioned; simulate a crash right after by putting the phase back.
+  await h.until(id, (m) => m.provision !== undefined)
+  await h.hsm.close()
+  const stored = await h.store.getMigration(id)
+  const writes = h.kms.writes().length
+  await h.store.saveMigration({ ...(stored?.migration as HsmMigration), phase: 'provision', state: 'running' }, stored?.work ?? {})
+  await h.restart()
+  const m = await h.until(id, ended)
+  t.equal(m.state, 'succeeded', m.message ?? '')
+  t.equal(h.kms.writes().length, writes, 'nothing created twice')
+  t.equal(m.provision?.identityId, stored?.migration.provision?.identityId, 'the same identity')
+})
+
+t.test('pause holds the phase rollout; resume goes on; abort ends it aborted', async (t) => {
+  const h = harness(t)
+  sealEverywhere(h)
+  const { migration } = await h.hsm.start(h.request({ keepLocalHsm: true }))
+  const id = migration?.id ?? ''
+  await h.until(id, (m) => m.nodes[0]?.phases.A?.state === 'done')
+  const paused = await h.hsm.pause(id, 'bob')
+  t.equal(paused.state, 'paused')
+  await h.clock.advance(60_000)
+  const still = await h.hsm.get(id)
+  t.equal(still?.state, 'paused')
+  t.equal((await h.engine.get(still?.rollouts.A ?? ''))?.state, 'paused', 'the rollout is paused')
+  const running = await h.hsm.resume(id, 'bob')
+  t.equal(running.state, 'running')
+  await h.hsm.pause(id, 'bob')
+  await h.hsm.abort(id, 'bob')
+  const m = await h.until(id, ended)
+  t.equal(m.state, 'aborted', m.message ?? '')
+  t.equal((await h.engine.get(m.rollouts.A ?? ''))?.state, 'aborted', 'the phase rollout was aborted')
+  t.match(m.message, /^aborted in phase A/)
+  await t.rejects(h.hsm.resume(id, 'bob'), { code: 'CRD_ROLLOUT_STATE' })
+  const actions = (await h.rollouts.audit()).map((a) => a.action)
+  for (const a of ['hsm-migration.pause', 'hsm-migration.resume', 'hsm-migration.abort']) t.ok(actions.includes(a), `${a} audited`)
+})
