@@ -7,6 +7,12 @@
 // behind that could not start on the new HSM once the local one is gone.
 // Each check is retried until the step's healthy deadline (apply start + healthyDeadline), and
 // reported as a `gate` event with its timing as soon as it is decided.
+//
+// Internode, client and write readiness are independent reads, so they run at once once the
+// journal reading passed: the gate takes the slowest of them, not their sum. The result is what
+// asking them in turn would give: the first failed one in the order above names the failure
+// (all three end by the same deadline, so waiting for the others costs no time on a failure).
+// The HSM check stays last, after all three passed.
 import type { Clock } from '../../shared/clock.js'
 import type { JournalEntry } from '../../shared/schemas/journal.js'
 import type { GateResult, NodeStep } from '../../shared/schemas/rollout.js'
@@ -36,7 +42,7 @@ export interface GateContext {
   report: (check: string, part: unknown, ok: boolean, message: string) => Promise<void>
 }
 
-/** Runs the checks in order; the first that fails decides the result. */
+/** Runs the journal reading, then the three cluster checks at once (the first failed in order decides), then the HSM check. */
 export async function runGate (c: GateContext): Promise<GateResult> {
   const { clock, signal, node } = c
   let journal: NonNullable<GateResult['journal']> = { ok: false, message: 'not read yet' }
@@ -51,17 +57,37 @@ export async function runGate (c: GateContext): Promise<GateResult> {
   }, signal)
   // The last reading, with the retry's message when the deadline passed.
   if (!journalRun.ok) journal = { ...journal, ok: false, message: journalRun.message }
-  await c.report('journal', journal, journal.ok, `journal: ${journal.message}`)
+  await c.report('journal', { ...journal, ms: journalRun.ms }, journal.ok, `journal: ${journal.message}`)
   // The reading's message says itself how the journal and the verdict disagree.
   if (!journal.ok) return { ok: false, message: journal.message, journal }
 
+  const [internode, client, writeReady] = await Promise.all([internodeCheck(c), clientCheck(c), writeReadyCheck(c)])
+  if (!internode.ok) return { ok: false, message: `${node.name} did not rejoin its cluster: ${internode.message}`, journal, internode, client, writeReady }
+  if (!client.ok) return { ok: false, message: `client operations through ${node.name} did not resume: ${client.message}`, journal, internode, client, writeReady }
+  if (!writeReady.ok) return { ok: false, message: `the cluster does not accept writes through ${node.name}: ${writeReady.message}`, journal, internode, client, writeReady }
+  const passed = `${node.name} rejoined and serves clients (internode ${internode.ms} ms, client ${client.ms} ms, writes ${writeReady.ms} ms)`
+  if (c.expectHsm === undefined) return { ok: true, message: passed, journal, internode, client, writeReady }
+
+  const hsm = await checkHsm(c, c.expectHsm)
+  await c.report('hsm', hsm, hsm.ok, `hsm: ${hsm.message} (${hsm.ms} ms)`)
+  if (!hsm.ok) return { ok: false, message: `${node.name} does not hold its root key under HSM ${hsm.name}: ${hsm.message}`, journal, internode, client, writeReady, hsm }
+  return { ok: true, message: `${passed}, and its root key is sealed under HSM ${hsm.name} (${hsm.ms} ms)`, journal, internode, client, writeReady, hsm }
+}
+
+type Internode = NonNullable<GateResult['internode']>
+type Timed = NonNullable<GateResult['client']>
+
+// Internode operations: the cluster status asked from another node (each attempt asks the next
+// one) shows this node up and the member list the config names.
+async function internodeCheck (c: GateContext): Promise<Internode> {
+  const { node, signal } = c
   const others = c.cluster.filter((n) => n.name !== node.name)
   const expected = [...c.cluster.map((n) => n.minkms)].sort()
   let via = others[0]
   let turn = 0
-  const internodeRun = others.length === 0
+  const run = others.length === 0
     ? { ok: true, message: 'single-node cluster: no other node to ask', ms: 0, attempts: 0 }
-    : await retryUntil(clock, c.deadline, c.pollMs, async () => {
+    : await retryUntil(c.clock, c.deadline, c.pollMs, async () => {
       via = others[turn++ % others.length] ?? via
       if (via === undefined) return { ok: false, message: 'no other node' }
       const members = await c.probe.members(via, { signal })
@@ -72,33 +98,31 @@ export async function runGate (c: GateContext): Promise<GateResult> {
       if (seen.join(',') !== expected.join(',')) return { ok: false, message: `${via.name} shows members ${seen.join(', ')}, expected ${expected.join(', ')}` }
       return { ok: true, message: `${via.name} shows ${node.name} up among ${seen.length} members` }
     }, signal)
-  const internode = { ok: internodeRun.ok, message: internodeRun.message, ms: internodeRun.ms, ...(via === undefined ? {} : { via: via.name }) }
+  const internode = { ok: run.ok, message: run.message, ms: run.ms, ...(via === undefined ? {} : { via: via.name }) }
   await c.report('internode', internode, internode.ok, `internode: ${internode.message} (${internode.ms} ms)`)
-  if (!internode.ok) return { ok: false, message: `${node.name} did not rejoin its cluster: ${internode.message}`, journal, internode }
+  return internode
+}
 
-  const clientRun = await retryUntil(clock, c.deadline, c.pollMs, async () => {
-    await c.probe.clientRoundTrip(node, { signal })
+// Client operations: a real encrypt→decrypt round trip through the node with the probe identity.
+async function clientCheck (c: GateContext): Promise<Timed> {
+  const run = await retryUntil(c.clock, c.deadline, c.pollMs, async () => {
+    await c.probe.clientRoundTrip(c.node, { signal: c.signal })
     return { ok: true, message: 'encrypt→decrypt round trip through the node matched' }
-  }, signal)
-  const client = { ok: clientRun.ok, message: clientRun.message, ms: clientRun.ms }
+  }, c.signal)
+  const client = { ok: run.ok, message: run.message, ms: run.ms }
   await c.report('client', client, client.ok, `client: ${client.message} (${client.ms} ms)`)
-  if (!client.ok) return { ok: false, message: `client operations through ${node.name} did not resume: ${client.message}`, journal, internode, client }
+  return client
+}
 
-  const writeRun = await retryUntil(clock, c.deadline, c.pollMs, async () => {
-    const ok = await c.probe.ready(node, { write: true, signal })
+// Write readiness: minkms says the cluster accepts writes through the node.
+async function writeReadyCheck (c: GateContext): Promise<Timed> {
+  const run = await retryUntil(c.clock, c.deadline, c.pollMs, async () => {
+    const ok = await c.probe.ready(c.node, { write: true, signal: c.signal })
     return { ok, message: ok ? '/v1/health/ready?write answered 200' : '/v1/health/ready?write answered not ready' }
-  }, signal)
-  const writeReady = { ok: writeRun.ok, message: writeRun.message, ms: writeRun.ms }
+  }, c.signal)
+  const writeReady = { ok: run.ok, message: run.message, ms: run.ms }
   await c.report('writeReady', writeReady, writeReady.ok, `write readiness: ${writeReady.message} (${writeReady.ms} ms)`)
-  if (!writeReady.ok) return { ok: false, message: `the cluster does not accept writes through ${node.name}: ${writeReady.message}`, journal, internode, client, writeReady }
-
-  const passed = `${node.name} rejoined and serves clients (internode ${internode.ms} ms, client ${client.ms} ms, writes ${writeReady.ms} ms)`
-  if (c.expectHsm === undefined) return { ok: true, message: passed, journal, internode, client, writeReady }
-
-  const hsm = await checkHsm(c, c.expectHsm)
-  await c.report('hsm', hsm, hsm.ok, `hsm: ${hsm.message} (${hsm.ms} ms)`)
-  if (!hsm.ok) return { ok: false, message: `${node.name} does not hold its root key under HSM ${hsm.name}: ${hsm.message}`, journal, internode, client, writeReady, hsm }
-  return { ok: true, message: `${passed}, and its root key is sealed under HSM ${hsm.name} (${hsm.ms} ms)`, journal, internode, client, writeReady, hsm }
+  return writeReady
 }
 
 /**

@@ -27,8 +27,11 @@ export type Input =
   | { type: Command, actor: string }
   /** The wait after a blocked step is over: check again. */
   | { type: 'retry-prepare', node: string }
-  /** The step's preconditions hold: cursor and InvocationID taken, the apply may be sent. */
-  | { type: 'step-prepared', node: string, cursor?: string, invocationBefore?: string }
+  /**
+   * The step's preconditions hold: cursor and InvocationID taken, the apply may be sent.
+   * `timings` (ms per part of the preparation) only go into the `applying` event.
+   */
+  | { type: 'step-prepared', node: string, cursor?: string, invocationBefore?: string, timings?: Record<string, number> }
   /** The step may not start yet: a node unhealthy, or a boot slot open on the cluster. */
   | { type: 'blocked', node: string, reason: 'unhealthy' | 'slot', message: string }
   | { type: 'step-applied', node: string, outcome: StepOutcome }

@@ -119,7 +119,7 @@ function stepInput (d: Draft, input: StepInput): void {
         startedAt: d.now,
         ...(input.cursor === undefined ? {} : { cursor: input.cursor }),
         ...(input.invocationBefore === undefined ? {} : { invocationBefore: input.invocationBefore })
-      })
+      }, input.timings === undefined ? {} : { prepare: input.timings })
       d.effect({ type: 'apply', node: s.node })
       return
     case 'blocked': blocked(d, s, input.reason, input.message, mayStart); return
@@ -339,8 +339,9 @@ class Draft {
     }
   }
 
-  setStep (s: NodeStep, state: StepState, message: string, patch: Partial<Record<keyof NodeStep, unknown>> = {}): void {
+  /** `data` goes into the step event beside the state (never into the stored step). */
+  setStep (s: NodeStep, state: StepState, message: string, patch: Partial<Record<keyof NodeStep, unknown>> = {}, data: Record<string, unknown> = {}): void {
     this.patchStep(s, { ...patch, state, message })
-    this.emit('step', `${s.node}: ${state}: ${message}`, s.node, { state })
+    this.emit('step', `${s.node}: ${state}: ${message}`, s.node, { ...data, state })
   }
 }

@@ -21,7 +21,7 @@ import { runGate } from './gate.js'
 import type { ReadJournal } from '../gate/journal-reading.js'
 import { transition, type MachineOptions, type Transition } from './machine.js'
 import type { Effect, Input } from './machine-types.js'
-import { firstUnhealthy } from './node-health.js'
+import { agentReadiness, judgeNode, readNode, type NodeReading } from './node-health.js'
 import { recoverStep, rollbackNode } from './step-recovery.js'
 
 /** What a runner needs; shared by every runner of an engine. */
@@ -39,6 +39,22 @@ export interface RunnerDeps {
 }
 
 interface Follow { entries: JournalEntry[], cursor: string | undefined, ac: AbortController }
+
+/**
+ * The reads a node's preparation needs, asked in one burst: every checked node's agent status and
+ * minkms readiness (the cluster gate; the node's own status is also its baseline) and the node's
+ * journal cursor. Never rejects.
+ */
+interface PrepareReads { readings: NodeReading[], cursor: PromiseSettledResult<string | undefined> }
+
+/**
+ * Reads for `node` started at the end of the hold before it (see #hold); handed with that hold's
+ * answer to the prepare-step effect of the same transition, and to nothing else.
+ */
+interface Prefetch { node: string, reads: Promise<PrepareReads> }
+
+/** What an effect answers: the next input, with reads started for the step it may schedule. */
+type Next = Input | { input: Input, prefetch: Prefetch } | undefined
 
 /** Runs one rollout until it finishes or the runner is closed. */
 export class RolloutRunner {
@@ -72,7 +88,7 @@ export class RolloutRunner {
    * events and audit entries, then starts its other effects. Resolves with the transition once
    * stored; a refused command changes nothing.
    */
-  async dispatch (input: Input): Promise<Transition> {
+  async dispatch (input: Input, prefetch?: Prefetch): Promise<Transition> {
     const run = async (): Promise<Transition> => {
       if (this.#closed) return { rollout: this.#rollout, effects: [], refused: 'the engine is closing' }
       const t = transition(this.#rollout, input, this.deps.clock.now(), this.deps.machine)
@@ -85,7 +101,7 @@ export class RolloutRunner {
         if (e.type === 'emit') await this.deps.events.append(this.id, e.event)
         else if (e.type === 'audit') {
           await this.deps.store.appendAudit({ at: this.deps.clock.now(), actor: e.actor, action: e.action, target: this.id, planHash: this.#rollout.planHash, detail: e.detail })
-        } else this.#spawn(e)
+        } else this.#spawn(e, e.type === 'prepare-step' && e.node === prefetch?.node ? prefetch : undefined)
       }
       return t
     }
@@ -103,11 +119,14 @@ export class RolloutRunner {
     await this.#queue
   }
 
-  #spawn (e: Effect): void {
+  #spawn (e: Effect, prefetch?: Prefetch): void {
     const task = (async () => {
       try {
-        const next = await this.#execute(e)
-        if (next !== undefined && !this.#closed) await this.dispatch(next)
+        const next = await this.#execute(e, prefetch)
+        if (next !== undefined && !this.#closed) {
+          if ('prefetch' in next) await this.dispatch(next.input, next.prefetch)
+          else await this.dispatch(next)
+        }
       } catch (err) {
         if (!this.#closed) this.deps.log.error({ err, rollout: this.id, effect: e.type }, 'rollout effect failed')
       }
@@ -116,10 +135,10 @@ export class RolloutRunner {
     task.finally(() => this.#tasks.delete(task)).catch(() => {})
   }
 
-  async #execute (e: Effect): Promise<Input | undefined> {
+  async #execute (e: Effect, prefetch?: Prefetch): Promise<Next> {
     const signal = this.#ac.signal
     switch (e.type) {
-      case 'prepare-step': return await this.#prepare(e.node)
+      case 'prepare-step': return await this.#prepare(e.node, prefetch?.reads)
       case 'apply': return await this.#apply(e.node)
       case 'recover-step':
         this.#follow(e.node)
@@ -181,36 +200,73 @@ export class RolloutRunner {
 
   // The cluster gate before a node, the boot slots, then the baseline (InvocationID, cursor).
   // The slot check and the save of `applying` happen under the cluster lock: a slot cannot be
-  // granted between them (slots.ts takes the same lock).
-  async #prepare (node: string): Promise<Input | undefined> {
-    const { agents, probe, store, clock } = this.deps
+  // granted between them (slots.ts takes the same lock). `prefetched`: the reads, started when
+  // the node before this one finished its hold (#hold), so no older than that hold's own check.
+  async #prepare (node: string, prefetched?: Promise<PrepareReads>): Promise<Input | undefined> {
+    const { store, clock } = this.deps
     const signal = this.#ac.signal
-    const ref = this.#ref(node)
+    const t0 = clock.monotonic()
+    // From the transition that scheduled this preparation (it set startedAt) to here: storing it.
+    const scheduledMs = Math.max(0, clock.now() - (this.#step(node).startedAt ?? clock.now()))
     // Nodes this rollout is changing right now (maxParallel > 1) are expected to be restarting.
     const busy = new Set(this.#rollout.nodes.filter((s) => s.state !== 'pending' && s.state !== 'done' && s.state !== 'skipped' && s.state !== 'failed' && s.state !== 'reverted').map((s) => s.node))
-    // The node's baseline (InvocationID, journal cursor) is asked together with the cluster gate:
-    // only reads, all before the apply, and thrown away when the gate blocks; one round trip to
-    // the agents instead of three between two nodes.
-    const [bad, baseline] = await Promise.all([
-      firstUnhealthy(agents, probe, this.nodes.filter((n) => !busy.has(n.name)), signal),
-      Promise.all([agents.status(ref, { signal }), agents.journalCursor(ref, { signal })]).then(
-        ([status, cursor]) => ({ ok: true as const, status, cursor }),
-        (err: unknown) => ({ ok: false as const, err }))
-    ])
+    const reads = await (prefetched ?? this.#prepareReads(node, busy))
+    const tReads = clock.monotonic()
+    const bad = reads.readings.map(judgeNode).find((v) => !v.healthy)
     if (bad !== undefined) return { type: 'blocked', node, reason: 'unhealthy', message: bad.message }
-    if (!baseline.ok) {
+    // The node's status from the gate's own reading is its baseline: one question, one answer.
+    const mine = reads.readings.find((r) => r.node.name === node)?.status ?? await this.deps.agents.status(this.#ref(node), { signal }).then(
+      (value) => ({ status: 'fulfilled' as const, value }), (reason: unknown) => ({ status: 'rejected' as const, reason }))
+    const failed = mine.status === 'rejected' ? mine.reason : reads.cursor.status === 'rejected' ? reads.cursor.reason : undefined
+    if (mine.status === 'rejected' || reads.cursor.status === 'rejected') {
       signal.throwIfAborted()
-      return { type: 'blocked', node, reason: 'unhealthy', message: `${node}: its agent cannot be asked: ${errorText(baseline.err)}` }
+      return { type: 'blocked', node, reason: 'unhealthy', message: `${node}: its agent cannot be asked: ${errorText(failed)}` }
     }
-    const invocationBefore = baseline.status.unit.status?.invocationId === '' ? undefined : baseline.status.unit.status?.invocationId
-    const cursor = baseline.cursor
+    const invocationBefore = mine.value.unit.status?.invocationId === '' ? undefined : mine.value.unit.status?.invocationId
+    const cursor = reads.cursor.value
     return await this.deps.clusterLock.run(this.#rollout.cluster, async () => {
+      const tLocked = clock.monotonic()
       const open = await store.openSlots(this.#rollout.cluster, clock.now())
       const slot = open[0]
       if (slot !== undefined) return { type: 'blocked', node, reason: 'slot', message: `${slot.node} holds a boot slot (converging revision ${slot.revision}) until it is released or expires` } satisfies Input
-      await this.dispatch({ type: 'step-prepared', node, ...(cursor === undefined ? {} : { cursor }), ...(invocationBefore === undefined ? {} : { invocationBefore }) })
+      const timings = {
+        scheduledMs,
+        readsMs: Math.round(tReads - t0),
+        prefetched: prefetched === undefined ? 0 : 1,
+        lockMs: Math.round(tLocked - tReads),
+        slotsMs: Math.round(clock.monotonic() - tLocked)
+      }
+      this.deps.log.debug({ rollout: this.id, node, ...timings }, 'step prepared')
+      await this.dispatch({ type: 'step-prepared', node, ...(cursor === undefined ? {} : { cursor }), ...(invocationBefore === undefined ? {} : { invocationBefore }), timings })
       return undefined
     })
+  }
+
+  /** The cluster gate's readings of every node not in `busy`, and `node`'s journal cursor, at once. */
+  async #prepareReads (node: string, busy: ReadonlySet<string>): Promise<PrepareReads> {
+    const { agents, probe } = this.deps
+    const signal = this.#ac.signal
+    const [readings, cursor] = await Promise.all([
+      Promise.all(this.nodes.filter((n) => !busy.has(n.name)).map(async (n) => await readNode(agents, probe, n, signal))),
+      agents.journalCursor(this.#ref(node), { signal }).then(
+        (value) => ({ status: 'fulfilled' as const, value }), (reason: unknown) => ({ status: 'rejected' as const, reason }))
+    ])
+    return { readings, cursor }
+  }
+
+  /**
+   * The step the machine will prepare once `node` is done, when it is the only one in flight:
+   * the first pending step, unless the rollout is stopping, paused, or `node` is the canary (the
+   * rollout then waits for a promotion). A wrong guess costs reads only: a prefetch is used by
+   * the prepare-step of the transition that takes the hold's answer, and by nothing else.
+   */
+  #nextAfter (node: string): string | undefined {
+    const r = this.#rollout
+    if (r.state !== 'running' || r.stop !== undefined) return undefined
+    if (r.strategy.canary && !r.nodes.some((s) => s.state === 'done')) return undefined
+    const others = r.nodes.filter((s) => s.node !== node && s.state !== 'done' && s.state !== 'skipped' && s.state !== 'failed' && s.state !== 'reverted')
+    if (others.some((s) => s.state !== 'pending' || s.startedAt !== undefined)) return undefined
+    return others[0]?.node
   }
 
   async #apply (node: string): Promise<Input> {
@@ -244,20 +300,32 @@ export class RolloutRunner {
     return { type: 'gate-result', node, gate }
   }
 
-  async #hold (node: string, ms: number): Promise<Input> {
+  // After minHealthyTime, the node's agent and minkms are asked again. When the next node would be
+  // prepared right after, its reads (the whole cluster gate, this node included, and its journal
+  // cursor) go out now in the same burst: the hold's answer is this node's reading from it, and
+  // the prepare-step that follows uses the rest. They are reads only, taken after the hold, as
+  // fresh as the hold's own check; `done` is still stored before the next node's `applying`.
+  async #hold (node: string, ms: number): Promise<Next> {
     await this.deps.clock.sleep(ms, this.#ac.signal)
     const ref = this.#ref(node)
-    // Both asked at once; the answers are read agent first, so the message is the one asking in
-    // turn would give.
-    const [agent, minkms] = await Promise.allSettled([this.deps.agents.ready(ref, { signal: this.#ac.signal }), this.deps.probe.ready(ref, { signal: this.#ac.signal })])
+    const next = this.#nextAfter(node)
+    const reads = next === undefined ? undefined : this.#prepareReads(next, new Set())
+    const reading = (await reads)?.readings.find((r) => r.node.name === node) ?? await readNode(this.deps.agents, this.deps.probe, ref, this.#ac.signal)
+    const answer = this.#holdAnswer(node, reading)
+    return reads === undefined || next === undefined ? answer : { input: answer, prefetch: { node: next, reads } }
+  }
+
+  // The agent's answer is read first, so the message is the one asking in turn would give.
+  #holdAnswer (node: string, r: NodeReading): Input {
     const failed = (reason: unknown): Input => {
       this.#ac.signal.throwIfAborted()
       return { type: 'min-healthy-elapsed', node, ok: false, message: errorText(reason) }
     }
-    if (agent.status === 'rejected') return failed(agent.reason)
-    if (!agent.value) return { type: 'min-healthy-elapsed', node, ok: false, message: 'its agent is not ready' }
-    if (minkms.status === 'rejected') return failed(minkms.reason)
-    if (!minkms.value) return { type: 'min-healthy-elapsed', node, ok: false, message: 'minkms is not ready' }
+    if (r.status.status === 'rejected') return failed(r.status.reason)
+    const agent = agentReadiness(r.status.value)
+    if (!agent.ready) return { type: 'min-healthy-elapsed', node, ok: false, message: agent.message }
+    if (r.minkms.status === 'rejected') return failed(r.minkms.reason)
+    if (!r.minkms.value) return { type: 'min-healthy-elapsed', node, ok: false, message: 'minkms is not ready' }
     return { type: 'min-healthy-elapsed', node, ok: true, message: 'still ready' }
   }
 

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util'
 import { parseDuration } from '../../shared/change/duration.js'
 import { errText } from '../../shared/error-text.js'
 import { createMinkmsClient } from '../../shared/minkms/client.js'
-import type { Rollout } from '../../shared/schemas/rollout.js'
+import type { Rollout, RolloutEvent } from '../../shared/schemas/rollout.js'
 import { percentile, startClientLoad, type ClientLoadReport } from '../lab/client-load.js'
 import { keyrollLab, type KeyrollLab } from '../lab/keyroll-lab.js'
 import { startLab } from '../lab/start-lab.js'
@@ -49,12 +49,13 @@ function timingLines (what: string, r: Rollout, t: RolloutTiming): string[] {
     `wall ${ms(t.wall)} ms / Σ restart→verdict ${ms(t.restartToVerdictSum)} ms = **${t.ratio.toFixed(2)}** (target ≤ 1.10: ${t.ratio <= 1.1 ? 'met' : 'NOT met'}); last step done → ${r.state} ${ms(t.tail)} ms`,
     overheadLine(t),
     '',
-    '| node | prepare (previous node done / created → applying) | applying → restart | restart → verdict | verdict → healthy (gate) | gate checks | hold (healthy → done) |',
-    '|---|---|---|---|---|---|---|'
+    '| node | prepare (previous node done / created → applying) | prepare parts | applying → restart | restart → verdict | verdict → healthy (gate) | gate checks | hold (healthy → done) |',
+    '|---|---|---|---|---|---|---|---|'
   ]
   for (const s of t.steps) {
-    const checks = Object.entries(s.gateChecks).map(([k, v]) => `${k} ${ms(v)}`).join(', ')
-    lines.push(`| ${s.node} | ${ms(s.prepare)} | ${ms(s.applyToRestart)} | ${ms(s.restartToVerdict)} | ${ms(s.gate)} | ${checks} | ${ms(s.hold)} |`)
+    const checks = [`verdict → result in ${ms(s.verdictToGating)}`, ...Object.entries(s.gateChecks).map(([k, v]) => `${k} ${ms(v)}`)].join(', ')
+    const parts = Object.entries(s.prepareParts).map(([k, v]) => `${k} ${ms(v)}`).join(', ')
+    lines.push(`| ${s.node} | ${ms(s.prepare)} | ${parts === '' ? '-' : parts} | ${ms(s.applyToRestart)} | ${ms(s.restartToVerdict)} | ${ms(s.gate)} | ${checks} | ${ms(s.hold)} |`)
   }
   return lines
 }
@@ -67,11 +68,20 @@ function overheadLine (t: RolloutTiming): string {
   return `overhead ${ms(t.wall - t.restartToVerdictSum)} ms = ${Object.entries(parts).map(([k, v]) => `${k} ${ms(v)}`).join(' + ')} + rest ${ms(rest)}`
 }
 
+const isTerminalEvent = (e: RolloutEvent): boolean => e.type === 'rollout' && ['succeeded', 'failed', 'aborted', 'reverted'].includes(String((e.data as { state?: unknown } | undefined)?.state))
+
 async function roll (kr: KeyrollLab, loadOpts: Parameters<typeof startClientLoad>[0], revision: number, strategy: Record<string, unknown> | undefined): Promise<{ rollout: Rollout, timing: RolloutTiming, load: ClientLoadReport }> {
   const change = { revision, files: { config: { set: { 'cache.expiry.any': `${revision + 4}m` } } }, verify: { deadline: '30s', stableFor: '1s' } }
   const running = startClientLoad(loadOpts)
   const started = await kr.roll(change, strategy)
   const events = await kr.follow(started.id)
+  // A stream that ended before the rollout's terminal event (seen under heavy load) is followed
+  // again from where it stopped; the stream is resumable from an index.
+  for (let again = 0; again < 5 && !events.some(isTerminalEvent); again++) {
+    const last = events.at(-1)
+    say(`the event stream of ${started.id} ended after ${events.length} events without the terminal one (last: ${last?.type ?? '-'} ${last?.message ?? ''}); following again from ${events.length}`)
+    events.push(...await kr.follow(started.id, undefined, events.length))
+  }
   const loadReport = await running.stop()
   const done = (await kr.call('GET', `/v1/rollouts/${started.id}`)).json as Rollout
   return { rollout: done, timing: rolloutTiming(done, events), load: loadReport }

@@ -15,12 +15,16 @@ export interface StepTiming {
    * gate before the node, its InvocationID and journal cursor, the boot-slot check.
    */
   prepare?: number
+  /** The coordinator's own split of prepare (the `applying` event's `data.prepare`, ms). */
+  prepareParts: Record<string, number>
   /** `applying` → restart: the apply request, the agent's plan, file writes, daemon-reload. */
   applyToRestart?: number
   /** restart → verdict (the agent's own timings): the denominator's share. */
   restartToVerdict?: number
   /** verdict → `healthy`: the coordinator's gate (journal reading, internode, client, write-ready). */
   gate?: number
+  /** verdict → `gating` stored: the agent's work after its verdict (commit) and its answer reaching the coordinator. */
+  verdictToGating?: number
   /** Each gate check's own time, as its `gate` event reports it. */
   gateChecks: Record<string, number>
   /** `healthy` → `done`: minHealthyTime, then readiness asked again. */
@@ -54,6 +58,7 @@ export function rolloutTiming (rollout: Rollout, events: readonly RolloutEvent[]
   const steps = rollout.nodes.map((s): StepTiming => {
     const applying = stateAt(events, 'step', 'applying', s.node)
     const healthy = stateAt(events, 'step', 'healthy', s.node)
+    const gating = stateAt(events, 'step', 'gating', s.node)
     const done = stateAt(events, 'step', 'done', s.node) ?? s.finishedAt
     const t = s.verdict?.timings
     const gateChecks: Record<string, number> = {}
@@ -61,14 +66,19 @@ export function rolloutTiming (rollout: Rollout, events: readonly RolloutEvent[]
       const d = e.data as { check?: unknown, ms?: unknown } | undefined
       if (e.type === 'gate' && e.node === s.node && typeof d?.check === 'string' && typeof d.ms === 'number') gateChecks[d.check] = d.ms
     }
+    const applyingData = events.find((e) => e.type === 'step' && e.node === s.node && (e.data as { state?: unknown } | undefined)?.state === 'applying')?.data as { prepare?: Record<string, unknown> } | undefined
+    const prepareParts: Record<string, number> = {}
+    for (const [k, v] of Object.entries(applyingData?.prepare ?? {})) if (typeof v === 'number') prepareParts[k] = v
     const prepare = diff(previousDone, applying)
     previousDone = done
     return {
       node: s.node,
       ...opt('prepare', prepare),
+      prepareParts,
       ...opt('applyToRestart', diff(applying, t?.restartAt)),
       ...opt('restartToVerdict', diff(t?.restartAt, t?.verdictAt)),
       ...opt('gate', diff(t?.verdictAt, healthy)),
+      ...opt('verdictToGating', diff(t?.verdictAt, gating)),
       gateChecks,
       ...opt('hold', diff(healthy, done))
     }

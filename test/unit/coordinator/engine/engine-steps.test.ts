@@ -129,10 +129,11 @@ t.test("the next node's baseline (status, journal cursor) is asked together with
   const cursorAsked: string[] = []
   const status = h.cluster.status.bind(h.cluster)
   const journalCursor = h.cluster.journalCursor.bind(h.cluster)
-  // Once node1 is done, node3's status (part of the cluster gate before node2) waits for `release`.
+  // Once node1 passed its gate, node3's status (part of the cluster gate before node2, asked when
+  // node1's hold ends) waits for `release`.
   h.cluster.status = async (ref) => {
     const r = [...h.store.rollouts.values()][0]?.rollout
-    if (ref.name === 'node3' && r?.nodes[0]?.state === 'done' && !released) await held
+    if (ref.name === 'node3' && ['healthy', 'done'].includes(r?.nodes[0]?.state ?? '') && !released) await held
     return await status(ref)
   }
   h.cluster.journalCursor = async (ref) => { cursorAsked.push(ref.name); return await journalCursor(ref) }

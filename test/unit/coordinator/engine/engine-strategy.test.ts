@@ -113,7 +113,8 @@ t.test('failure budget 1: a second failure halts', async t => {
 t.test('a node down mid-rollout: wait (info event) until it is healthy again, the others untouched', async t => {
   const h = harness(t)
   const n3 = h.cluster.node('node3')
-  h.store.onSave = (r) => { if (step(r, 'node1').state === 'done') n3.up = false }
+  // node3 fails while node1 holds: before the reads of node2's cluster gate, which go out when the hold ends.
+  h.store.onSave = (r) => { if (step(r, 'node1').state === 'healthy') n3.up = false }
   const r0 = await h.start()
   await h.until(r0.id, (x) => step(x, 'node1').state === 'done')
   await h.clock.advance(30_000)
@@ -132,7 +133,8 @@ t.test('a node down mid-rollout: wait (info event) until it is healthy again, th
 
 t.test('a node down mid-rollout past progressDeadline: the rollout fails', async t => {
   const h = harness(t)
-  h.store.onSave = (r) => { if (step(r, 'node1').state === 'done') h.cluster.node('node3').up = false }
+  // node3 fails while node1 holds: before the reads of node2's cluster gate, which go out when the hold ends.
+  h.store.onSave = (r) => { if (step(r, 'node1').state === 'healthy') h.cluster.node('node3').up = false }
   const r = await h.until((await h.start({ progressDeadline: '1m' })).id, terminal)
   t.equal(r.state, 'failed')
   t.match(r.message, /no progress .* before node2: node3/)
@@ -142,7 +144,8 @@ t.test('a node down mid-rollout past progressDeadline: the rollout fails', async
 t.test('onUnhealthy pause: the rollout pauses, naming the node', async t => {
   const h = harness(t)
   const n3 = h.cluster.node('node3')
-  h.store.onSave = (r) => { if (step(r, 'node1').state === 'done') n3.agentUp = false }
+  // node3 fails while node1 holds: before the reads of node2's cluster gate, which go out when the hold ends.
+  h.store.onSave = (r) => { if (step(r, 'node1').state === 'healthy') n3.agentUp = false }
   const r0 = await h.start({ onUnhealthy: 'pause' })
   let r = await h.until(r0.id, (x) => x.state === 'paused')
   t.match(r.message, /paused before node2: node3: its agent cannot be asked/)
