@@ -16,9 +16,9 @@
 // process skips recording: coverage is what the test processes themselves ran, one script per file.
 //
 // And the children do not load processinfo at all: its import registers module hooks that run on
-// a separate thread (Node 20's module.register), so every module a child loads crosses threads,
-// which doubled the CPU time of a child that loads many modules (the crash test's 42 agents,
-// npm and tsc in the newcomer test), for a process tree nothing reads. processinfo adds its
+// a separate thread (Node 20's module.register), so every ES module a child imports crosses
+// threads, which doubled the CPU time of a child that imports many (the crash test's 42 agents),
+// for a process tree nothing reads. processinfo adds its
 // import to a child's NODE_OPTIONS in a process-on-spawn listener; ours runs after it (listeners
 // run in the order they were added, and processinfo added its own before this file loaded) and
 // takes that one entry out again. The _TAPJS_PROCESSINFO_* variables stay (coverage off above).
