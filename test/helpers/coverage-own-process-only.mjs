@@ -13,6 +13,47 @@
 // esbuild's ranges) or as one covered line (esbuild's map won), although its tests passed.
 //
 // With the variable off here (this process has already registered), every descendant of a test
-// process skips recording: coverage is what the test processes themselves ran, all compiled by
-// ts-node, one script per file.
+// process skips recording: coverage is what the test processes themselves ran, one script per file.
+//
+// And the children do not load processinfo at all: its import registers module hooks that run on
+// a separate thread (Node 20's module.register), so every ES module a child imports crosses
+// threads, which doubled the CPU time of a child that imports many (the crash test's 42 agents),
+// for a process tree nothing reads. processinfo adds its
+// import to a child's NODE_OPTIONS in a process-on-spawn listener; ours runs after it (listeners
+// run in the order they were added, and processinfo added its own before this file loaded) and
+// takes that one entry out again. The _TAPJS_PROCESSINFO_* variables stay (coverage off above).
+import processOnSpawn from 'process-on-spawn'
+import { argvToNodeOptions, nodeOptionsToArgv } from 'node-options-to-argv'
+
 process.env._TAPJS_PROCESSINFO_COVERAGE_ = '0'
+
+const PROCESSINFO = /[\\/]@tapjs[\\/]processinfo[\\/]|^@tapjs\/processinfo\//
+
+/** NODE_OPTIONS without processinfo's `--import`/`--loader` entry (other entries untouched). */
+export function withoutProcessinfo (nodeOptions) {
+  const argv = nodeOptionsToArgv(nodeOptions)
+  const kept = []
+  let removed = false
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const m = /^(--import|--loader|--experimental-loader)(?:=(.*))?$/.exec(a)
+    if (m === null) { kept.push(a); continue }
+    const value = m[2] ?? argv[i + 1] ?? ''
+    const ours = PROCESSINFO.test(decodeURIComponent(value))
+    if (m[2] === undefined) i++
+    if (ours) removed = true
+    else kept.push(...(m[2] === undefined ? [a, value] : [a]))
+  }
+  return removed ? argvToNodeOptions(kept) : nodeOptions
+}
+
+processOnSpawn.addListener((child) => {
+  const opts = child.env.NODE_OPTIONS
+  if (typeof opts !== 'string' || opts === '') return
+  const next = withoutProcessinfo(opts)
+  if (next === opts) return
+  const env = { ...child.env }
+  if (next === '') delete env.NODE_OPTIONS
+  else env.NODE_OPTIONS = next
+  child.env = env
+})

@@ -14,9 +14,9 @@
 // is not picked up, and the copy compiles as before: slower, never wrong.
 import t from 'tap'
 import { existsSync } from 'node:fs'
-import { cp, mkdir, readdir, readFile, rm } from 'node:fs/promises'
+import { cp, mkdir, readdir, readFile, readlink, rm } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { processRunner } from '../../shared/process-runner.js'
 import { repoRoot } from '../lab/repo.js'
 
@@ -52,13 +52,18 @@ function cleanEnv (): NodeJS.ProcessEnv {
 /**
  * npx links a checkout's own bin through an entry in its cache, keyed by the checkout's path; an
  * entry left by an earlier run of this test (same path) would keep that run's link. A newcomer's
- * fresh clone has none: remove ours.
+ * fresh clone has none: remove ours. An npx killed mid-way (a run that timed out) leaves the
+ * entry with its link to the checkout but no package.json, and npx then fails on it: the link
+ * names it too.
  */
-async function forgetNpxLinks (dir: string): Promise<void> {
+async function forgetNpxLinks (dir: string, name: string): Promise<void> {
   const npx = join(process.env.npm_config_cache ?? join(homedir(), '.npm'), '_npx')
   for (const entry of await readdir(npx).catch(() => [])) {
     const pkg = await readFile(join(npx, entry, 'package.json'), 'utf8').catch(() => '')
-    if (pkg.includes(JSON.stringify(dir))) await rm(join(npx, entry), { recursive: true, force: true })
+    const link = await readlink(join(npx, entry, 'node_modules', name)).catch(() => '')
+    if (pkg.includes(JSON.stringify(dir)) || (link !== '' && resolve(join(npx, entry, 'node_modules'), link) === dir)) {
+      await rm(join(npx, entry), { recursive: true, force: true })
+    }
   }
 }
 
@@ -71,7 +76,7 @@ t.test('a fresh checkout after its install step', async (t) => {
     await cp(join(repo, f), join(dir, f))
   }
   const env = cleanEnv()
-  const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { bin?: Record<string, string>, scripts?: Record<string, string> }
+  const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { name: string, bin?: Record<string, string>, scripts?: Record<string, string> }
   t.equal(pkg.bin?.['keyroll-agent'], 'agent/bin/keyroll-agent.js', 'package.json names the keyroll-agent command')
   t.ok(pkg.scripts?.prepare, 'npm ci builds (prepare)')
 
@@ -80,7 +85,7 @@ t.test('a fresh checkout after its install step', async (t) => {
   t.ok(existsSync(join(dir, 'dist/agent/main.js')), 'npm ci built the tree')
   const compiled = existsSync(join(dir, 'node_modules/better-sqlite3/build/Release/obj.target'))
   t.comment(compiled ? 'better-sqlite3 was compiled from source (the local prebuild did not fit)' : 'better-sqlite3 came from the local prebuild')
-  await forgetNpxLinks(dir)
+  await forgetNpxLinks(dir, pkg.name)
   const help = await processRunner.run('npx', ['keyroll-agent', '--help'], { cwd: dir, env, timeoutMs: 180_000 })
   t.match(help.stdout, /^Usage: keyroll-agent \[options\] \[command\]$/m)
   t.match(help.stdout, /^ {2}plan \[options\]/m)

@@ -20,7 +20,7 @@ const N = 'node1'
 type Phase = 'lock' | 'plan' | 'backup' | 'write' | 'restart' | 'verify' | 'commit'
 interface Aim { dir: string, match: string, nth: number, delayMs: number }
 
-/** Where each phase is caught; `i` alternates between two aims where a phase has two. */
+/** Where each phase is caught; `i` picks one of the two aims where a phase has two (AIMS). */
 function aim (phase: Phase, i: number, planMs: number): Aim {
   switch (phase) {
     case 'lock': return { dir: STATE, match: '^apply\\.lock$', nth: 1, delayMs: 0 }
@@ -43,7 +43,26 @@ function aim (phase: Phase, i: number, planMs: number): Aim {
 }
 
 const PHASES: Phase[] = ['lock', 'plan', 'backup', 'write', 'restart', 'verify', 'commit']
-const ROUNDS = Number(process.env.KEYROLL_LAB_CRASH_ROUNDS ?? 2)
+/** How many aims `aim()` has for each phase. */
+const AIMS: Record<Phase, number> = { lock: 1, plan: 1, backup: 2, write: 2, restart: 1, verify: 1, commit: 2 }
+// One round kills once at every aim of every phase: 10 kills, each of the two aims of backup,
+// write and commit included. The kill method alternates along the round (main process, whole
+// unit, ...), so both methods are used, and a phase with two aims gets both; each further round
+// swaps the method of every kill, so 2 rounds kill every aim both ways. npm test runs 1 (each
+// kill with its recovery takes 5-9 s of the lab tier); KEYROLL_LAB_CRASH_ROUNDS=2 or more for more.
+const ROUNDS = Number(process.env.KEYROLL_LAB_CRASH_ROUNDS ?? 1)
+type How = 'main' | 'unit'
+/** The kills of `rounds` rounds, in order: phase, aim index, kill method. */
+function killPlan (rounds: number): Array<{ round: number, phase: Phase, i: number, how: How }> {
+  const plan: Array<{ round: number, phase: Phase, i: number, how: How }> = []
+  for (let round = 0; round < rounds; round++) {
+    let k = 0
+    for (const phase of PHASES) {
+      for (let i = 0; i < AIMS[phase]; i++) plan.push({ round, phase, i, how: (k++ + round) % 2 === 0 ? 'main' : 'unit' })
+    }
+  }
+  return plan
+}
 
 /** The next change: toggles the external HSM section and bumps a marker in the env file, so both files change. */
 function nextChange (al: AgentLab, revision: number, apiKey: string, hasHsm: boolean): unknown {
@@ -57,6 +76,15 @@ function nextChange (al: AgentLab, revision: number, apiKey: string, hasHsm: boo
     verify: { deadline: '30s', stableFor: '2s' }
   }
 }
+
+t.test('the kill plan: one round hits every aim of every phase, and each phase with two aims both ways', async (t) => {
+  const one = killPlan(1)
+  t.same(one.map((k) => `${k.phase}/${k.i}`), PHASES.flatMap((p) => Array.from({ length: AIMS[p] }, (_, i) => `${p}/${i}`)), 'every aim once')
+  t.same(new Set(one.map((k) => k.how)), new Set(['main', 'unit']), 'both kill methods')
+  for (const p of PHASES.filter((p) => AIMS[p] === 2)) t.same(new Set(one.filter((k) => k.phase === p).map((k) => k.how)), new Set(['main', 'unit']), `${p}: its two aims killed two ways`)
+  const two = killPlan(2)
+  t.ok(one.every((k) => two.some((l) => l.round === 1 && l.phase === k.phase && l.i === k.i && l.how !== k.how)), 'a second round kills every aim the other way')
+})
 
 t.test('SIGKILL in every apply phase, then recovery by the unit', { skip: labSkip }, async (t) => {
   const al = await startAgentLab(t, { nodes: 1, external: 1 })
@@ -80,76 +108,73 @@ t.test('SIGKILL in every apply phase, then recovery by the unit', { skip: labSki
 
   const report: string[] = []
   let leftBehind = 0
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const phase of PHASES) {
-      const i = round
-      revision++
-      const before = { config: await lab.readFile(N, NODE_PATHS.config), env: await lab.readFile(N, NODE_PATHS.envFile), applied: (await status()).appliedRevision }
-      const pid = await mainPid()
-      const how = (round + PHASES.indexOf(phase)) % 2 === 0 ? 'main' : 'unit'
-      const a = aim(phase, i, planMs)
-      const armed = `${RUN}/armed-${revision}`
-      await sh(`rm -f ${RUN}/verify`)
-      // env -i: the test runner's NODE_OPTIONS (its loaders) mean nothing inside the node.
-      const killer = lab.exec(N, ['env', '-i', 'PATH=/usr/bin:/bin', 'node', KILLER, JSON.stringify({ ...a, pid, how, armed, cgroup: UNIT_CGROUP, timeoutMs: 60_000 })])
-      await lab.waitFor(async () => (await sh(`test -e ${armed} && echo yes`)).trim() === 'yes', { timeoutMs: 20_000, intervalMs: 50, what: 'the killer armed' })
-      const change = nextChange(al, revision, apiKey, await hasHsm())
-      const invocation = await al.invocation(N)
-      const newRun = async (): Promise<void> => {
-        await lab.waitFor(async () => { const now = await al.invocation(N); return now !== invocation && now !== '' }, { timeoutMs: 30_000, intervalMs: 50, what: 'minkms restarted' })
-        await sh(`touch ${RUN}/verify`)
-      }
-      const stream = al.applyStream(N, change, (line) => {
-        const l = line as { step?: string, status?: string }
-        if (phase === 'verify' && l.step === 'restart' && l.status === 'started') newRun().catch(() => {})
-      }).catch(() => ({ broken: true })) // killed before the response began: no stream at all
-      const k = JSON.parse((await killer).stdout.trim().split('\n').at(-1) ?? '{}') as { killedAt?: number, file?: string, timeout?: boolean }
-      const s = await stream
-      const label = `${phase} #${round + 1} (SIGKILL ${how === 'main' ? 'to the main process' : 'to the whole unit, cgroup.kill'}, at ${k.file ?? '?'}${a.delayMs > 0 ? ` +${a.delayMs} ms` : ''})`
-      if (k.killedAt === undefined) { t.fail(`${label}: the apply never reached the kill point`); continue }
-      t.ok(s.broken, `${label}: the apply stream broke`)
-      const left = await temps()
-      leftBehind += left.length
-
-      // Recovery: kill → a new agent that answers ready with no apply in progress.
-      let recoveredAt = 0
-      let daemonAt = 0
-      try {
-        await lab.waitFor(async () => {
-          const p = await mainPid()
-          if (p === 0 || p === pid) return false
-          if (daemonAt === 0) daemonAt = Date.now()
-          const ready = await al.call(N, 'GET', '/health/ready').then((r) => r.status === 200, () => false)
-          if (!ready || (await status()).applying) return false
-          recoveredAt = Date.now()
-          return true
-        }, { timeoutMs: 90_000, intervalMs: 100, what: `${label}: the agent recovered` })
-      } catch (err) {
-        t.fail((err as Error).message)
-        break
-      }
-      const ms = recoveredAt - k.killedAt
-      const now = await status()
-      const config = await lab.readFile(N, NODE_PATHS.config)
-      const env = await lab.readFile(N, NODE_PATHS.envFile)
-      if (now.appliedRevision === revision) {
-        t.match(env, new RegExp(`^KEYROLL_CRASH_REVISION=${revision}$`, 'm'), `${label}: committed, env on the new revision`)
-        t.equal(/aistor-key-manager-hsm/.test(config), !/aistor-key-manager-hsm/.test(before.config), `${label}: committed, config on the new revision`)
-      } else {
-        t.equal(now.appliedRevision, before.applied, `${label}: still on revision ${before.applied}`)
-        t.equal(config, before.config, `${label}: config byte-identical to the old revision`)
-        t.equal(env, before.env, `${label}: env byte-identical to the old revision`)
-      }
-      t.same(await temps(), [], `${label}: no temporary file left`)
-      await lab.waitFor(async () => await minkmsReady(lab, lab.node(N)), { timeoutMs: 30_000, what: 'minkms ready' })
-      report.push(`${phase.padEnd(7)} ${String(ms).padStart(6)} ms  ${ms < 10_000 ? '' : '(over 10 s) '}(daemon started after ${daemonAt - k.killedAt} ms) on revision ${now.appliedRevision}; temp files left by the kill: ${left.length === 0 ? 'none' : left.map((p) => p.replace(/keyroll-[0-9a-f]{16}/, 'keyroll-…')).join(', ')}  [${label}]`)
+  const plan = killPlan(ROUNDS)
+  for (const { round, phase, i, how } of plan) {
+    revision++
+    const before = { config: await lab.readFile(N, NODE_PATHS.config), env: await lab.readFile(N, NODE_PATHS.envFile), applied: (await status()).appliedRevision }
+    const pid = await mainPid()
+    const a = aim(phase, i, planMs)
+    const armed = `${RUN}/armed-${revision}`
+    await sh(`rm -f ${RUN}/verify`)
+    // env -i: the test runner's NODE_OPTIONS (its loaders) mean nothing inside the node.
+    const killer = lab.exec(N, ['env', '-i', 'PATH=/usr/bin:/bin', 'node', KILLER, JSON.stringify({ ...a, pid, how, armed, cgroup: UNIT_CGROUP, timeoutMs: 60_000 })])
+    await lab.waitFor(async () => (await sh(`test -e ${armed} && echo yes`)).trim() === 'yes', { timeoutMs: 20_000, intervalMs: 50, what: 'the killer armed' })
+    const change = nextChange(al, revision, apiKey, await hasHsm())
+    const invocation = await al.invocation(N)
+    const newRun = async (): Promise<void> => {
+      await lab.waitFor(async () => { const now = await al.invocation(N); return now !== invocation && now !== '' }, { timeoutMs: 30_000, intervalMs: 50, what: 'minkms restarted' })
+      await sh(`touch ${RUN}/verify`)
     }
+    const stream = al.applyStream(N, change, (line) => {
+      const l = line as { step?: string, status?: string }
+      if (phase === 'verify' && l.step === 'restart' && l.status === 'started') newRun().catch(() => {})
+    }).catch(() => ({ broken: true })) // killed before the response began: no stream at all
+    const k = JSON.parse((await killer).stdout.trim().split('\n').at(-1) ?? '{}') as { killedAt?: number, file?: string, timeout?: boolean }
+    const s = await stream
+    const label = `${phase} #${round + 1} (SIGKILL ${how === 'main' ? 'to the main process' : 'to the whole unit, cgroup.kill'}, at ${k.file ?? '?'}${a.delayMs > 0 ? ` +${a.delayMs} ms` : ''})`
+    if (k.killedAt === undefined) { t.fail(`${label}: the apply never reached the kill point`); continue }
+    t.ok(s.broken, `${label}: the apply stream broke`)
+    const left = await temps()
+    leftBehind += left.length
+
+    // Recovery: kill → a new agent that answers ready with no apply in progress.
+    let recoveredAt = 0
+    let daemonAt = 0
+    try {
+      await lab.waitFor(async () => {
+        const p = await mainPid()
+        if (p === 0 || p === pid) return false
+        if (daemonAt === 0) daemonAt = Date.now()
+        const ready = await al.call(N, 'GET', '/health/ready').then((r) => r.status === 200, () => false)
+        if (!ready || (await status()).applying) return false
+        recoveredAt = Date.now()
+        return true
+      }, { timeoutMs: 90_000, intervalMs: 100, what: `${label}: the agent recovered` })
+    } catch (err) {
+      t.fail((err as Error).message)
+      break
+    }
+    const ms = recoveredAt - k.killedAt
+    const now = await status()
+    const config = await lab.readFile(N, NODE_PATHS.config)
+    const env = await lab.readFile(N, NODE_PATHS.envFile)
+    if (now.appliedRevision === revision) {
+      t.match(env, new RegExp(`^KEYROLL_CRASH_REVISION=${revision}$`, 'm'), `${label}: committed, env on the new revision`)
+      t.equal(/aistor-key-manager-hsm/.test(config), !/aistor-key-manager-hsm/.test(before.config), `${label}: committed, config on the new revision`)
+    } else {
+      t.equal(now.appliedRevision, before.applied, `${label}: still on revision ${before.applied}`)
+      t.equal(config, before.config, `${label}: config byte-identical to the old revision`)
+      t.equal(env, before.env, `${label}: env byte-identical to the old revision`)
+    }
+    t.same(await temps(), [], `${label}: no temporary file left`)
+    await lab.waitFor(async () => await minkmsReady(lab, lab.node(N)), { timeoutMs: 30_000, what: 'minkms ready' })
+    report.push(`${phase.padEnd(7)} ${String(ms).padStart(6)} ms  ${ms < 10_000 ? '' : '(over 10 s) '}(daemon started after ${daemonAt - k.killedAt} ms) on revision ${now.appliedRevision}; temp files left by the kill: ${left.length === 0 ? 'none' : left.map((p) => p.replace(/keyroll-[0-9a-f]{16}/, 'keyroll-…')).join(', ')}  [${label}]`)
   }
   t.comment(`recovery, kill → agent ready with no apply in progress (target < 10 s; RestartSec=2s, then ExecStartPre, then the daemon, which restarts and verifies minkms first when the kill came after the write):\n${report.join('\n')}`)
   const journal = await lab.journal(N, AGENT_UNIT)
   t.notMatch(journal, /State 'stop-sigterm' timed out/, 'systemd never waited out TimeoutStopSec after a kill')
   if (leftBehind > 0) t.match(journal, /temporary files? left by an interrupted write/, 'recovery said which temporary files it removed')
-  t.ok(report.length >= 12, `${report.length} kills recovered`)
+  t.equal(report.length, plan.length, `${report.length} of ${plan.length} kills recovered (${ROUNDS} round${ROUNDS === 1 ? '' : 's'})`)
 
   // Secret grep: every file in the managed directories and the state directory, except the managed files.
   const files = (await sh(`find /etc/minkms /etc/default ${STATE} -type f`)).split('\n').filter((f) => f !== '' && f !== NODE_PATHS.config && f !== NODE_PATHS.envFile)
