@@ -39,12 +39,33 @@ export function migrationLab (t: TeardownHost, lab: Lab, kr: KeyrollLab): Migrat
     if (r.status !== 200) throw new Error(`migration ${id}: ${r.status} ${r.text}`)
     return r.json as HsmMigration
   }
-  const until: MigrationLab['until'] = async (id, pred, what = 'the migration') => await lab.waitFor(async () => {
-    // The coordinator may be restarting (a kill): an unanswered poll is a retry, not a failure.
-    const m = await get(id).catch(() => undefined)
-    return m !== undefined && pred(m) ? m : undefined
-  }, { timeoutMs: 180_000, intervalMs: 100, what })
-  const settle = async (id: string): Promise<HsmMigration> => await until(id, (m) => SETTLED.includes(m.state), `migration ${id} to settle`)
+  const until: MigrationLab['until'] = async (id, pred, what = 'the migration') => {
+    const deadline = Date.now() + 180_000
+    let last: HsmMigration | undefined
+    const seen = (): string => JSON.stringify(last === undefined ? null : { state: last.state, phase: last.phase, message: last.message, nodes: last.nodes.map((n) => ({ name: n.name, A: n.phases.A?.state, B: n.phases.B?.state })), rollouts: last.rollouts, warnings: last.warnings })
+    for (;;) {
+      // The coordinator may be restarting (a kill): an unanswered poll is a retry, not a failure.
+      const m = await get(id).catch(() => undefined)
+      if (m !== undefined) {
+        last = m
+        if (pred(m)) return m
+        // Settled elsewhere than awaited: say where at once rather than at the deadline.
+        if (SETTLED.includes(m.state)) throw new Error(`waiting for ${what}, the migration settled instead: ${seen()}`)
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${seen()}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+  const settle = async (id: string): Promise<HsmMigration> => {
+    // Settling is what is awaited here, so a settled migration is the answer, not an error.
+    const deadline = Date.now() + 240_000
+    for (;;) {
+      const m = await get(id).catch(() => undefined)
+      if (m !== undefined && SETTLED.includes(m.state)) return m
+      if (Date.now() > deadline) throw new Error(`timed out waiting for migration ${id} to settle (${m?.state ?? 'no answer'} in ${m?.phase ?? '?'})`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
   const client = (n: LabNode): ReturnType<typeof createMinkmsClient> =>
     createMinkmsClient({ endpoints: [`${n.address}:${n.port}`], apiKey: lab.rootKey('cluster'), ca: lab.ca.pem })
 
