@@ -4,7 +4,7 @@
 // coordinator restarted mid-phase resumes with no node restarted twice and no event forwarded twice.
 import t from 'tap'
 import type { HsmMigration } from '../../../../shared/schemas/hsm-migration.js'
-import { ended, harness, sealEverywhere, type Harness } from './harness.js'
+import { BOTH, ended, harness, sealEverywhere, type Harness } from './harness.js'
 
 const restartsOf = (h: Harness): number[] => h.nodes.map((n) => h.agents.node(n).restarts)
 
@@ -38,7 +38,9 @@ t.test('a node failing phase A fails the migration naming it; resume completes, 
 t.test('phase B is refused while a node lacks the external HSM\'s sealed copy', async (t) => {
   const h = harness(t)
   sealEverywhere(h)
-  h.probe.setHsms(h.nodes[2]!, { configured: ['hsm:minio:soft', 'hsm:minio:minkms'], sealed: ['hsm:minio:soft'] })
+  // The engine's gate sees node3 sealed after its step; the orchestrator's check before phase B
+  // no longer does (the copy gone since, say).
+  h.probe.script(h.nodes[2]!, 'hsmStatus', { hsms: BOTH }).script(h.nodes[2]!, 'hsmStatus', { hsms: { configured: ['hsm:minio:soft', 'hsm:minio:minkms'], sealed: ['hsm:minio:soft'] } })
   const { migration } = await h.hsm.start(h.request())
   const m = await h.until(migration?.id ?? '', ended)
   t.equal(m.state, 'failed')
@@ -46,6 +48,19 @@ t.test('phase B is refused while a node lacks the external HSM\'s sealed copy', 
   t.equal(m.nodes[2]?.phases.A?.sealed, false)
   t.equal(m.rollouts.B, undefined, 'no phase B rollout')
   t.same(restartsOf(h), [1, 1, 1])
+  h.probe.assertNoPendingScripts()
+})
+
+t.test('phase A\'s gate: a node that does not seal with the external HSM is rolled back and named', async (t) => {
+  const h = harness(t)
+  sealEverywhere(h)
+  h.probe.setHsms(h.nodes[1]!, { configured: ['hsm:minio:soft'], sealed: ['hsm:minio:soft'] })
+  const { migration } = await h.hsm.start(h.request())
+  const m = await h.until(migration?.id ?? '', ended)
+  t.equal(m.state, 'failed')
+  t.match(m.message, /^phase A failed on node node2: .*hsm:minio:minkms/)
+  t.equal(m.nodes[1]?.phases.A?.state, 'failed')
+  t.equal(m.rollouts.B, undefined)
 })
 
 t.test('a canary that cannot start on the external HSM alone halts the migration; the others are untouched', async (t) => {
