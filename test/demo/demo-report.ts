@@ -42,13 +42,30 @@ function phaseCell (p: Phase | undefined): string {
   return `${p.verdict ?? '?'}${timing}${gate}`
 }
 
+/**
+ * The migration's overhead: its wall time over the sum of its nodes' restart-to-verdict times (the
+ * time the nodes themselves needed, measured in the same run), or undefined when a time is missing.
+ * 1.0 would be a migration that costs nothing beyond the restarts; provisioning, preflight, the
+ * gates and the reads between nodes are the rest.
+ */
+export function overheadRatio (r: HsmMigrationReport): { ratio: number, restartsMs: number } | undefined {
+  const times = r.nodes.flatMap((n) => [n.phases.A, n.phases.B]).filter((p) => p !== undefined).map((p) => p.restartToVerdictMs)
+  if (times.length === 0 || times.some((ms) => ms === undefined || ms <= 0)) return undefined
+  const restartsMs = (times as number[]).reduce((a, b) => a + b, 0)
+  return { ratio: r.durationMs / restartsMs, restartsMs }
+}
+
 /** The report as lines: the result, the time, and per node its restarts and each phase's verdict. */
 export function reportLines (r: HsmMigrationReport): string[] {
   const rows = [['NODE', 'RESTARTS', 'PHASE A (verdict, restart to verdict)', 'PHASE B'],
     ...r.nodes.map((n) => [n.name, String(n.restarts), phaseCell(n.phases.A), phaseCell(n.phases.B)])]
+  const overhead = overheadRatio(r)
   return [
     `migration ${r.id}: ${r.result} in ${formatMs(r.durationMs)}${r.message === undefined ? '' : ` (${r.message})`}`,
-    ...table(rows).map((l) => `  ${l}`)
+    ...table(rows).map((l) => `  ${l}`),
+    ...(overhead === undefined
+      ? []
+      : [`  overhead: ${overhead.ratio.toFixed(2)} (${formatMs(r.durationMs)} of migration over ${formatMs(overhead.restartsMs)} of restart to verdict, summed over the nodes' phases)`])
   ]
 }
 

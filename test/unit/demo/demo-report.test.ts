@@ -1,6 +1,6 @@
 // The migration report as the CLI writes it: read against its schema, printed per node.
 import t from 'tap'
-import { findingsLines, formatMs, parseReport, reportLines } from '../../demo/demo-report.js'
+import { findingsLines, formatMs, overheadRatio, parseReport, reportLines } from '../../demo/demo-report.js'
 
 const report = {
   id: 'm-1',
@@ -27,6 +27,14 @@ t.test('printed: the result, then a row per node', async (t) => {
   t.match(lines[3], /^ {2}node2 +1 +ok +-$/)
   t.match(reportLines({ id: 'm', result: 'failed', durationMs: 10, message: 'node2 halted', nodes: [] })[0], 'migration m: failed in 10 ms (node2 halted)')
   t.same([formatMs(999), formatMs(12_340), formatMs(125_000)], ['999 ms', '12.3 s', '2 min 05 s'])
+})
+
+t.test('the overhead: wall time over the summed restart-to-verdict times, only when every phase has its time', async (t) => {
+  const timed = { ...report, result: 'succeeded' as const, durationMs: 24_000, nodes: [report.nodes[0] as (typeof report.nodes)[0], { name: 'node2', restarts: 1, phases: { A: { verdict: 'ok', restartToVerdictMs: 3900 } } }] }
+  t.same(overheadRatio(timed), { ratio: 24_000 / 12_000, restartsMs: 12_000 })
+  t.match(reportLines(timed).at(-1), /^ {2}overhead: 2\.00 \(24\.0 s of migration over 12\.0 s of restart to verdict/)
+  t.equal(overheadRatio({ ...report, result: 'succeeded' }), undefined, 'node2 phase A has no time: no ratio')
+  t.equal(reportLines({ ...report, result: 'succeeded' }).length, 4, 'and no overhead line')
 })
 
 t.test('the demo\'s own findings per node', async (t) => {
