@@ -4,6 +4,7 @@
 // named by what it is, not shown).
 import { isDeepStrictEqual } from 'node:util'
 import { parse } from 'yaml'
+import { parseApiKey } from '../../shared/minkms/keys.js'
 import { EXTERNAL_HSM_NAME } from '../../shared/schemas/hsm-migration.js'
 
 /** The local software HSM: sealing with MINIO_KMS_HSM_KEY from /etc/default/minkms. */
@@ -68,7 +69,10 @@ export function checkConfig (before: string, after: string, expected: ExpectedHs
     if (section.enclave !== expected.enclave) problems.push(`hsm.minio.minkms.enclave is ${JSON.stringify(section.enclave)}, not "${expected.enclave}"`)
     if (section.key !== expected.key) problems.push(`hsm.minio.minkms.key is ${JSON.stringify(section.key)}, not "${expected.key}"`)
     const apiKey = record(section.auth)?.key
-    if (typeof apiKey !== 'string' || !/^k1:[A-Za-z0-9_-]{43}$/.test(apiKey)) problems.push('hsm.minio.minkms.auth.key is not an API key (k1: and 43 characters)')
+    // Whatever kind keyroll generated (k1: Ed25519 or k2: ECDSA), it must parse as minkms parses it.
+    let valid = typeof apiKey === 'string'
+    try { if (valid) parseApiKey(apiKey as string) } catch { valid = false }
+    if (!valid) problems.push('hsm.minio.minkms.auth.key is not a k1:/k2: API key')
   }
   const otherHsms = Object.keys(record(now.hsm) ?? {}).flatMap((kind) => Object.keys(record(record(now.hsm)?.[kind]) ?? {}).map((sub) => `hsm.${kind}.${sub}`))
     .filter((k) => k !== 'hsm.minio.minkms')

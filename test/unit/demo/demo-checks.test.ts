@@ -19,7 +19,7 @@ t.test('config: the section added, comments and settings intact', async (t) => {
   t.match(checkConfig(before, after.replace('# Config file version. Required.\n', ''), expected), [/1 earlier comment line\(s\) are gone, the first: "# Config file version\. Required\."/])
   t.same(checkConfig(before, after.replace('ca: /etc/minkms/certs/CAs', 'ca: /elsewhere'), expected), ['settings other than hsm.minio.minkms changed'])
   t.match(checkConfig(before, before + hsmSection(servers.slice(0, 1), 'other', 'keyroll-demo-hsm', 'k1:short'), expected), [
-    /server is \["10\.77\.1\.51:7373"\], not/, /enclave is "other"/, /auth\.key is not an API key/
+    /server is \["10\.77\.1\.51:7373"\], not/, /enclave is "other"/, /auth\.key is not a k1:\/k2: API key/
   ])
   const problems = checkConfig(before, after + 'hsm:\n  vault: {}\n', expected)
   t.ok(problems.length > 0, 'a broken or doubled hsm block is a problem')
