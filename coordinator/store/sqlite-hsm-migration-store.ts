@@ -9,7 +9,7 @@ import { TERMINAL_HSM_MIGRATION_STATES, type HsmMigration, type HsmMigrationEven
 import type { HsmMigrationStore, HsmMigrationWork, NewHsmMigrationEvent, StoredHsmMigration } from './hsm-migration-store.js'
 import { isTerminalMigration, migrationConflictError, unknownMigration } from './hsm-migration-rules.js'
 import { openStoreDb, STORE_FILE, type OpenStoreDbOptions } from './sqlite-db.js'
-import { closedError, limitOf } from './store-rules.js'
+import { closedError, limitOf, uniqueOrConflict } from './store-rules.js'
 
 // The enum's fixed words, not input: safe to write into the statement.
 const ACTIVE = `state NOT IN (${TERMINAL_HSM_MIGRATION_STATES.map((s) => `'${s}'`).join(', ')})`
@@ -46,7 +46,7 @@ export class SqliteHsmMigrationStore implements HsmMigrationStore {
         const active = this.#s.activeOn.get(migration.cluster, '') as { id: string, state: string } | undefined
         if (active !== undefined) throw migrationConflictError(migration.cluster, active)
       }
-      this.#unique(migration.cluster, () => this.#s.insert.run(migration.id, migration.cluster, migration.state, migration.createdAt, JSON.stringify(migration), JSON.stringify(m.work), m.sealedSecrets))
+      uniqueOrConflict(() => this.#s.insert.run(migration.id, migration.cluster, migration.state, migration.createdAt, JSON.stringify(migration), JSON.stringify(m.work), m.sealedSecrets), () => migrationConflictError(migration.cluster))
     }).immediate()
   }
 
@@ -56,10 +56,10 @@ export class SqliteHsmMigrationStore implements HsmMigrationStore {
       const row = this.#s.state.get(migration.id) as { cluster: string } | undefined
       if (row === undefined) throw unknownMigration(migration.id)
       if (row.cluster !== migration.cluster) throw new Error(`HSM migration ${migration.id} cannot move from cluster ${row.cluster} to ${migration.cluster}`)
-      this.#unique(migration.cluster, () => {
+      uniqueOrConflict(() => {
         if (sealedSecrets === undefined) this.#s.update.run(migration.state, JSON.stringify(migration), JSON.stringify(work), migration.id)
         else this.#s.updateSealed.run(migration.state, JSON.stringify(migration), JSON.stringify(work), sealedSecrets, migration.id)
-      })
+      }, () => migrationConflictError(migration.cluster))
     }).immediate()
   }
 
@@ -107,16 +107,6 @@ export class SqliteHsmMigrationStore implements HsmMigrationStore {
 
   #open (): void {
     if (this.#closed) throw closedError()
-  }
-
-  // The partial unique index refused the write: another migration of the cluster is active.
-  #unique (cluster: string, write: () => unknown): void {
-    try {
-      write()
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw migrationConflictError(cluster)
-      throw err
-    }
   }
 }
 

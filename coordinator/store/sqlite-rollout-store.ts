@@ -11,7 +11,7 @@ import { TERMINAL_ROLLOUT_STATES, type Rollout, type RolloutEvent } from '../../
 import { chainAuditEntry, type NewAuditEntry } from '../audit/audit-chain.js'
 import type { AuditEntry, NewRolloutEvent, RolloutStore, Slot, StoredRollout, StoredToken } from './rollout-store.js'
 import { openStoreDb, STORE_FILE, type OpenStoreDbOptions } from './sqlite-db.js'
-import { closedError, conflictError, isTerminal, limitOf, unknownRollout } from './store-rules.js'
+import { closedError, conflictError, isTerminal, limitOf, uniqueOrConflict, unknownRollout } from './store-rules.js'
 
 // The enum's fixed words, not input: safe to write into the statement.
 const ACTIVE = `state NOT IN (${TERMINAL_ROLLOUT_STATES.map(s => `'${s}'`).join(', ')})`
@@ -60,7 +60,7 @@ export class SqliteRolloutStore implements RolloutStore {
         const active = this.#s.activeOn.get(rollout.cluster, '') as { id: string, state: string } | undefined
         if (active !== undefined) throw conflictError(rollout.cluster, active)
       }
-      this.#unique(rollout.cluster, () => this.#s.insertRollout.run(rollout.id, rollout.cluster, rollout.state, rollout.createdAt, JSON.stringify(rollout), r.sealedChange))
+      uniqueOrConflict(() => this.#s.insertRollout.run(rollout.id, rollout.cluster, rollout.state, rollout.createdAt, JSON.stringify(rollout), r.sealedChange), () => conflictError(rollout.cluster))
     }).immediate()
   }
 
@@ -74,7 +74,7 @@ export class SqliteRolloutStore implements RolloutStore {
         const active = this.#s.activeOn.get(rollout.cluster, rollout.id) as { id: string, state: string } | undefined
         if (active !== undefined) throw conflictError(rollout.cluster, active)
       }
-      this.#unique(rollout.cluster, () => this.#s.updateRollout.run(rollout.state, JSON.stringify(rollout), rollout.id))
+      uniqueOrConflict(() => this.#s.updateRollout.run(rollout.state, JSON.stringify(rollout), rollout.id), () => conflictError(rollout.cluster))
     }).immediate()
   }
 
@@ -182,17 +182,6 @@ export class SqliteRolloutStore implements RolloutStore {
 
   #open (): void {
     if (this.#closed) throw closedError()
-  }
-
-  // The partial unique index refused the write: another rollout of the cluster became active
-  // between our check and the write (another process on the same file).
-  #unique (cluster: string, write: () => unknown): void {
-    try {
-      write()
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw conflictError(cluster)
-      throw err
-    }
   }
 }
 

@@ -34,3 +34,17 @@ export function unknownRollout (id: string): CoordinatorError {
 export function closedError (): Error {
   return new Error('the rollout store is closed')
 }
+
+/**
+ * Runs a write guarded by a partial unique index (one active rollout or migration per cluster):
+ * the index refusing it means another one became active between the check and the write (another
+ * process on the same file), answered with `conflict()`.
+ */
+export function uniqueOrConflict (write: () => unknown, conflict: () => Error): void {
+  try {
+    write()
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw conflict()
+    throw err
+  }
+}
