@@ -215,8 +215,40 @@ export class MigrationRunner {
     return this.#m.removeLocalSealedCopy ? 'cleanup' : 'done'
   }
 
-  /** Every node must show the external HSM configured and holding its sealed root key. */
+  /**
+   * After phase A's rollout. With keepLocalHsm the migration ends here, once every node shows the
+   * external HSM configured and holding its sealed root key. Otherwise phase B follows, and its
+   * start makes that check (so a resume that starts phase B again makes it too).
+   */
   async #afterA (): Promise<HsmMigrationPhase | undefined> {
+    if (!this.#m.keepLocalHsm) return 'B'
+    const missing = await this.#sealedCopies()
+    if (missing.length > 0) {
+      await this.fail(`phase A is not complete: the external HSM ${EXTERNAL_HSM_NAME} is not configured and sealing on ${missing.join(', ')}`)
+      return undefined
+    }
+    await this.event('phase', `every node shows ${EXTERNAL_HSM_NAME} configured and holding a sealed copy of its root key`)
+    return 'done'
+  }
+
+  /**
+   * Phase B takes the local HSM away, so before each new phase B rollout (the first, and each
+   * one a resume starts after a halt) every node must hold the external HSM's sealed copy: a
+   * copy missing (never made, or removed since by CLUSTER:REMOVEHSM or a restored data
+   * directory) would leave that node unable to unseal. False when the migration was failed here.
+   */
+  async #phaseBAllowed (): Promise<boolean> {
+    const missing = await this.#sealedCopies()
+    if (missing.length > 0) {
+      await this.fail(`phase B refused: the external HSM ${EXTERNAL_HSM_NAME} is not configured and sealing on ${missing.join(', ')}; no node was touched in phase B`)
+      return false
+    }
+    await this.event('phase', `every node shows ${EXTERNAL_HSM_NAME} configured and holding a sealed copy of its root key`)
+    return true
+  }
+
+  /** Asks every node's own cluster status; stores each node's answer in phase A's view; answers the nodes lacking it. */
+  async #sealedCopies (): Promise<string[]> {
     const missing: string[] = []
     const sealed: Record<string, boolean> = {}
     await Promise.all(this.#nodes.map(async (n) => {
@@ -237,13 +269,9 @@ export class MigrationRunner {
         if (a !== undefined) node.phases.A = { ...a, sealed: sealed[node.name] ?? false }
       }
     })
-    if (missing.length > 0) {
-      const what = this.#m.keepLocalHsm ? 'phase A is not complete' : 'phase B refused'
-      await this.fail(`${what}: the external HSM ${EXTERNAL_HSM_NAME} is not configured and sealing on ${missing.join(', ')}`)
-      return undefined
-    }
-    await this.event('phase', `every node shows ${EXTERNAL_HSM_NAME} configured and holding a sealed copy of its root key`)
-    return this.#m.keepLocalHsm ? 'done' : 'B'
+    // Node order, so the message reads the same however the answers arrived.
+    const order = this.#nodes.map((n) => n.name)
+    return missing.sort((a, b) => order.indexOf(a.split(' ')[0] ?? '') - order.indexOf(b.split(' ')[0] ?? ''))
   }
 
   async #startRollout (phase: 'A' | 'B'): Promise<string | undefined> {
@@ -262,6 +290,7 @@ export class MigrationRunner {
       .find((r) => !TERMINAL_ROLLOUT.has(r.state) && r.revision === revision && r.createdAt >= this.#m.createdAt)
     let id = active?.id
     if (id === undefined) {
+      if (phase === 'B' && !await this.#phaseBAllowed()) return undefined
       const plan = await this.#d.rollouts.plan(this.#m.cluster, change, this.#m.createdBy)
       const s = this.#work.strategy ?? {}
       const rollout = await this.#d.rollouts.start({

@@ -51,6 +51,33 @@ t.test('phase B is refused while a node lacks the external HSM\'s sealed copy', 
   h.probe.assertNoPendingScripts()
 })
 
+t.test('a resume that starts phase B again checks every sealed copy again: refused while one is gone, then completes', async (t) => {
+  const h = harness(t)
+  sealEverywhere(h)
+  // The canary of phase B fails once; while the migration is halted, node2's external copy is removed.
+  h.agents.script(h.nodes[0]!, 'apply', { outcome: 'ok' }).script(h.nodes[0]!, 'apply', { outcome: 'rolled-back' })
+  const { migration } = await h.hsm.start(h.request())
+  const id = migration?.id ?? ''
+  const halted = await h.until(id, ended)
+  t.match(halted.message, /^phase B failed on node node1/)
+  h.probe.setHsms(h.nodes[1]!, { configured: ['hsm:minio:soft', 'hsm:minio:minkms'], sealed: ['hsm:minio:soft'] })
+  const before = restartsOf(h)
+
+  await h.hsm.resume(id, 'alice')
+  const refused = await h.until(id, ended)
+  t.equal(refused.state, 'failed')
+  t.equal(refused.phase, 'B', 'still in phase B, so the next resume asks again')
+  t.match(refused.message, /^phase B refused: the external HSM hsm:minio:minkms is not configured and sealing on node2 \(configured: hsm:minio:soft, hsm:minio:minkms; sealed: hsm:minio:soft\); no node was touched in phase B/)
+  t.same(restartsOf(h), before, 'no node restarted')
+  t.equal(refused.nodes[1]?.phases.A?.sealed, false, "node2's phase A view says its copy is missing")
+
+  h.probe.setHsms(h.nodes[1]!, BOTH) // the operator re-added it (CLUSTER:ADDHSM)
+  await h.hsm.resume(id, 'alice')
+  const done = await h.until(id, ended)
+  t.equal(done.state, 'succeeded', done.message ?? '')
+  t.equal(done.nodes[1]?.phases.A?.sealed, true)
+})
+
 t.test('phase A\'s gate: a node that does not seal with the external HSM is rolled back and named', async (t) => {
   const h = harness(t)
   sealEverywhere(h)
