@@ -4,7 +4,9 @@
 import { readFile } from 'node:fs/promises'
 import { parseDocument } from 'yaml'
 import { parseApiKey } from '../../../shared/minkms/keys.js'
+import { invalid, isMapping, onlyKeys, requiredString } from './config-fields.js'
 import { FatalError, describeError } from './fatal-error.js'
+import { parseVaultHsm, type VaultHsmConfig } from './vault-config.js'
 
 /** `hsm.minio.minkms`: another Key Manager holds the key that seals this node's REK. */
 export interface ExternalKmsHsmConfig {
@@ -30,6 +32,8 @@ export interface EmulatorConfig {
   /** `admin.identity`: an extra SysAdmin identity. */
   adminIdentity?: string
   externalHsm?: ExternalKmsHsmConfig
+  /** `hsm.hashicorp.vault`, run by an offline stand-in (no Vault is called). */
+  vaultHsm?: VaultHsmConfig
   /** Non-fatal remarks (ignored sections), logged as WARN. */
   warnings: readonly string[]
 }
@@ -38,30 +42,6 @@ const TOP_LEVEL = new Set(['version', 'admin', 'tls', 'hsm'])
 /** Sections seen in third-party files; accepted and ignored with a warning. */
 const IGNORED_TOP_LEVEL = new Set(['log', 'cache', 'datastore', 'cluster'])
 const H1 = /^h1:[A-Za-z0-9_-]{43}$/
-
-type Mapping = Record<string, unknown>
-
-function isMapping (v: unknown): v is Mapping {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-/** Builds the error for a problem inside the file. */
-function invalid (path: string, what: string): FatalError {
-  return new FatalError(`kms: invalid config file '${path}': ${what}`)
-}
-
-function onlyKeys (path: string, m: Mapping, where: string, allowed: readonly string[]): void {
-  for (const k of Object.keys(m)) {
-    if (!allowed.includes(k)) throw invalid(path, `unknown field '${where}${k}'`)
-  }
-}
-
-function requiredString (path: string, m: Mapping, key: string, where: string): string {
-  const v = m[key]
-  if (v === undefined || v === null || v === '') throw invalid(path, `'${where}${key}' is required`)
-  if (typeof v !== 'string') throw invalid(path, `'${where}${key}' must be a string`)
-  return v
-}
 
 /** `host:port` from `host:port`, `host` or `https://host:port`; undefined when malformed. */
 export function normaliseServer (s: string): string | undefined {
@@ -125,20 +105,29 @@ function parseExternalKms (path: string, m: unknown): ExternalKmsHsmConfig {
   return { servers, enclave, key, apiKey }
 }
 
-function parseHsm (path: string, hsm: unknown): ExternalKmsHsmConfig | undefined {
-  if (hsm === undefined || hsm === null) return undefined
+const SUPPORTED = 'the emulator supports hsm.minio.minkms and hsm.hashicorp.vault'
+/** The `hsm.<vendor>.<kind>` blocks the emulator runs. */
+const KINDS = new Map([['minio', 'minkms'], ['hashicorp', 'vault']])
+
+interface HsmBlocks { externalHsm?: ExternalKmsHsmConfig, vaultHsm?: VaultHsmConfig }
+
+function parseHsm (path: string, hsm: unknown): HsmBlocks {
+  const out: HsmBlocks = {}
+  if (hsm === undefined || hsm === null) return out
   if (!isMapping(hsm)) throw invalid(path, "'hsm' must be a mapping")
-  let external: ExternalKmsHsmConfig | undefined
-  for (const [backend, body] of Object.entries(hsm)) {
-    if (backend !== 'minio') throw invalid(path, `HSM 'hsm.${backend}' is not supported (the emulator supports hsm.minio.minkms)`)
+  for (const [vendor, body] of Object.entries(hsm)) {
+    const supported = KINDS.get(vendor)
+    if (supported === undefined) throw invalid(path, `HSM 'hsm.${vendor}' is not supported (${SUPPORTED})`)
     if (body === null) continue
-    if (!isMapping(body)) throw invalid(path, "'hsm.minio' must be a mapping")
+    if (!isMapping(body)) throw invalid(path, `'hsm.${vendor}' must be a mapping`)
     for (const [kind, conf] of Object.entries(body)) {
-      if (kind !== 'minkms') throw invalid(path, `HSM 'hsm.minio.${kind}' is not supported (the emulator supports hsm.minio.minkms)`)
-      if (conf !== null) external = parseExternalKms(path, conf)
+      if (kind !== supported) throw invalid(path, `HSM 'hsm.${vendor}.${kind}' is not supported (${SUPPORTED})`)
+      if (conf === null) continue
+      if (vendor === 'minio') out.externalHsm = parseExternalKms(path, conf)
+      else out.vaultHsm = parseVaultHsm(path, conf)
     }
   }
-  return external
+  return out
 }
 
 /** Validates the text of a config file. Throws FatalError. */
@@ -166,13 +155,14 @@ export function parseConfig (text: string, path: string): EmulatorConfig {
     }
   }
   const tls = parseTls(path, root.tls)
-  const externalHsm = parseHsm(path, root.hsm)
+  const { externalHsm, vaultHsm } = parseHsm(path, root.hsm)
   return Object.freeze({
     path,
     tls,
     warnings,
     ...(adminIdentity !== undefined && { adminIdentity }),
-    ...(externalHsm !== undefined && { externalHsm })
+    ...(externalHsm !== undefined && { externalHsm }),
+    ...(vaultHsm !== undefined && { vaultHsm })
   })
 }
 

@@ -35,6 +35,7 @@ import type { PeerStatus } from './rpc-types.js'
 import { SoftHsm } from './soft-hsm.js'
 import { loadTlsMaterial } from './tls-files.js'
 import { unsealRek } from './unseal.js'
+import { VaultStandInHsm } from './vault-standin-hsm.js'
 import { API_VERSION, EMULATOR_VERSION } from './version.js'
 
 export interface EmulatorOptions {
@@ -72,7 +73,11 @@ export interface RunningEmulator {
   close (reason?: string): Promise<void>
 }
 
-async function configuredHsms (opts: EmulatorOptions, external: Hsm | undefined): Promise<{ hsms: Hsm[], softKey?: Buffer }> {
+/**
+ * The configured HSMs, in the order unseal tries them and the banner lists them (emulator choice):
+ * the soft HSM, then the Vault stand-in, then the external Key Manager.
+ */
+async function configuredHsms (opts: EmulatorOptions, others: ReadonlyArray<Hsm | undefined>): Promise<{ hsms: Hsm[], softKey?: Buffer }> {
   const hsms: Hsm[] = []
   let softKey: Buffer | undefined
   if (opts.hsmKey !== undefined && opts.hsmKey.trim() !== '') {
@@ -81,7 +86,7 @@ async function configuredHsms (opts: EmulatorOptions, external: Hsm | undefined)
     softKey = parsed.key
     hsms.push(new SoftHsm(parsed.key))
   }
-  if (external !== undefined) hsms.push(external)
+  for (const hsm of others) if (hsm !== undefined) hsms.push(hsm)
   if (hsms.length === 0) throw new FatalError('kms: no HSM provided')
   return softKey === undefined ? { hsms } : { hsms, softKey }
 }
@@ -141,7 +146,8 @@ export async function startEmulator (opts: EmulatorOptions): Promise<RunningEmul
     external = new ExternalKmsHsm(config.externalHsm, tls.ca, opts.externalHsmTimeoutMs ?? 3000)
     if (faults.externalHsmDown === true) external = new ExternalHsmDown(external, config.externalHsm.servers)
   }
-  const { hsms, softKey } = await configuredHsms(opts, external)
+  const vault = config.vaultHsm === undefined ? undefined : new VaultStandInHsm(config.vaultHsm)
+  const { hsms, softKey } = await configuredHsms(opts, [vault, external])
 
   await prepareDataDir(opts.dataDir)
   const files = dataFiles(opts.dataDir)

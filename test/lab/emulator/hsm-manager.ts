@@ -22,7 +22,7 @@ export class HsmManager {
     this.#log = log
   }
 
-  /** Names of the configured HSMs, in configuration order (soft first). */
+  /** Names of the configured HSMs, in configuration order (soft, Vault, external). */
   configuredNames (): string[] {
     return this.#configured.map((h) => h.name)
   }

@@ -6,15 +6,18 @@
 export const SOFT_HSM_NAME = 'hsm:minio:soft'
 /** An external Key Manager (`hsm.minio.minkms`); real minkms's name is undocumented. */
 export const EXTERNAL_KMS_HSM_NAME = 'hsm:minio:minkms'
+/** HashiCorp Vault's transit engine (`hsm.hashicorp.vault`); an emulator choice of name. */
+export const VAULT_HSM_NAME = 'hsm:hashicorp:vault'
 
 /** A REK sealed by one HSM, as stored on disk (JSON). */
 export type SealedRek =
   | { hsm: string, type: 'aes256-gcm', createdAt: string, ciphertext: string }
   | { hsm: string, type: 'minkms', createdAt: string, enclave: string, key: string, version: number, ciphertext: string }
+  | { hsm: string, type: 'vault-transit', createdAt: string, server: string, engine: string, key: string, ciphertext: string }
 
 /** One configured HSM. Implementations may do network I/O and must time out on their own. */
 export interface Hsm {
-  /** `hsm:minio:soft`, `hsm:minio:minkms`. */
+  /** `hsm:minio:soft`, `hsm:hashicorp:vault`, `hsm:minio:minkms`. */
   readonly name: string
   /** Seals the 32-byte REK; rejects with a message fit for a log line (no secrets). */
   seal (rek: Buffer): Promise<SealedRek>

@@ -11,7 +11,8 @@ function isSealedRek (v: unknown): v is SealedRek {
   const e = v as Record<string, unknown>
   return typeof e.hsm === 'string' && typeof e.ciphertext === 'string' &&
     (e.type === 'aes256-gcm' || (e.type === 'minkms' && typeof e.enclave === 'string' &&
-      typeof e.key === 'string' && typeof e.version === 'number'))
+      typeof e.key === 'string' && typeof e.version === 'number') ||
+      (e.type === 'vault-transit' && typeof e.server === 'string' && typeof e.engine === 'string' && typeof e.key === 'string'))
 }
 
 /** Reads and writes `rek.json`. Not safe for concurrent writers; the server serialises HSM commands. */

@@ -25,7 +25,11 @@ t.test('our own errors', async (t) => {
   fatal(t, TLS, `kms: invalid config file '${P}': 'version' is required (version: v1)`)
   fatal(t, 'version: v2\n' + TLS, `kms: invalid config file '${P}': unsupported version 'v2' (supported: v1)`)
   fatal(t, 'version: v1\nbogus: 1\n' + TLS, `kms: invalid config file '${P}': unknown field 'bogus'`)
-  fatal(t, 'version: v1\n' + TLS + 'hsm:\n  hashicorp:\n    vault: {}\n', /HSM 'hsm.hashicorp' is not supported/)
+  const supported = '(the emulator supports hsm.minio.minkms and hsm.hashicorp.vault)'
+  fatal(t, 'version: v1\n' + TLS + 'hsm:\n  aws:\n    kms: {}\n', `kms: invalid config file '${P}': HSM 'hsm.aws' is not supported ${supported}`)
+  fatal(t, 'version: v1\n' + TLS + 'hsm:\n  hashicorp:\n    keyvault: {}\n', `kms: invalid config file '${P}': HSM 'hsm.hashicorp.keyvault' is not supported ${supported}`)
+  fatal(t, 'version: v1\n' + TLS + 'hsm:\n  minio:\n    soft: {}\n', `kms: invalid config file '${P}': HSM 'hsm.minio.soft' is not supported ${supported}`)
+  fatal(t, 'version: v1\n' + TLS + 'hsm:\n  hashicorp: [vault]\n', `kms: invalid config file '${P}': 'hsm.hashicorp' must be a mapping`)
   fatal(t, '- a\n', `kms: invalid config file '${P}': the document is not a YAML mapping`)
   fatal(t, 'version: v1\nversion: v1\n', /kms: invalid config file .*: Map keys must be unique/)
   fatal(t, 'version: v1\n' + TLS + '  extra: 1\n', /unknown field 'tls.extra'/)

@@ -1,28 +1,9 @@
 // The external Key Manager HSM (hsm.minio.minkms): a second in-process emulator plays the external
-// Key Manager, provisioned through the real client exactly as the HSM migration procedure does.
+// Key Manager (helpers/external-km.ts).
 import t from 'tap'
 import { generateApiKey } from '../../../../shared/minkms/keys.js'
-import type { CommandEvent } from '../../../lab/emulator/http-server.js'
-import { clientFor, configYaml, failedStart, startNode, testEnv, type ExternalHsmSpec, type TestEnv } from './helpers/harness.js'
-
-const ENCLAVE = 'aistor-key-manager'
-const KEY = 'aistor-key-manager-hsm'
-
-/** Starts the external Key Manager with an enclave, an admin identity and the sealing key. */
-async function externalKm (env: TestEnv): Promise<{ host: string, spec: ExternalHsmSpec, events: CommandEvent[], close: () => Promise<void> }> {
-  const events: CommandEvent[] = []
-  const ext = await startNode(env, { hsmKey: 'hsm:aes256:' + Buffer.alloc(32, 0x11).toString('base64'), onCommand: (e) => events.push(e) })
-  const root = clientFor(env, ext.emu.host, ext.emu.rootApiKey)
-  await root.createEnclave(ENCLAVE)
-  const admin = generateApiKey('k1')
-  await root.createIdentity(ENCLAVE, { identity: admin.identity, privilege: 'Admin' })
-  await clientFor(env, ext.emu.host, admin.key).createKey(ENCLAVE, KEY)
-  events.length = 0
-  return { host: ext.emu.host, spec: { servers: [ext.emu.host], enclave: ENCLAVE, key: KEY, apiKey: admin.key }, events, close: () => ext.emu.close() }
-}
-
-const crypto = (events: CommandEvent[]): string[] =>
-  events.filter((e) => e.command.startsWith('KEY:')).map((e) => `${e.command} ${e.enclave} ${e.status}`)
+import { ENCLAVE, KEY, cryptoCalls as crypto, externalKm } from './helpers/external-km.js'
+import { clientFor, configYaml, failedStart, startNode, testEnv } from './helpers/harness.js'
 
 t.test('seal with the external Key Manager, then run without the soft HSM', async (t) => {
   const env = await testEnv(t)

@@ -57,8 +57,11 @@ export function freshDir (env: TestEnv, prefix: string): string {
 
 export interface ExternalHsmSpec { servers: string[], enclave: string, key: string, apiKey: string }
 
-/** A config file like the lab's (TLS + CA dir), optionally with `hsm.minio.minkms`. */
-export function configYaml (pki: TestPki, hsm?: ExternalHsmSpec): string {
+/** `hsm.hashicorp.vault` with AppRole auth, in the shape third-party minkms configs use. */
+export interface VaultHsmSpec { server: string, approle: { id: string, secret: string }, transit: { engine?: string, key: string } }
+
+/** A config file like the lab's (TLS + CA dir), optionally with `hsm.minio.minkms` and `hsm.hashicorp.vault`. */
+export function configYaml (pki: TestPki, hsm?: ExternalHsmSpec, vault?: VaultHsmSpec): string {
   let text = `# test config
 version: v1
 tls:
@@ -67,9 +70,18 @@ tls:
       cert: ${pki.certPath}
   ca: ${pki.caDir}
 `
+  if (hsm !== undefined || vault !== undefined) text += 'hsm:\n'
+  if (vault !== undefined) {
+    const transit = { ...(vault.transit.engine !== undefined && { engine: vault.transit.engine }), key: vault.transit.key }
+    text += `  hashicorp:
+    vault:
+      server: ${JSON.stringify(vault.server)}
+      approle: ${JSON.stringify(vault.approle)}
+      transit: ${JSON.stringify(transit)}
+`
+  }
   if (hsm !== undefined) {
-    text += `hsm:
-  minio:
+    text += `  minio:
     minkms:
       server: [ ${hsm.servers.map((s) => JSON.stringify(s)).join(', ')} ]
       enclave: ${hsm.enclave}
