@@ -84,9 +84,15 @@ export async function checkNodes (o: {
     }))
   }
   if (!o.replaceHsm) {
+    // One sentence per set of blocks, naming its nodes: a cluster's nodes usually share a config.
+    const byBlocks = new Map<string, string[]>()
     for (const node of o.nodes) {
       const others = otherHsmBlocks[node.name]
-      if (others !== undefined) problems.push(`node ${node.name}'s config already configures another HSM (${others.join(', ')}); migrate with replaceHsm (--replace-hsm) to replace it, which removes that block in phase B`)
+      if (others !== undefined) byBlocks.set(others.join(', '), [...(byBlocks.get(others.join(', ')) ?? []), node.name])
+    }
+    for (const [blocks, names] of byBlocks) {
+      const who = names.length === 1 ? `node ${names[0] ?? ''}'s config already configures` : `the configs of nodes ${names.join(', ')} already configure`
+      problems.push(`${who} another HSM (${blocks}); migrate with replaceHsm (--replace-hsm) to replace it, which removes that block in phase B`)
     }
   }
   return { problems, warnings: found.warnings, preflight, otherHsmBlocks, ...(nextRevision === undefined ? {} : { nextRevision }) }

@@ -69,6 +69,14 @@ t.test('another HSM block: refused naming it; with replaceHsm phase B removes it
   t.equal(m.state, 'failed')
   t.match(m.message, /node node2's config already configures another HSM \(hsm\.aws\.kms\); migrate with replaceHsm/)
 
+  // Several nodes with the same blocks: one sentence naming them all.
+  const h3 = harness(t)
+  for (const n of [h3.nodes[0]!, h3.nodes[2]!]) h3.agents.script(n, 'plan', { planFiles: [{ name: 'config', path: '/etc/minkms/config.yaml', changed: true, diff: OTHER_BLOCK_DIFF }] })
+  const third = await h3.hsm.start(h3.request())
+  const m3 = await h3.until(third.migration?.id ?? '', ended)
+  t.match(m3.message, /the configs of nodes node1, node3 already configure another HSM \(hsm\.aws\.kms\); migrate with replaceHsm/)
+  t.notMatch(m3.message, /node2/)
+
   const h2 = harness(t)
   sealEverywhere(h2)
   h2.agents.script(h2.nodes[1]!, 'plan', { planFiles: [{ name: 'config', path: '/etc/minkms/config.yaml', changed: true, diff: OTHER_BLOCK_DIFF }] })
