@@ -10,6 +10,7 @@ import { authPlugin } from './auth/auth-hook.js'
 import { HEALTH_TIMEOUT_MS } from './cluster-health.js'
 import { NodeHealthCache } from './node-health-cache.js'
 import type { CoordinatorConfig } from './config-schema.js'
+import { nodeRefs } from './config.js'
 import { NotFoundError } from './errors.js'
 import { COORDINATOR_EDGE_LIMITS, bodyLimitFor, bodyTooLarge, clientErrorHandler, type CoordinatorEdgeLimits } from './http-edge.js'
 import { createCoordinatorMetrics, type CoordinatorMetrics } from './metrics.js'
@@ -54,8 +55,10 @@ export interface CoordinatorAppDeps {
   heartbeatMs?: number
   /** Per-node timeout of the health views in ms (default 3000). */
   healthTimeoutMs?: number
-  /** How long the health views reuse a node's answer, ms (default 5000; 0: asked on every view). */
+  /** Age after which the health views refresh a node's answer behind the view, ms (default 5000). */
   healthTtlMs?: number
+  /** Age from which the health views wait for a fresh answer, ms (default 60 000; with healthTtlMs 0, 0: asked on every view). */
+  healthMaxStaleMs?: number
   /** Timeouts and bounds of the HTTP edge (default COORDINATOR_EDGE_LIMITS; tests shorten them). */
   limits?: Partial<CoordinatorEdgeLimits>
   /** Names of a request's verified client certificate (default: from the TLS socket). */
@@ -100,9 +103,13 @@ export function buildCoordinatorApp (deps: CoordinatorAppDeps, config: Coordinat
   app.register(authPlugin, { store: deps.store })
   app.register(healthRoutes, { ready: deps.ready, metrics: metrics.render })
   app.get('/openapi.json', { config: { access: 'public' } }, async () => openapi())
+  // The configuration is fixed for the process: the cache keeps answers of these nodes only.
+  const configuredNodes = nodeRefs(config)
   const health = new NodeHealthCache({
     sources: { agents: deps.agents, probe: deps.probe, timeoutMs: deps.healthTimeoutMs ?? HEALTH_TIMEOUT_MS },
-    ...(deps.healthTtlMs === undefined ? {} : { ttlMs: deps.healthTtlMs })
+    ...(deps.healthTtlMs === undefined ? {} : { ttlMs: deps.healthTtlMs }),
+    ...(deps.healthMaxStaleMs === undefined ? {} : { maxStaleMs: deps.healthMaxStaleMs }),
+    configured: () => configuredNodes
   })
   app.register(clusterRoutes, { config, health, control: deps.control })
   app.register(planRoutes, { control: deps.control })

@@ -1,6 +1,7 @@
 // GET /v1/clusters and /v1/nodes: the configured clusters and nodes with their health, from the
-// node-health cache (node-health-cache.ts: an answer reused for a few seconds and shown with its
-// age, one probe per node shared by concurrent views, a bounded number of nodes probed at once).
+// node-health cache (node-health-cache.ts: a node's last answer, shown with its age and refreshed
+// behind the view once 5 s old, waited for only when a node has none or one 60 s old; one probe
+// per node shared by concurrent views, a bounded number of nodes probed at once).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { ClusterViewSchema, NodeHealthSchema } from '../../shared/schemas/cluster.js'
@@ -26,7 +27,7 @@ const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = async (ap
 
   app.get('/v1/clusters', {
     config: { access: 'viewer' },
-    schema: { summary: 'Clusters with their nodes\' health (each answer at most a few seconds old, with its age)', response: { 200: Type.Array(ClusterViewSchema), '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } }
+    schema: { summary: 'Clusters with their nodes\' health (each node\'s last answer, with its age; refreshed behind the view, at most 60 s old)', response: { 200: Type.Array(ClusterViewSchema), '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } }
   }, async () => {
     const [nodes, rollouts] = await Promise.all([health.getMany(all), control.list({ limit: 1000 })])
     const active = new Map<string, string>()
@@ -38,7 +39,7 @@ const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = async (ap
   app.get('/v1/nodes', {
     config: { access: 'viewer' },
     schema: {
-      summary: 'Nodes with their health (each answer at most a few seconds old, with its age)',
+      summary: 'Nodes with their health (each node\'s last answer, with its age; refreshed behind the view, at most 60 s old)',
       querystring: Type.Object({ cluster: Type.Optional(ClusterName) }, { additionalProperties: false }),
       response: { 200: Type.Array(NodeHealthSchema), '4xx': ErrorBodySchema, '5xx': ErrorBodySchema }
     }

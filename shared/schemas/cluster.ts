@@ -1,8 +1,9 @@
 // Clusters and nodes as GET /v1/clusters and GET /v1/nodes show them: health per node, asked
-// live or reused for a few seconds, with when it was asked and its age.
+// live or its last answer (refreshed behind the view, at most 60 s old), with when it was asked
+// and its age.
 import Type, { type Static } from 'typebox'
 
-/** One node's health, asked from its agent and its minkms (the views reuse an answer for a few seconds). */
+/** One node's health, asked from its agent and its minkms (the views serve its last answer, at most 60 s old, while they refresh it). */
 export const NodeHealthSchema = Type.Object({
   cluster: Type.String(),
   node: Type.String(),
@@ -16,7 +17,7 @@ export const NodeHealthSchema = Type.Object({
   desiredRevision: Type.Optional(Type.Integer({ minimum: 0 })),
   healthy: Type.Boolean({ description: 'agent reachable and ready, unit active, minkms ready, no drift' }),
   checkedAt: Type.Optional(Type.Integer({ minimum: 0, description: 'when the node was asked (ms since the epoch)' })),
-  ageMs: Type.Optional(Type.Integer({ minimum: 0, description: 'how old the answer was when this view was made (ms): the views reuse a node\'s answer for a few seconds' }))
+  ageMs: Type.Optional(Type.Integer({ minimum: 0, description: 'how old the answer was when this view was made (ms): the views serve a node\'s last answer while they refresh it, up to 60 s old' }))
 })
 export type NodeHealth = Static<typeof NodeHealthSchema>
 
