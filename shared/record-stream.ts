@@ -5,7 +5,9 @@
 // before it is written, and `signal` aborted when the client goes away (or `abortOn` fires, for
 // endless streams when the server closes) so producers such as a journal follower stop.
 // Records that are ready together (a page of stored events) go out as one write: one chunk
-// through the socket and TLS instead of one per record, and one pass of the mask.
+// through the socket and TLS instead of one per record, and one pass of the mask. A record sent
+// on many streams (a live event to every follower) can be masked once ({@link maskRecords}) and
+// written already masked ({@link RecordWriter.writeMasked}): only this module makes a masked text.
 import { once } from 'node:events'
 import { PassThrough } from 'node:stream'
 import type { FastifyReply } from 'fastify'
@@ -14,6 +16,15 @@ import { maskSecrets } from './logger.js'
 /** Media types of the streams. */
 export const NDJSON = 'application/x-ndjson'
 export const SSE = 'text/event-stream'
+
+declare const maskedBrand: unique symbol
+/** A record's JSON through the secret-pattern mask; only {@link maskRecords} makes one. */
+export type MaskedText = string & { readonly [maskedBrand]: true }
+
+/** Masks serialised records (no newline in them, as from a serializer) for {@link RecordWriter.writeMasked}. */
+export function maskRecords (jsons: readonly string[]): MaskedText[] {
+  return jsons.length === 0 ? [] : maskEach(jsons) as MaskedText[]
+}
 
 /** An open stream. */
 export interface RecordWriter {
@@ -29,6 +40,8 @@ export interface RecordWriter {
    * as from one `write` per record.
    */
   writeMany: (records: ReadonlyArray<{ json: string, id?: number }>) => Promise<void>
+  /** As {@link writeMany}, for records masked already. */
+  writeMasked: (records: ReadonlyArray<{ masked: MaskedText, id?: number }>) => Promise<void>
   /** Ends the response. Idempotent. */
   end: () => void
 }
@@ -70,19 +83,24 @@ export function startRecordStream (reply: FastifyReply, opts: RecordStreamOption
     // A proxy in front (nginx) must pass each record on as it comes, not buffer the stream.
     .header('x-accel-buffering', 'no')
     .send(out)
-  const writeMany = async (records: ReadonlyArray<{ json: string, id?: number }>): Promise<void> => {
+  const writeMasked = async (records: ReadonlyArray<{ masked: MaskedText, id?: number }>): Promise<void> => {
     if (ended || out.destroyed || records.length === 0) return
-    const masked = maskEach(records.map(r => r.json))
     const text = opts.format === 'sse'
-      ? masked.map((m, i) => `id: ${records[i]?.id ?? 0}\ndata: ${m}\n\n`).join('')
-      : masked.map(m => `${m}\n`).join('')
+      ? records.map(r => `id: ${r.id ?? 0}\ndata: ${r.masked}\n\n`).join('')
+      : records.map(r => `${r.masked}\n`).join('')
     if (out.write(text)) return
     await once(out, 'drain', { signal: ac.signal }).catch(() => undefined)
+  }
+  const writeMany = async (records: ReadonlyArray<{ json: string, id?: number }>): Promise<void> => {
+    if (ended || out.destroyed || records.length === 0) return
+    const masked = maskRecords(records.map(r => r.json))
+    await writeMasked(records.map((r, i) => ({ masked: masked[i] as MaskedText, ...(r.id === undefined ? {} : { id: r.id }) })))
   }
   return {
     signal: ac.signal,
     end,
     writeMany,
+    writeMasked,
     write: async (json, id = 0) => { await writeMany([{ json, id }]) }
   }
 }

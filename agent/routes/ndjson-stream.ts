@@ -8,7 +8,7 @@ import { NDJSON, startRecordStream, type RecordWriter } from '../../shared/recor
 export { NDJSON }
 
 /** An open NDJSON response: one JSON line per write. */
-export type NdjsonWriter = Omit<RecordWriter, 'write' | 'writeMany'> & { write: (json: string) => Promise<void> }
+export type NdjsonWriter = Omit<RecordWriter, 'write' | 'writeMany' | 'writeMasked'> & { write: (json: string) => Promise<void> }
 
 /** Options of {@link startNdjson}. */
 export interface NdjsonOptions {

@@ -12,7 +12,7 @@ import { RolloutEventSchema, TERMINAL_ROLLOUT_STATES } from '../../shared/schema
 import type { BaseApp } from '../../shared/fastify-base.js'
 import { NotFoundError } from '../errors.js'
 import type { RolloutControl } from '../ports/rollout-control.js'
-import { NDJSON, SSE, formatOf, startRecordStream } from '../../shared/record-stream.js'
+import { NDJSON, SSE, formatOf, maskRecords, startRecordStream, type MaskedText } from '../../shared/record-stream.js'
 import { followEvents, type EventSource, type StreamEvent } from './follow-events.js'
 import { RolloutParams } from './params.js'
 
@@ -59,6 +59,10 @@ export interface EventStreamRoute<E extends StreamEvent> {
 
 /** Registers GET `route.url` (viewer): the events of one thing, stored then live, NDJSON or SSE. */
 export function eventStreamRoute<E extends StreamEvent> (app: BaseApp, route: EventStreamRoute<E>, settings: StreamSettings): void {
+  // An event's serialised, masked text, by event object: a live event is one object handed to
+  // every stream that follows its rollout, so N streams serialise and mask it once, not N times.
+  // Events are never changed once stored; an entry lives as long as its event object.
+  const texts = new WeakMap<E, MaskedText>()
   app.get(route.url, {
     config: { access: 'viewer' },
     schema: {
@@ -92,7 +96,12 @@ export function eventStreamRoute<E extends StreamEvent> (app: BaseApp, route: Ev
         follow: req.query.follow !== false,
         signal: writer.signal,
         checkEveryMs: Math.min(1000, settings.heartbeatMs > 0 ? settings.heartbeatMs : 1000),
-        write: async (events: E[]) => { await writer.writeMany(events.map(e => ({ json: serialize(e as unknown as Record<string, unknown>), id: e.index }))) }
+        write: async (events: E[]) => {
+          // The ones not seen yet (a page of stored events, or a new live one) masked in one pass.
+          const fresh = events.filter(e => !texts.has(e))
+          maskRecords(fresh.map(e => serialize(e as unknown as Record<string, unknown>))).forEach((m, i) => { texts.set(fresh[i] as E, m) })
+          await writer.writeMasked(events.map(e => ({ masked: texts.get(e) as MaskedText, id: e.index })))
+        }
       })
     } catch (err) {
       // The 200 is sent: the stream just ends; the client resumes from its last index.

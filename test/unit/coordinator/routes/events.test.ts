@@ -162,3 +162,25 @@ t.test('many stored events (pages written as one chunk each): NDJSON and SSE kee
   t.same(messages.map(m => Number(/^id: (\d+)$/m.exec(m)?.[1])), all.slice(701), 'SSE resumes after Last-Event-ID, each id once')
   t.same(messages.map(m => JSON.parse(/^data: (.*)$/m.exec(m)?.[1] ?? 'null').index), all.slice(701), 'data carries the same index')
 })
+
+t.test('a live event followed by several streams (its text made once for all): each gets it, masked, in its own format', async t => {
+  const c = await started(t)
+  const key = `k1:${'B'.repeat(43)}`
+  // The body's text in a box: an async function returning the promise itself would wait for it.
+  const open = async (sse: boolean): Promise<{ text: Promise<string> }> => {
+    const res = await request(`${c.base}/v1/rollouts/${c.id}/events`, { headers: { ...c.viewer, ...(sse ? { accept: 'text/event-stream' } : {}) } })
+    return { text: res.body.text() }
+  }
+  const texts = [(await open(false)).text, (await open(false)).text, (await open(true)).text]
+  const deadline = Date.now() + 5000
+  while (c.control.subscribers(c.id) < 3 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 5))
+  t.equal(c.control.subscribers(c.id), 3, 'three streams follow')
+  c.control.emit(c.id, { type: 'journal', message: `line with ${key}`, node: 'node1' })
+  c.control.setState(c.id, 'succeeded')
+  const [a, b, sse] = await Promise.all(texts)
+  t.equal(a, b, 'the NDJSON streams got the same bytes')
+  t.match((ndjson(a ?? '').find(e => 'type' in e && e.type === 'journal') as RolloutEvent).message, /^line with \*\*\*/)
+  for (const text of [a, b, sse]) t.notOk(text?.includes(key), 'masked on every stream')
+  const messages = (sse ?? '').split('\n\n').filter(m => m !== '')
+  t.same(messages.map(m => Number(/^id: (\d+)$/m.exec(m)?.[1])), indexes(a ?? ''), 'SSE: the same events, each with its id')
+})
