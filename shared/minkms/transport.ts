@@ -127,8 +127,11 @@ export class MinkmsTransport {
   async #failover<T> (retryAfterSend: boolean, attempt: (e: Endpoint, http: HttpsClient) => Promise<T>): Promise<T> {
     const { endpoints } = this.#opts
     const failures: EndpointFailure[] = []
+    // The start is read once: concurrent requests move #preferred while this one is failing over,
+    // and reading it per attempt could visit one endpoint twice and skip a working one.
+    const start = this.#preferred
     for (let i = 0; i < endpoints.length; i++) {
-      const index = (this.#preferred + i) % endpoints.length
+      const index = (start + i) % endpoints.length
       const endpoint = endpoints[index] as Endpoint
       try {
         const result = await attempt(endpoint, await this.#pool())

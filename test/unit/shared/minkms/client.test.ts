@@ -237,6 +237,29 @@ t.test('failover: network errors move on, server answers do not', async t => {
   t.ok(err.cause instanceof AggregateError)
 })
 
+t.test('failover visits each endpoint once even when concurrent requests move the preferred one', async t => {
+  // ep0 cuts its first request late and later ones at once; ep1 works; ep2 is dead. Request A is
+  // still on ep0 when request B fails over to ep1 and makes it preferred: A must go on to ep1
+  // (the next after its own start), not to ep2 and back to ep0.
+  let first = true
+  const ep0 = await startKmsServer(t, pki, async (_req, res) => {
+    if (first) {
+      first = false
+      await new Promise((resolve) => setTimeout(resolve, 300))
+    }
+    res.socket?.destroy()
+  })
+  const ep1 = await startKmsServer(t, pki, answer)
+  const c = client(t, { endpoints: [ep0.endpoint, ep1.endpoint, await deadEndpoint()] })
+  const a = c.keyStatus('e', 'k')
+  while (ep0.requests.length === 0) await new Promise((resolve) => setImmediate(resolve))
+  const b = await c.keyStatus('e', 'k')
+  t.equal(b.name, 'k', 'B failed over to ep1')
+  t.equal((await a).name, 'k', 'A reached ep1 too')
+  t.equal(ep0.requests.length, 2, 'ep0 tried once by each request')
+  t.equal(ep1.requests.length, 2, 'ep1 answered both')
+})
+
 t.test('a write that may have reached a node is not replayed on another', async t => {
   const cutting = await startKmsServer(t, pki, (_req, res) => { res.socket?.destroy() })
   const other = await startKmsServer(t, pki, answer)
