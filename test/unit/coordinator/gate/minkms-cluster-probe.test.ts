@@ -79,6 +79,26 @@ t.test('hsmStatus: each node\'s own HSMs, from its own entry of the cluster stat
   await t.rejects(probe.hsmStatus(ref(n1, 'node2')), { code: 'CRD_MINKMS_UNREACHABLE', node: 'node2', message: /HSM status: minkms of node node2/ })
 })
 
+t.test('removeHsm: CLUSTER:REMOVEHSM through a node drops that sealed copy; minkms refuses the last one', async t => {
+  const env = await testEnv(t)
+  const ext = await startNode(env, { hsmKey: 'hsm:aes256:' + Buffer.alloc(32, 0x22).toString('base64') })
+  const admin = generateApiKey('k1')
+  const extRoot = clientFor(env, ext.emu.host, ext.emu.rootApiKey)
+  await extRoot.createEnclave('e')
+  await extRoot.createIdentity('e', { identity: admin.identity, privilege: 'Admin' })
+  await clientFor(env, ext.emu.host, admin.key).createKey('e', 'k')
+  const n = await startNode(env, { config: configYaml(env.pki, { servers: [ext.emu.host], enclave: 'e', key: 'k', apiKey: admin.key }) })
+  const probe = probeOf(t, env, n.emu.rootApiKey)
+  const node = ref(n, 'node1')
+  t.same((await probe.hsmStatus(node)).sealed, [EXTERNAL_HSM_NAME, 'hsm:minio:soft'], 'both HSMs hold a sealed copy')
+
+  await probe.removeHsm(node, 'hsm:minio:soft')
+  t.same(await probe.hsmStatus(node), { configured: ['hsm:minio:soft', EXTERNAL_HSM_NAME], sealed: [EXTERNAL_HSM_NAME] }, 'the local copy is gone, the HSM still configured')
+  await t.rejects(probe.removeHsm(node, 'hsm:minio:soft'), { code: 'CRD_MINKMS_PROBE_FAILED', node: 'node1', message: /CLUSTER:REMOVEHSM hsm:minio:soft: .*holds no sealed root encryption key/ }, 'a second removal is an error, not a silent success')
+  await t.rejects(probe.removeHsm(node, EXTERNAL_HSM_NAME), { code: 'CRD_MINKMS_PROBE_FAILED', message: /no other configured HSM holds a sealed root encryption key/ }, 'the last copy cannot be removed')
+  t.same((await probe.hsmStatus(node)).sealed, [EXTERNAL_HSM_NAME], 'still sealed under the external HSM')
+})
+
 t.test('provision (twice), then a client round trip with the probe identity', async t => {
   const env = await testEnv(t)
   const [n0] = await cluster(env, 1) as [TestNode]
