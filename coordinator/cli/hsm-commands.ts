@@ -9,6 +9,7 @@ import { TERMINAL_HSM_MIGRATION_STATES, type HsmMigration, type HsmMigrationEven
 import { Secret } from '../../shared/secrets/secret.js'
 import { readAdminKeyFile } from './admin-key-file.js'
 import { withQuery, type CoordinatorApi } from './api-client.js'
+import { strategyOf } from './api-commands.js'
 import { reportError, withApi, type ApiOptions } from './command.js'
 import { CliError } from './errors.js'
 import { printDryRun, printMigration, printMigrations } from './hsm-output.js'
@@ -33,6 +34,10 @@ export interface MigrateFlags extends ApiOptions {
   dryRun?: boolean
   apiKeyOut?: string
   report?: string
+  /** The phases' rollout timings (the cluster's strategy and the defaults fill the rest). */
+  healthyDeadline?: string
+  progressDeadline?: string
+  minHealthyTime?: string
   /** false with --no-watch. */
   watch?: boolean
 }
@@ -88,7 +93,24 @@ export async function watchMigration (api: CoordinatorApi, id: string, io: CliIo
 }
 
 /** The request body of `migrate` (the admin key as `{ "$secret": … }`). */
-function requestOf (f: MigrateFlags, external: string[], adminKey: Secret, revealApiKey: boolean): HsmMigrationRequest {
+type MigrateStrategy = NonNullable<HsmMigrationRequest['strategy']>
+
+/** The timing flags as the request's strategy (undefined: none given); a malformed duration is refused. */
+function migrateStrategy (f: MigrateFlags): MigrateStrategy | undefined {
+  const s = strategyOf({
+    ...(f.healthyDeadline === undefined ? {} : { healthyDeadline: f.healthyDeadline }),
+    ...(f.progressDeadline === undefined ? {} : { progressDeadline: f.progressDeadline }),
+    ...(f.minHealthyTime === undefined ? {} : { minHealthyTime: f.minHealthyTime })
+  })
+  if (s === undefined) return undefined
+  return {
+    ...(s.healthyDeadline === undefined ? {} : { healthyDeadline: s.healthyDeadline }),
+    ...(s.progressDeadline === undefined ? {} : { progressDeadline: s.progressDeadline }),
+    ...(s.minHealthyTime === undefined ? {} : { minHealthyTime: s.minHealthyTime })
+  }
+}
+
+function requestOf (f: MigrateFlags, external: string[], adminKey: Secret, revealApiKey: boolean, strategy: MigrateStrategy | undefined): HsmMigrationRequest {
   return {
     cluster: f.cluster,
     external,
@@ -99,7 +121,8 @@ function requestOf (f: MigrateFlags, external: string[], adminKey: Secret, revea
     ...(f.replaceHsm === true ? { replaceHsm: true } : {}),
     ...(f.removeLocalSealedCopy === true ? { removeLocalSealedCopy: true } : {}),
     ...(f.dryRun === true ? { dryRun: true } : {}),
-    ...(revealApiKey ? { revealApiKey: true } : {})
+    ...(revealApiKey ? { revealApiKey: true } : {}),
+    ...(strategy === undefined ? {} : { strategy })
   }
 }
 
@@ -118,8 +141,10 @@ export function hsmCommands (io: CliIo, deps: CliDeps) {
     let external: string[]
     let adminKey: Secret
     let keyOut: SecretOutFile | undefined
+    let strategy: MigrateStrategy | undefined
     try {
       external = externalServers(f.external)
+      strategy = migrateStrategy(f)
       if (f.removeLocalSealedCopy === true && f.keepLocalHsm === true) {
         throw new CliError('CRD_CLI_USAGE', '--remove-local-sealed-copy runs after phase B, which --keep-local-hsm skips: drop one of them')
       }
@@ -136,7 +161,7 @@ export function hsmCommands (io: CliIo, deps: CliDeps) {
     let answered = false
     try {
       return await run(f, async api => {
-        const answer = await api.post<HsmMigrationStartAnswer>('/v1/hsm-migrations', { json: requestOf(f, external, adminKey, keyOut !== undefined) })
+        const answer = await api.post<HsmMigrationStartAnswer>('/v1/hsm-migrations', { json: requestOf(f, external, adminKey, keyOut !== undefined, strategy) })
         answered = true
         const { apiKey, ...view } = answer
         if (keyOut !== undefined) {

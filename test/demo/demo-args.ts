@@ -1,7 +1,8 @@
-// `npm run demo -- [--keep] [--report FILE] [--id N]`: the demo's command line, parsed without
+// `npm run demo -- [--keep] [--report FILE] [--events FILE] [--min-healthy-time D] [--id N]`: the demo's command line, parsed without
 // side effects so that a typo is refused before anything boots.
 import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { resolve } from 'node:path'
+import { DURATION_PATTERN } from '../../shared/change/duration.js'
 import { MAX_LAB_ID } from '../lab/lab-paths.js'
 
 /** What the demo was asked to do. */
@@ -10,6 +11,10 @@ export interface DemoArgs {
   keep: boolean
   /** Write the migration's report here as JSON (an absolute path). */
   report?: string
+  /** Write the migration's events (the breakdown's source) here as JSON (an absolute path). */
+  events?: string
+  /** The migration's minHealthyTime (`keyroll hsm migrate --min-healthy-time`); the lab's cluster strategy (1s) otherwise. */
+  minHealthyTime?: string
   /** The lab id (default 0, the one `npm run lab -- …` uses without --id). */
   id: number
 }
@@ -29,6 +34,11 @@ export function parseDemoArgs (argv: readonly string[], cwd: string): DemoArgsRe
     .description(DEMO_DESCRIPTION)
     .option('--keep', 'leave the lab running afterwards (prints how to explore it and how to remove it)')
     .option('--report <file>', 'write the migration\'s report as JSON to this file')
+    .option('--events <file>', 'write the migration\'s events as JSON to this file (the breakdown of its time is computed from them)')
+    .option('--min-healthy-time <duration>', 'hold each node this long after its gate (passed to keyroll hsm migrate; default: the lab cluster\'s 1s)', (v: string) => {
+      if (!new RegExp(DURATION_PATTERN).test(v)) throw new InvalidArgumentError('expected a duration such as 0s, 1s or 500ms')
+      return v
+    })
     .option('--id <id>', `lab id, 0 to ${MAX_LAB_ID}`, (v: string) => {
       const n = Number(v)
       if (!/^\d+$/.test(v) || n > MAX_LAB_ID) throw new InvalidArgumentError(`expected an integer from 0 to ${MAX_LAB_ID}`)
@@ -37,8 +47,14 @@ export function parseDemoArgs (argv: readonly string[], cwd: string): DemoArgsRe
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({ writeOut: (s) => { out += s }, writeErr: (s) => { out += s } })
-    .action((o: { keep?: boolean, report?: string, id: number }) => {
-      parsed = { keep: o.keep === true, id: o.id, ...(o.report === undefined ? {} : { report: resolve(cwd, o.report) }) }
+    .action((o: { keep?: boolean, report?: string, events?: string, minHealthyTime?: string, id: number }) => {
+      parsed = {
+        keep: o.keep === true,
+        id: o.id,
+        ...(o.report === undefined ? {} : { report: resolve(cwd, o.report) }),
+        ...(o.events === undefined ? {} : { events: resolve(cwd, o.events) }),
+        ...(o.minHealthyTime === undefined ? {} : { minHealthyTime: o.minHealthyTime })
+      }
     })
   try {
     program.parse([...argv], { from: 'user' })

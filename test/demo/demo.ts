@@ -13,14 +13,16 @@ import { parse } from 'yaml'
 import type { HsmMigrationReport } from '../../shared/schemas/hsm-migration.js'
 import { startClientLoad, type ClientLoad, type ClientLoadReport } from '../lab/client-load.js'
 import { hsmMigrateArgs, LAB_HSM } from '../lab/lab-external.js'
-import { COORDINATOR_UNIT } from '../lab/lab-keyroll.js'
+import { COORDINATOR_UNIT, type KeyrollFiles } from '../lab/lab-keyroll.js'
 import { AGENT_UNIT } from '../lab/lab-agents.js'
 import { labLayout } from '../lab/lab-paths.js'
 import { keyrollExports, type LabStatus, type NodeStatus } from '../lab/lab-status.js'
 import { repoRoot } from '../lab/repo.js'
 import type { DemoArgs } from './demo-args.js'
 import { checkClusterHsms, checkConfig, checkEnv, checkLoad, checkRestarts, findLeaks, HSM_KEY_VAR, minkmsStarts, restartsByPhase, type NamedSecret } from './demo-checks.js'
+import { breakdownLines, migrationBreakdown } from './demo-breakdown.js'
 import { prefixLines, runChild } from './demo-child.js'
+import { migrationEvents } from './demo-events.js'
 import { clusterAccess, clusterEndpoints, clusterHsms, journalCursor, journalText, prepareLoadKey, readNodeFiles, roundTripEachNode, type NodeFiles } from './demo-lab.js'
 import { findingsLines, formatMs, parseReport, reportLines, type NodeFindings } from './demo-report.js'
 
@@ -106,7 +108,7 @@ export async function runDemo (args: DemoArgs, io: DemoIo, signal: AbortSignal):
 
     step(3, 'keyroll hsm migrate (the real CLI against the coordinator\'s API; its live output follows)')
     const reportFile = join(tmp, 'report.json')
-    const cliArgs = [...hsmMigrateArgs(keyroll.cluster, external), '--report', reportFile]
+    const cliArgs = [...hsmMigrateArgs(keyroll.cluster, external), ...(args.minHealthyTime === undefined ? [] : ['--min-healthy-time', args.minHealthyTime]), '--report', reportFile]
     for (const l of keyrollExports(keyroll)) say(`   ${l}`)
     say(`   npx keyroll ${cliArgs.join(' ')}`)
     say('')
@@ -143,6 +145,7 @@ export async function runDemo (args: DemoArgs, io: DemoIo, signal: AbortSignal):
           await writeFile(args.report, JSON.stringify(report, null, 2) + '\n')
           say(`report written to ${args.report}`)
         }
+        await sayBreakdown(keyroll, report.id, args.events, say)
       }
     }
 
@@ -211,6 +214,26 @@ export async function runDemo (args: DemoArgs, io: DemoIo, signal: AbortSignal):
       labLog.flush()
       if (down.code !== 0) io.err(`demo: the teardown failed; \`npm run lab -- down${args.id === 0 ? '' : ` --id ${args.id}`}\` removes what is left\n`)
     }
+  }
+}
+
+/**
+ * Where the migration's wall time went, from its events (the coordinator's API); with --events,
+ * the events go to that file too. A read that fails is said, never a failure of the demo: the
+ * breakdown is the benchmark's, not a check.
+ */
+async function sayBreakdown (keyroll: KeyrollFiles, id: string, eventsFile: string | undefined, say: (line: string) => void): Promise<void> {
+  try {
+    const { migration, events } = await migrationEvents(keyroll, id)
+    say('where the migration\'s time went (from its events; each span runs from the mark before it):')
+    for (const l of breakdownLines(migrationBreakdown(migration, events))) say(l)
+    if (eventsFile !== undefined) {
+      // Without the journal lines: the breakdown does not use them, and a node's journal may quote its own secrets.
+      await writeFile(eventsFile, JSON.stringify({ migration, events: events.filter((e) => e.type !== 'journal') }, null, 2) + '\n')
+      say(`events written to ${eventsFile}`)
+    }
+  } catch (err) {
+    say(`the migration's events could not be read for the breakdown: ${(err as Error).message}`)
   }
 }
 

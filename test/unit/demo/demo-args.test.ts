@@ -6,6 +6,8 @@ t.test('flags and defaults', async (t) => {
   t.same(parseDemoArgs([], '/here'), { args: { keep: false, id: 0 } }, 'no flags: lab 0, torn down, no report')
   t.same(parseDemoArgs(['--keep', '--report', 'out/r.json', '--id', '7'], '/here'), { args: { keep: true, id: 7, report: '/here/out/r.json' } }, 'a relative --report resolves against the cwd')
   t.same(parseDemoArgs(['--report', '/abs/r.json'], '/here'), { args: { keep: false, id: 0, report: '/abs/r.json' } })
+  t.same(parseDemoArgs(['--events', 'e.json', '--min-healthy-time', '0s'], '/here'), { args: { keep: false, id: 0, events: '/here/e.json', minHealthyTime: '0s' } },
+    'the events file and the hold the migration is asked for')
 })
 
 t.test('help and bad arguments', async (t) => {
@@ -14,5 +16,6 @@ t.test('help and bad arguments', async (t) => {
   t.match(parseDemoArgs(['--bogus'], '/'), { error: /unknown option '--bogus'/ })
   t.match(parseDemoArgs(['--id', '255'], '/'), { error: /integer from 0 to 254/ })
   t.match(parseDemoArgs(['--report'], '/'), { error: /argument missing/ })
+  t.match(parseDemoArgs(['--min-healthy-time', '1.5s'], '/'), { error: /expected a duration/ })
   t.match(parseDemoArgs(['extra'], '/'), { error: /too many arguments|unknown command/ })
 })

@@ -169,6 +169,20 @@ t.test('dry run: the findings; exit 0 when a real run would start, 1 with the pr
   t.same(await c.migrations.list(), [], 'nothing started')
 })
 
+t.test('the timing flags go as the request\'s strategy; a malformed one is refused with exit 2, nothing sent', async t => {
+  const c = await realCoordinator(t)
+  const ok = await cli(migrateArgs(await adminKeyFile(c), '--dry-run', '--min-healthy-time', '0s', '--healthy-deadline', '2m'), { env: c.env })
+  t.equal(ok.code, 0, ok.stderr)
+  t.same(c.migrations.calls[0]?.request?.strategy, { healthyDeadline: '2m', minHealthyTime: '0s' })
+  const none = await cli(migrateArgs(await adminKeyFile(c), '--dry-run'), { env: c.env })
+  t.equal(none.code, 0, none.stderr)
+  t.equal(c.migrations.calls[1]?.request?.strategy, undefined, 'no flag: no strategy, the cluster\'s config decides')
+  const bad = await cli(migrateArgs(await adminKeyFile(c), '--min-healthy-time', '1.5s'), { env: c.env })
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /--min-healthy-time must be a duration such as 30s, 2m or 1m30s, not "1\.5s"/)
+  t.equal(c.migrations.calls.length, 2, 'nothing sent')
+})
+
 t.test('the admin key file: missing, empty, world-readable or two lines refused with exit 2 saying what to fix; nothing sent', async t => {
   const c = await realCoordinator(t)
   const cases: Array<[string, string, RegExp]> = [
