@@ -101,11 +101,20 @@ export class RolloutEngine implements RolloutControl, SlotControl {
     // Serialised per cluster, so two starts cannot both pass the checks below.
     const runner = await this.#startLock.run(cfg.name, async () => {
       await this.#refuseBusy(cfg.name)
-      const plan = await this.plan(cfg.name, req.change, req.actor)
+      // The plan again and the cluster's health are reads of their own: asked at once, judged in
+      // that order (a changed plan refuses first, as when they were asked in turn).
+      const health = firstUnhealthy(this.#o.agents, this.#o.probe, nodes).then((value) => ({ value }), (error: unknown) => ({ error }))
+      const plan = await this.plan(cfg.name, req.change, req.actor).catch(async (err: unknown) => {
+        await health
+        throw err
+      })
       if (plan.planHash !== req.planHash) {
+        await health
         throw new CoordinatorError('CRD_PLAN_HASH_MISMATCH', `the plan of cluster ${cfg.name} changed since plan ${req.planHash.slice(0, 12)}… (now ${plan.planHash.slice(0, 12)}…): a node's files, revision or the change differ; plan again`)
       }
-      const bad = await firstUnhealthy(this.#o.agents, this.#o.probe, nodes)
+      const asked = await health
+      if ('error' in asked) throw asked.error
+      const bad = asked.value
       if (bad !== undefined) throw new CoordinatorError('CRD_CLUSTER_UNHEALTHY', `cluster ${cfg.name} is not healthy, so the rollout does not start: ${bad.message}`)
       const first = nodes[0]
       if (first !== undefined) await this.#o.probe.provision(cfg.name, first)

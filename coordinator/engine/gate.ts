@@ -2,17 +2,17 @@
 // node's journal, then internode operations (the cluster status asked from ANOTHER node shows
 // this node up and the same member list as the config names), client operations (a real round
 // trip through this node with the probe identity) and write readiness (/v1/health/ready?write);
-// for a rollout that expects an HSM (the HSM migration's phase A), last, the node's own cluster
+// for a rollout that expects an HSM (the HSM migration's phase A), the node's own cluster
 // status shows that HSM configured and holding a sealed copy of its root key, so no node is left
 // behind that could not start on the new HSM once the local one is gone.
 // Each check is retried until the step's healthy deadline (apply start + healthyDeadline), and
 // reported as a `gate` event with its timing as soon as it is decided.
 //
-// Internode, client and write readiness are independent reads, so they run at once once the
-// journal reading passed: the gate takes the slowest of them, not their sum. The result is what
-// asking them in turn would give: the first failed one in the order above names the failure
-// (all three end by the same deadline, so waiting for the others costs no time on a failure).
-// The HSM check stays last, after all three passed.
+// Internode, client, write readiness and the HSM check are independent reads, so they run at
+// once once the journal reading passed: the gate takes the slowest of them, not their sum. The
+// result is what asking them in turn would give: the first failed one in the order above names
+// the failure, and the step passes only when every one passed (all end by the same deadline, so
+// waiting for the others costs no time on a failure).
 import type { Clock } from '../../shared/clock.js'
 import type { JournalEntry } from '../../shared/schemas/journal.js'
 import type { GateResult, NodeStep } from '../../shared/schemas/rollout.js'
@@ -42,7 +42,7 @@ export interface GateContext {
   report: (check: string, part: unknown, ok: boolean, message: string) => Promise<void>
 }
 
-/** Runs the journal reading, then the three cluster checks at once (the first failed in order decides), then the HSM check. */
+/** Runs the journal reading, then the cluster checks and the HSM check at once (the first failed in order decides). */
 export async function runGate (c: GateContext): Promise<GateResult> {
   const { clock, signal, node } = c
   let journal: NonNullable<GateResult['journal']> = { ok: false, message: 'not read yet' }
@@ -61,17 +61,17 @@ export async function runGate (c: GateContext): Promise<GateResult> {
   // The reading's message says itself how the journal and the verdict disagree.
   if (!journal.ok) return { ok: false, message: journal.message, journal }
 
-  const [internode, client, writeReady] = await Promise.all([internodeCheck(c), clientCheck(c), writeReadyCheck(c)])
-  if (!internode.ok) return { ok: false, message: `${node.name} did not rejoin its cluster: ${internode.message}`, journal, internode, client, writeReady }
-  if (!client.ok) return { ok: false, message: `client operations through ${node.name} did not resume: ${client.message}`, journal, internode, client, writeReady }
-  if (!writeReady.ok) return { ok: false, message: `the cluster does not accept writes through ${node.name}: ${writeReady.message}`, journal, internode, client, writeReady }
+  const [internode, client, writeReady, hsm] = await Promise.all([
+    internodeCheck(c), clientCheck(c), writeReadyCheck(c), c.expectHsm === undefined ? undefined : hsmCheck(c, c.expectHsm)
+  ])
+  const parts = { journal, internode, client, writeReady, ...(hsm === undefined ? {} : { hsm }) }
+  if (!internode.ok) return { ok: false, message: `${node.name} did not rejoin its cluster: ${internode.message}`, ...parts }
+  if (!client.ok) return { ok: false, message: `client operations through ${node.name} did not resume: ${client.message}`, ...parts }
+  if (!writeReady.ok) return { ok: false, message: `the cluster does not accept writes through ${node.name}: ${writeReady.message}`, ...parts }
+  if (hsm !== undefined && !hsm.ok) return { ok: false, message: `${node.name} does not hold its root key under HSM ${hsm.name}: ${hsm.message}`, ...parts }
   const passed = `${node.name} rejoined and serves clients (internode ${internode.ms} ms, client ${client.ms} ms, writes ${writeReady.ms} ms)`
-  if (c.expectHsm === undefined) return { ok: true, message: passed, journal, internode, client, writeReady }
-
-  const hsm = await checkHsm(c, c.expectHsm)
-  await c.report('hsm', hsm, hsm.ok, `hsm: ${hsm.message} (${hsm.ms} ms)`)
-  if (!hsm.ok) return { ok: false, message: `${node.name} does not hold its root key under HSM ${hsm.name}: ${hsm.message}`, journal, internode, client, writeReady, hsm }
-  return { ok: true, message: `${passed}, and its root key is sealed under HSM ${hsm.name} (${hsm.ms} ms)`, journal, internode, client, writeReady, hsm }
+  if (hsm === undefined) return { ok: true, message: passed, ...parts }
+  return { ok: true, message: `${passed}, and its root key is sealed under HSM ${hsm.name} (${hsm.ms} ms)`, ...parts }
 }
 
 type Internode = NonNullable<GateResult['internode']>
@@ -130,7 +130,7 @@ async function writeReadyCheck (c: GateContext): Promise<Timed> {
  * seals a newly configured HSM's copy of the root key while it starts, so the entry may show up
  * a little after the node answers.
  */
-async function checkHsm (c: GateContext, name: string): Promise<NonNullable<GateResult['hsm']>> {
+async function hsmCheck (c: GateContext, name: string): Promise<NonNullable<GateResult['hsm']>> {
   let seen: { configured: string[], sealed: string[] } | undefined
   const run = await retryUntil(c.clock, c.deadline, c.pollMs, async () => {
     const s = await c.probe.hsmStatus(c.node, { signal: c.signal })
@@ -143,5 +143,7 @@ async function checkHsm (c: GateContext, name: string): Promise<NonNullable<Gate
     if (!configured) return { ok: false, message: `HSM ${name} is not configured (${has})` }
     return { ok: false, message: `HSM ${name} is configured but holds no sealed copy of the root key (${has})` }
   }, c.signal)
-  return { ok: run.ok, message: run.message, ms: run.ms, name, ...(seen === undefined ? {} : seen) }
+  const hsm = { ok: run.ok, message: run.message, ms: run.ms, name, ...(seen === undefined ? {} : seen) }
+  await c.report('hsm', hsm, hsm.ok, `hsm: ${hsm.message} (${hsm.ms} ms)`)
+  return hsm
 }

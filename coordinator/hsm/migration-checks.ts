@@ -1,7 +1,9 @@
 // The checks that need the nodes, before any node is touched: each node's agent tries the external
 // servers from where it stands (in parallel), every node must be healthy, and no node's config may
 // hold another HSM block unless the operator asked to replace it. Also the revision phase A's
-// change will carry: above every node's applied revision, so no agent refuses it as stale.
+// change will carry: above every node's applied revision, so no agent refuses it as stale. The
+// reads that need nothing on the external Key Manager (health, revision, HSM blocks) are
+// readNodeState, which the runner starts while it provisions.
 import type { ExternalKmsPreflightRequest, ExternalKmsPreflightResult } from '../../shared/schemas/preflight.js'
 import { errorText } from '../engine/error-text.js'
 import { firstUnhealthy } from '../engine/node-health.js'
@@ -39,49 +41,55 @@ export async function nextRevisionOf (agents: Pick<AgentClient, 'status'>, nodes
   return Math.max(0, ...statuses.map((s) => s.appliedRevision)) + 1
 }
 
+/** What the nodes show without the external Key Manager: health, revision, other HSM blocks. */
+export interface NodeState {
+  problems: string[]
+  otherHsmBlocks: Record<string, string[]>
+  nextRevision?: number
+}
+
 /**
- * Preflight, health and HSM blocks. `answers` maps preflight answers (a dry run marks the checks
- * it cannot make). Nothing here writes.
+ * The node reads that need nothing provisioned: every node healthy, the next revision, and each
+ * node's HSM blocks (read with `revision`, default the next revision found here). The health and
+ * the revision are asked at once. Problems in the order: health, revision, blocks, other HSMs.
  */
-export async function checkNodes (o: {
-  agents: AgentClient & AgentPreflightClient
+export async function readNodeState (o: {
+  agents: AgentClient
   probe: ClusterProbe
   nodes: readonly NodeRef[]
-  request: ExternalKmsPreflightRequest
   replaceHsm: boolean
-  /** Revision to plan the HSM-block read with (default: the next revision found here). */
   revision?: number
-  mapAnswer?: (r: ExternalKmsPreflightResult) => ExternalKmsPreflightResult
   signal?: AbortSignal
-}): Promise<NodeChecks> {
-  const answers = (await preflightAll(o.agents, o.nodes, o.request, o.signal))
-    .map((a) => 'result' in a && o.mapAnswer !== undefined ? { node: a.node, result: o.mapAnswer(a.result) } : a)
-  const found = preflightFindings(o.request.servers, answers)
-  const problems = [...found.problems]
-  const preflight = answers.flatMap((a) => 'result' in a ? [a.result] : [])
-
-  const unhealthy = await firstUnhealthy(o.agents, o.probe, o.nodes, o.signal)
+}): Promise<NodeState> {
+  const problems: string[] = []
+  const [unhealthy, next] = await Promise.all([
+    firstUnhealthy(o.agents, o.probe, o.nodes, o.signal),
+    nextRevisionOf(o.agents, o.nodes, o.signal).then((value) => ({ value }), (err: unknown) => {
+      o.signal?.throwIfAborted()
+      return { error: errorText(err) }
+    })
+  ])
   if (unhealthy !== undefined) problems.push(`the cluster is not healthy: ${unhealthy.message}`)
-
-  let nextRevision: number | undefined
-  try {
-    nextRevision = await nextRevisionOf(o.agents, o.nodes, o.signal)
-  } catch (err) {
-    o.signal?.throwIfAborted()
-    problems.push(`a node's revision could not be read: ${errorText(err)}`)
-  }
+  const nextRevision = 'value' in next ? next.value : undefined
+  if ('error' in next) problems.push(`a node's revision could not be read: ${next.error}`)
   const otherHsmBlocks: Record<string, string[]> = {}
   const revision = o.revision ?? nextRevision
   if (revision !== undefined) {
+    const failures: Record<string, string> = {}
     await Promise.all(o.nodes.map(async (node) => {
       try {
         const others = (await readHsmBlocks(o.agents, node, revision, o.signal === undefined ? {} : { signal: o.signal })).filter((b) => b !== EXTERNAL_HSM_PATH)
         if (others.length > 0) otherHsmBlocks[node.name] = others
       } catch (err) {
         o.signal?.throwIfAborted()
-        problems.push(`node ${node.name}: its config's HSM blocks could not be read (${errorText(err)})`)
+        failures[node.name] = errorText(err)
       }
     }))
+    // Node order, however the answers arrived.
+    for (const node of o.nodes) {
+      const failure = failures[node.name]
+      if (failure !== undefined) problems.push(`node ${node.name}: its config's HSM blocks could not be read (${failure})`)
+    }
   }
   if (!o.replaceHsm) {
     // One sentence per set of blocks, naming its nodes: a cluster's nodes usually share a config.
@@ -95,5 +103,39 @@ export async function checkNodes (o: {
       problems.push(`${who} another HSM (${blocks}); migrate with replaceHsm (--replace-hsm) to replace it, which removes that block in phase B`)
     }
   }
-  return { problems, warnings: found.warnings, preflight, otherHsmBlocks, ...(nextRevision === undefined ? {} : { nextRevision }) }
+  return { problems, otherHsmBlocks, ...(nextRevision === undefined ? {} : { nextRevision }) }
+}
+
+/**
+ * Preflight, health and HSM blocks. `answers` maps preflight answers (a dry run marks the checks
+ * it cannot make). The agents' preflight and the node reads are asked at once; `state`, when
+ * given, is the node reads already under way (the runner starts them while it provisions).
+ * Nothing here writes.
+ */
+export async function checkNodes (o: {
+  agents: AgentClient & AgentPreflightClient
+  probe: ClusterProbe
+  nodes: readonly NodeRef[]
+  request: ExternalKmsPreflightRequest
+  replaceHsm: boolean
+  /** Revision to plan the HSM-block read with (default: the next revision found here). */
+  revision?: number
+  mapAnswer?: (r: ExternalKmsPreflightResult) => ExternalKmsPreflightResult
+  state?: Promise<NodeState>
+  signal?: AbortSignal
+}): Promise<NodeChecks> {
+  const [raw, state] = await Promise.all([
+    preflightAll(o.agents, o.nodes, o.request, o.signal),
+    o.state ?? readNodeState({ agents: o.agents, probe: o.probe, nodes: o.nodes, replaceHsm: o.replaceHsm, ...(o.revision === undefined ? {} : { revision: o.revision }), ...(o.signal === undefined ? {} : { signal: o.signal }) })
+  ])
+  const answers = raw.map((a) => 'result' in a && o.mapAnswer !== undefined ? { node: a.node, result: o.mapAnswer(a.result) } : a)
+  const found = preflightFindings(o.request.servers, answers)
+  const preflight = answers.flatMap((a) => 'result' in a ? [a.result] : [])
+  return {
+    problems: [...found.problems, ...state.problems],
+    warnings: found.warnings,
+    preflight,
+    otherHsmBlocks: state.otherHsmBlocks,
+    ...(state.nextRevision === undefined ? {} : { nextRevision: state.nextRevision })
+  }
 }

@@ -26,7 +26,7 @@ import type { AuditEntry } from '../store/rollout-store.js'
 import type { ExternalKmsAccess } from './external-kms.js'
 import { EXTERNAL_HSM_NAME, LOCAL_HSM_NAME } from './hsm-names.js'
 import { phaseAChange, phaseBChange } from './migration-changes.js'
-import { checkNodes } from './migration-checks.js'
+import { checkNodes, readNodeState, type NodeState } from './migration-checks.js'
 import type { MigrationEventLog } from './migration-event-log.js'
 import { failureOf, nodePhaseOf, noteBaselines, noteRun } from './phase-view.js'
 import { forwardedCount } from './forwarded-events.js'
@@ -63,11 +63,19 @@ export class MigrationRunner {
   readonly #d: RunnerDeps
   readonly #stop = new AbortController()
   #wake: (() => void) | undefined
+  /**
+   * Something changed since the run last looked (a rollout event, a steering command). A change
+   * that comes while the run is reading, not sleeping, has no sleep to cut short: without this
+   * flag the run would sleep a whole pollMs after it (a rollout's last event, say).
+   */
+  #stale = false
   /** The rollout the current phase follows, when one runs. */
   rolloutId: string | undefined
   /** Resolves when run() returned. */
   finished: Promise<void> = Promise.resolve()
 
+  /** The preflight's node reads, started while provisioning (see #provision); the next preflight of this run takes them. */
+  #early: Promise<Settled<NodeState>> | undefined
   readonly #onStopped: () => void
   #saving: Promise<unknown> = Promise.resolve()
 
@@ -99,7 +107,10 @@ export class MigrationRunner {
   }
 
   /** Wakes the run so it looks at its flags and its rollout again. */
-  poke (): void { this.#wake?.() }
+  poke (): void {
+    this.#stale = true
+    this.#wake?.()
+  }
 
   /** Applies `edit` to the view (and work), stores both, then tells subscribers what changed. */
   // Saves are chained: the run and a steering command (pause, abort) may save at once, and each
@@ -126,6 +137,8 @@ export class MigrationRunner {
   }
 
   async #run (): Promise<void> {
+    // Node reads a previous run started for its preflight are not this run's.
+    this.#early = undefined
     try {
       for (;;) {
         this.#checkStop()
@@ -155,12 +168,23 @@ export class MigrationRunner {
     }
   }
 
+  // The preflight's node reads that need nothing provisioned (health, revision, HSM blocks) are
+  // started here, beside the provisioning on the external Key Manager, and handed to the preflight
+  // that follows in this run. They read only; the refusals they lead to are the preflight's, as
+  // before, and come before any node is touched.
   async #provision (): Promise<HsmMigrationPhase | undefined> {
     const adminKey = this.#secrets.adminKey
     if (adminKey === undefined) return 'preflight' // provisioned by an earlier run (the key is dropped after)
     const started = this.#d.clock.monotonic()
     await this.event('provision', `provisioning enclave ${this.#m.enclave}, its Admin identity and key ${this.#m.key} on ${this.#m.external.join(', ')}`)
+    const early = settled(this.#nodeState())
+    this.#early = early
     const r = await this.#d.external.provision(this.#m.cluster, { servers: this.#m.external, adminKey }, { enclave: this.#m.enclave, key: this.#m.key, apiKey: this.#secrets.apiKey })
+      .catch(async (err: unknown) => {
+        // Stopped here: the reads end before the run does.
+        await early
+        throw err
+      })
     const view = { enclave: r.enclave, identity: r.identity, key: r.key, identityId: r.identityId, ms: this.#d.clock.monotonic() - started }
     // The admin key was for provisioning only: the stored secrets keep the generated key alone.
     await this.save((m) => { m.provision = view }, sealSecrets(this.#d.sealer, { apiKey: this.#secrets.apiKey }))
@@ -169,8 +193,21 @@ export class MigrationRunner {
     return 'preflight'
   }
 
+  #nodeState (): Promise<NodeState> {
+    return readNodeState({
+      agents: this.#d.agents,
+      probe: this.#d.probe,
+      nodes: this.#nodes,
+      replaceHsm: this.#m.replaceHsm,
+      ...(this.#work.revisionA === undefined ? {} : { revision: this.#work.revisionA }),
+      signal: this.#stop.signal
+    })
+  }
+
   async #preflight (): Promise<HsmMigrationPhase | undefined> {
     await this.event('preflight', `preflight from ${this.#nodes.length} node(s) to ${this.#m.external.join(', ')}`)
+    const early = this.#early
+    this.#early = undefined
     const checks = await checkNodes({
       agents: this.#d.agents,
       probe: this.#d.probe,
@@ -178,6 +215,7 @@ export class MigrationRunner {
       request: { servers: [...this.#m.external], enclave: this.#m.enclave, key: this.#m.key, apiKey: { $secret: this.#secrets.apiKey.reveal() }, ...(this.#d.preflightTimeoutMs === undefined ? {} : { timeoutMs: this.#d.preflightTimeoutMs }) },
       replaceHsm: this.#m.replaceHsm,
       ...(this.#work.revisionA === undefined ? {} : { revision: this.#work.revisionA }),
+      ...(early === undefined ? {} : { state: early.then(unwrap) }),
       signal: this.#stop.signal
     })
     const blocks = [...new Set(Object.values(checks.otherHsmBlocks).flat())].sort()
@@ -235,10 +273,10 @@ export class MigrationRunner {
    * Phase B takes the local HSM away, so before each new phase B rollout (the first, and each
    * one a resume starts after a halt) every node must hold the external HSM's sealed copy: a
    * copy missing (never made, or removed since by CLUSTER:REMOVEHSM or a restored data
-   * directory) would leave that node unable to unseal. False when the migration was failed here.
+   * directory) would leave that node unable to unseal. `missing` is that check's answer (made
+   * beside the plan, see #startRollout). False when the migration was failed here.
    */
-  async #phaseBAllowed (): Promise<boolean> {
-    const missing = await this.#sealedCopies()
+  async #phaseBAllowed (missing: readonly string[]): Promise<boolean> {
     if (missing.length > 0) {
       await this.fail(`phase B refused: the external HSM ${EXTERNAL_HSM_NAME} is not configured and sealing on ${missing.join(', ')}; no node was touched in phase B`)
       return false
@@ -274,7 +312,22 @@ export class MigrationRunner {
     return missing.sort((a, b) => order.indexOf(a.split(' ')[0] ?? '') - order.indexOf(b.split(' ')[0] ?? ''))
   }
 
+  // Phase B's check of every node's sealed copy is reads only (and a note in the view), so it is
+  // asked at once, beside the revision, the lookup of a rollout already started and the plan,
+  // which are reads too; nothing is started before its answer came and said every node holds
+  // its copy. Only a rollout that was started before a crash is taken up again without it, as
+  // before: the check ran before that rollout started.
   async #startRollout (phase: 'A' | 'B'): Promise<string | undefined> {
+    const sealedCheck = phase === 'B' ? settled(this.#sealedCopies()) : undefined
+    try {
+      return await this.#startRolloutChecked(phase, sealedCheck)
+    } finally {
+      // Answered before the phase goes on, whatever happened: its note in the view is stored in order.
+      await sealedCheck
+    }
+  }
+
+  async #startRolloutChecked (phase: 'A' | 'B', sealedCheck: Promise<Settled<string[]>> | undefined): Promise<string | undefined> {
     const revisionKey = phase === 'A' ? 'revisionA' : 'revisionB'
     if (this.#work[revisionKey] === undefined) {
       const base = phase === 'B' && this.#work.revisionA !== undefined ? this.#work.revisionA + 1 : undefined
@@ -290,8 +343,12 @@ export class MigrationRunner {
       .find((r) => !TERMINAL_ROLLOUT.has(r.state) && r.revision === revision && r.createdAt >= this.#m.createdAt)
     let id = active?.id
     if (id === undefined) {
-      if (phase === 'B' && !await this.#phaseBAllowed()) return undefined
-      const plan = await this.#d.rollouts.plan(this.#m.cluster, change, this.#m.createdBy)
+      const planned = settled(this.#d.rollouts.plan(this.#m.cluster, change, this.#m.createdBy))
+      const missing = sealedCheck === undefined ? undefined : unwrap(await sealedCheck)
+      // A refusal waits for the plan's reads to end, so the run stops with nothing in flight.
+      if (missing !== undefined && missing.length > 0) await planned
+      if (missing !== undefined && !await this.#phaseBAllowed(missing)) return undefined
+      const plan = unwrap(await planned)
       const s = this.#work.strategy ?? {}
       const rollout = await this.#d.rollouts.start({
         cluster: this.#m.cluster,
@@ -321,12 +378,13 @@ export class MigrationRunner {
    */
   async #follow (phase: 'A' | 'B', id: string): Promise<Rollout | undefined> {
     this.rolloutId = id
-    const unsubscribe = this.#d.rollouts.subscribe(id, () => { this.#wake?.() })
+    const unsubscribe = this.#d.rollouts.subscribe(id, () => { this.poke() })
     try {
       let cursor = await forwardedCount(this.#d.store, this.#m.id, id, phase)
       const runs: PhaseRuns = structuredClone(this.#work.runs?.[phase] ?? { before: {}, runs: {} })
       for (;;) {
         this.#checkStop()
+        this.#stale = false
         const r = await this.#d.rollouts.get(id)
         if (r === undefined) throw new Error(`the rollout ${id} of phase ${phase} is gone from the store`)
         noteBaselines(runs, r)
@@ -426,6 +484,7 @@ export class MigrationRunner {
   }
 
   async #sleep (): Promise<void> {
+    if (this.#stale) return
     const wake = new AbortController()
     this.#wake = () => { wake.abort() }
     const both = AbortSignal.any([wake.signal, this.#stop.signal])
@@ -441,6 +500,18 @@ export class MigrationRunner {
   #secretList (): Secret[] {
     return [this.#secrets.apiKey, ...(this.#secrets.adminKey === undefined ? [] : [this.#secrets.adminKey])]
   }
+}
+
+/** A promise's outcome, so one started early can wait without an unhandled rejection. */
+type Settled<T> = { ok: true, value: T } | { ok: false, error: unknown }
+
+async function settled<T> (p: Promise<T>): Promise<Settled<T>> {
+  return await p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))
+}
+
+function unwrap<T> (s: Settled<T>): T {
+  if (s.ok) return s.value
+  throw s.error
 }
 
 function phaseName (p: HsmMigrationPhase): string {

@@ -1,6 +1,8 @@
-// The step gate's HSM check (a rollout with expectHsm, the HSM migration's phase A): after the
-// other checks passed, the node's own cluster status must show the HSM configured AND holding a
-// sealed copy of its root key; polled until the healthy deadline, reported as a `gate` event.
+// The step gate's HSM check (a rollout with expectHsm, the HSM migration's phase A): asked at the
+// same time as the internode, client and write checks, the node's own cluster status must show the
+// HSM configured AND holding a sealed copy of its root key; polled until the healthy deadline,
+// reported as a `gate` event. The step passes only when every check passed; the first failed one
+// in the order journal, internode, client, writes, HSM names the failure.
 // Over the ClusterProbe double and a fake clock; the journal reading is stubbed to pass.
 import t, { type Test } from 'tap'
 import type { GateResult, NodeStep } from '../../../../shared/schemas/rollout.js'
@@ -11,6 +13,7 @@ import type { NodeRef } from '../../../../coordinator/ports/node-ref.js'
 import { FakeClock } from '../../../helpers/fake-clock.js'
 
 const SOFT = 'hsm:minio:soft'
+const BOTH = { configured: [SOFT, EXTERNAL_HSM_NAME], sealed: [EXTERNAL_HSM_NAME, SOFT] }
 const nodes: NodeRef[] = [1, 2, 3].map(i => ({ cluster: 'c1', name: `node${i}`, agentUrl: `https://10.0.0.1${i}:7480`, minkms: `10.0.0.1${i}:7373` }))
 const [n1, n2] = nodes as [NodeRef, NodeRef, NodeRef]
 const POLL = 1000
@@ -60,15 +63,16 @@ t.test('without expectHsm there is no HSM check', async t => {
   t.notOk(p.calls.some((c) => c.op === 'hsmStatus'), 'the HSM status is not asked')
 })
 
-t.test('configured and sealed: passes, reported last with what the node shows', async t => {
+t.test('configured and sealed: passes, reported with what the node shows', async t => {
   const p = await probe(t)
   p.setHsms(n2, { configured: [SOFT, EXTERNAL_HSM_NAME], sealed: [EXTERNAL_HSM_NAME, SOFT] })
   const { result, reports } = await gate(p, EXTERNAL_HSM_NAME)
   t.equal(result.ok, true, result.message)
   t.match(result.message, /node2 rejoined and serves clients .*, and its root key is sealed under HSM hsm:minio:minkms \(0 ms\)$/)
   t.same(result.hsm, { ok: true, message: 'HSM hsm:minio:minkms is configured and holds a sealed copy of the root key', ms: 0, name: EXTERNAL_HSM_NAME, configured: [SOFT, EXTERNAL_HSM_NAME], sealed: [EXTERNAL_HSM_NAME, SOFT] })
-  t.same(reports.map((r) => r.check), ['journal', 'internode', 'client', 'writeReady', 'hsm'])
-  t.match(reports.at(-1), { check: 'hsm', ok: true, message: 'hsm: HSM hsm:minio:minkms is configured and holds a sealed copy of the root key (0 ms)' })
+  t.same(reports.map((r) => r.check).sort(), ['client', 'hsm', 'internode', 'journal', 'writeReady'])
+  t.equal(reports[0]?.check, 'journal', 'the journal reading first')
+  t.match(reports.find((r) => r.check === 'hsm'), { check: 'hsm', ok: true, message: 'hsm: HSM hsm:minio:minkms is configured and holds a sealed copy of the root key (0 ms)' })
   t.same(p.calls.filter((c) => c.op === 'hsmStatus'), [{ op: 'hsmStatus', node: 'node2' }], 'asked of the node itself, once')
 })
 
@@ -91,7 +95,7 @@ t.test('configured but never sealed: fails at the deadline, naming the HSM and w
   t.match(result.hsm, { ok: false, name: EXTERNAL_HSM_NAME, configured: [SOFT, EXTERNAL_HSM_NAME], sealed: [SOFT] })
   t.ok((result.hsm?.ms ?? 0) >= DEADLINE_MS - POLL, 'polled up to the deadline')
   t.ok(result.writeReady?.ok === true && result.client?.ok === true, 'the other checks passed and are kept')
-  t.match(reports.at(-1), { check: 'hsm', ok: false, message: /^hsm: HSM hsm:minio:minkms is configured but holds no sealed copy/ })
+  t.match(reports.find((r) => r.check === 'hsm'), { check: 'hsm', ok: false, message: /^hsm: HSM hsm:minio:minkms is configured but holds no sealed copy/ })
 })
 
 t.test('not configured, and neither configured nor sealed: each says so', async t => {
@@ -114,11 +118,33 @@ t.test('a node whose status cannot be asked fails the check with the probe\'s re
   t.notOk('configured' in (result.hsm ?? {}), 'nothing seen, nothing claimed')
 })
 
-t.test('an earlier check failing decides: no HSM check', async t => {
+t.test('the HSM check runs beside the others: decided while a slower check still polls', async t => {
   const p = await probe(t)
+  p.setHsms(n2, BOTH)
+  p.script(n2, 'ready', { ready: false }, { times: 3 })
+  const { result, reports } = await gate(p, EXTERNAL_HSM_NAME)
+  t.equal(result.ok, true, result.message)
+  t.equal(result.writeReady?.ms, 3 * POLL, 'write readiness passed on the fourth poll')
+  t.equal(result.hsm?.ms, 0, 'the HSM check passed on its first ask, not after write readiness')
+  t.ok(reports.findIndex((r) => r.check === 'hsm') < reports.findIndex((r) => r.check === 'writeReady'), 'and was reported first')
+})
+
+t.test('an earlier check failing decides the message even when the HSM check passed', async t => {
+  const p = await probe(t)
+  p.setHsms(n2, BOTH)
   p.script(n2, 'clientRoundTrip', { fail: 'probe-failed', message: 'refused' }, { times: 11 })
   const { result } = await gate(p, EXTERNAL_HSM_NAME)
   t.equal(result.ok, false)
-  t.equal(result.hsm, undefined)
-  t.notOk(p.calls.some((c) => c.op === 'hsmStatus'))
+  t.match(result.message, /^client operations through node2 did not resume: /)
+  t.match(result.hsm, { ok: true }, 'the HSM check\'s own answer is kept')
+})
+
+t.test('an earlier check and the HSM check both failing: the earlier one names the failure', async t => {
+  const p = await probe(t)
+  p.setHsms(n2, { configured: [SOFT], sealed: [SOFT] })
+  p.script(n2, 'clientRoundTrip', { fail: 'probe-failed', message: 'refused' }, { times: 11 })
+  const { result } = await gate(p, EXTERNAL_HSM_NAME)
+  t.equal(result.ok, false)
+  t.match(result.message, /^client operations through node2 did not resume: /)
+  t.match(result.hsm, { ok: false, name: EXTERNAL_HSM_NAME })
 })

@@ -51,6 +51,61 @@ t.test('phase B is refused while a node lacks the external HSM\'s sealed copy', 
   h.probe.assertNoPendingScripts()
 })
 
+t.test('phase B\'s plan is made while every sealed copy is checked; a refused check starts no rollout though the plan was made', async (t) => {
+  const h = harness(t)
+  sealEverywhere(h)
+  h.probe.script(h.nodes[2]!, 'hsmStatus', { hsms: BOTH }).script(h.nodes[2]!, 'hsmStatus', { hsms: { configured: ['hsm:minio:soft', 'hsm:minio:minkms'], sealed: ['hsm:minio:soft'] } })
+  // Every HSM status takes 5 s of (fake) time to answer: phase B's plan is asked while the check's
+  // three questions are still out.
+  const hsmStatus = h.probe.hsmStatus.bind(h.probe)
+  let asking = 0
+  h.probe.hsmStatus = async (node) => {
+    asking++
+    try {
+      await h.clock.sleep(5000)
+      return await hsmStatus(node)
+    } finally {
+      asking--
+    }
+  }
+  const plan = h.engine.plan.bind(h.engine)
+  let revisionA: number | undefined
+  let checkedWhilePlanning: number | undefined
+  h.engine.plan = async (cluster, change, actor) => {
+    revisionA ??= change.revision
+    if (change.revision > revisionA) checkedWhilePlanning = asking
+    return await plan(cluster, change, actor)
+  }
+  const { migration } = await h.hsm.start(h.request())
+  const m = await h.until(migration?.id ?? '', ended)
+  t.equal(m.state, 'failed')
+  t.match(m.message, /^phase B refused: the external HSM hsm:minio:minkms is not configured and sealing on node3 /)
+  t.equal(checkedWhilePlanning, 3, 'every node\'s sealed copy was asked while phase B was being planned')
+  t.equal(m.rollouts.B, undefined, 'no phase B rollout')
+  t.equal((await h.rollouts.listRollouts({ cluster: 'c1' })).length, 1, 'phase A\'s rollout only')
+  t.notOk(h.agents.calls.some((c) => c.op === 'apply' && c.revision !== revisionA), 'nothing applied with phase B\'s revision')
+  t.same(restartsOf(h), [1, 1, 1])
+})
+
+t.test('phase B\'s check passes while its plan fails: the migration fails on the plan, no rollout', async (t) => {
+  const h = harness(t)
+  sealEverywhere(h)
+  const plan = h.engine.plan.bind(h.engine)
+  let revisionA: number | undefined
+  h.engine.plan = async (cluster, change, actor) => {
+    revisionA ??= change.revision
+    if (change.revision > revisionA) throw new Error('node2: the agent answered 500 (scripted)')
+    return await plan(cluster, change, actor)
+  }
+  const { migration } = await h.hsm.start(h.request())
+  const m = await h.until(migration?.id ?? '', ended)
+  t.equal(m.state, 'failed')
+  t.equal(m.message, 'phase B failed: node2: the agent answered 500 (scripted)')
+  t.equal(m.rollouts.B, undefined)
+  t.ok(m.nodes.every((n) => n.phases.A?.sealed === true), 'the check ran and noted every sealed copy')
+  t.same(restartsOf(h), [1, 1, 1])
+})
+
 t.test('a resume that starts phase B again checks every sealed copy again: refused while one is gone, then completes', async (t) => {
   const h = harness(t)
   sealEverywhere(h)

@@ -40,3 +40,32 @@ t.test('a migration runs every phase and each node restarts once per phase', asy
   t.notOk(everything.includes(h.adminKey), 'the admin key is nowhere in clear')
   t.notOk(everything.includes(answer.apiKey ?? 'x'), 'the API key is nowhere in clear')
 })
+
+t.test('a rollout change notified while the runner reads is not lost: it looks again at once, not after pollMs', async (t) => {
+  const h = harness(t)
+  sealEverywhere(h)
+  // The first time the runner reads phase A's rollout as ended, it is handed the view from just
+  // before (running) and the rollout's last event is notified during that read.
+  const subs: Array<() => void> = []
+  const subscribe = h.engine.subscribe.bind(h.engine)
+  h.engine.subscribe = (id, fn) => {
+    const wrapped = (): void => { fn({ index: 0, at: h.clock.now(), type: 'rollout', message: 'rollout succeeded' }) }
+    subs.push(wrapped)
+    const off = subscribe(id, fn)
+    return () => { off(); subs.splice(subs.indexOf(wrapped), 1) }
+  }
+  const get = h.engine.get.bind(h.engine)
+  let staleAt: number | undefined
+  h.engine.get = async (id) => {
+    const r = await get(id)
+    if (staleAt !== undefined || r?.state !== 'succeeded') return r
+    staleAt = h.clock.now()
+    for (const fn of [...subs]) fn()
+    return { ...r, state: 'running' }
+  }
+  const { migration } = await h.hsm.start(h.request({ keepLocalHsm: true }))
+  const m = await h.until(migration?.id ?? '', ended)
+  t.equal(m.state, 'succeeded', m.message ?? '')
+  t.not(staleAt, undefined, 'the stale read happened')
+  t.equal(m.finishedAt, staleAt, 'no pollMs slept after it: the migration ended at the same (fake) time')
+})
