@@ -2,13 +2,14 @@
 // node's apply lock, rolls back to the previous revision on request, undoes an apply a killed
 // agent left behind, and converges the node to its desired revision at start.
 import type { ChangePlan } from '../../shared/change/plan.js'
+import { relative } from 'node:path'
 import { toChangeSpec, type Change } from '../../shared/change/change.js'
 import { traceToSpec } from '../../shared/change/trace-problems.js'
 import { validateChange } from '../../shared/change/validate-change.js'
 import type { Problem } from '../../shared/edit/problem.js'
 import type { ApplyEvent, ApplyResult, ApplyStep, FilePlan, PlanResult } from '../core.js'
 import type { FileSnapshot } from '../os/file-store.js'
-import { contentSha, sha256, type AppliedRecord } from '../state/agent-state.js'
+import { contentSha, sha256, type AppliedRecord, type PendingRecord } from '../state/agent-state.js'
 import { ChangeConflictError, InvalidResultError, NothingToRollBackError, RevisionConflictError, StaleRevisionError } from '../errors.js'
 import type { ApplyLock } from './apply-lock.js'
 import type { RestartPolicy } from '../../shared/change/schema.js'
@@ -195,16 +196,37 @@ export class ChangeApplier {
       emit('plan', 'done', view.changed ? `changes ${view.files.filter((f) => f.changed).map((f) => f.path).join(', ')}` : 'nothing to change')
       emit('validate', 'done')
 
-      // Desired first, applied second: applied.json (with the transaction id) is the commit
-      // point; a kill before it leaves the change desired but not applied, which recovery undoes
-      // and boot convergence then applies again.
+      // The commit. applied.json (with the transaction id) is the commit point: its rename, made
+      // durable by the fsync of the directory, is the one step that says revision N was committed;
+      // every record before it is inert until then, every one after it follows from it. Each
+      // record is an atomicWrite (temporary file, fsync, rename, fsync of the directory), so a kill
+      // leaves a record old or new, never torn, and a power loss keeps the renames in order.
+      // Where a kill (SIGKILL of the agent or of the whole unit) can land, and what recovery does:
+      //  - before or while changes/N.sealed is written (temporary file, before or after its fsync):
+      //    pending.json says the files may be new, applied.json is old: recovery restores the
+      //    backup and removes the temporary file;
+      //  - after changes/N.sealed is renamed, before or while applied.json is written: the same,
+      //    and changes/N.sealed, a revision that was never committed, is removed (neither
+      //    restored, nor reported, nor converged to), as is the backup set of the undone apply;
+      //  - after applied.json is renamed: committed. applied.txId = pending.txId, so recovery
+      //    keeps the files and clears pending.json;
+      //  - before or while desired.json is written, during the pruning, before pending.json is
+      //    removed, or while last.json is written: committed as above; recovery makes desired.json
+      //    follow applied.json and finishes the pruning (last.json keeps the previous result; the
+      //    temporary files are removed).
+      // desired.json used to be written before applied.json: a kill between them left it naming
+      // the undone revision, and boot convergence then applied that revision, which the client
+      // had seen fail, by itself. Without a transaction (nothing to write), the same order holds
+      // and there is no pending.json: recovery only tidies desired.json and changes/.
       const commit = async (txId?: string): Promise<void> => {
         const now = await this.#read()
         const previous = applied === undefined || applied.revision === change.revision
           ? applied?.previous ?? []
           : [...applied.previous, { revision: applied.revision, changeHash: applied.changeHash }].slice(-this.#opts.keep)
-        await state.writeDesired({ revision: change.revision, changeHash, acceptedAt: clock.now() }, toChangeSpec(change))
-        await state.writeApplied({ revision: change.revision, changeHash, previous, files: { config: contentSha(now.config.content), env: contentSha(now.env.content) }, at: clock.now(), ...(txId === undefined ? {} : { txId }) })
+        await state.writeChange(change.revision, toChangeSpec(change))
+        const record: AppliedRecord = { revision: change.revision, changeHash, previous, files: { config: contentSha(now.config.content), env: contentSha(now.env.content) }, at: clock.now(), ...(txId === undefined ? {} : { txId }) }
+        await state.writeApplied(record)
+        await state.followApplied(record, clock.now())
         await this.#prune(change.revision, previous)
       }
 
@@ -219,6 +241,10 @@ export class ChangeApplier {
         const meta = modes[n]?.meta
         return f?.changed === true || modes[n]?.changed === true ? [{ name: n, path: this.#opts.files[n], old: current[n], next: { content: f?.newText, ...(meta === undefined ? {} : { meta }) } }] : []
       })
+      // A backup set of this revision from an attempt that was never committed must not mix with
+      // this one (a rollback restores every file of the set): a fresh set unless it is the
+      // committed revision's own.
+      if (applied?.revision !== change.revision) await state.removeBackupSet(String(change.revision))
       const out = await runTransaction(this.#deps, {
         kind: 'apply',
         revision: change.revision,
@@ -260,11 +286,14 @@ export class ChangeApplier {
       const restart = policy === 'always' || (policy === 'on-change' && files.length > 0)
       const plan: PlanResult = { revision: prev.revision, changed: files.length > 0, restart, files: files.map((f) => ({ name: f.name, path: f.path, changed: true, diff: '' })) }
       emit('plan', 'done', `back to revision ${prev.revision} (restart policy ${policy}${opts.restart === undefined ? `, as revision ${applied.revision} was applied` : ', asked for'})`)
+      // Commit point and kill points as for an apply: applied.json first, desired.json follows it.
       const commit = async (txId: string): Promise<void> => {
         const now = await this.#read()
-        await state.setDesiredRevision(prev.revision, clock.now())
-        await state.writeApplied({ revision: prev.revision, changeHash: prev.changeHash, previous: applied.previous.slice(0, -1), files: { config: contentSha(now.config.content), env: contentSha(now.env.content) }, at: clock.now(), txId })
+        const record: AppliedRecord = { revision: prev.revision, changeHash: prev.changeHash, previous: applied.previous.slice(0, -1), files: { config: contentSha(now.config.content), env: contentSha(now.env.content) }, at: clock.now(), txId }
+        await state.writeApplied(record)
+        await state.followApplied(record, clock.now())
       }
+      await state.removeBackupSet(`rollback-${applied.revision}`)
       const out = await runTransaction(this.#deps, {
         kind: 'rollback',
         revision: prev.revision,
@@ -292,20 +321,51 @@ export class ChangeApplier {
       return undefined
     }
     return await this.#locked(pending.fromRevision, opts.onEvent, async (emit) => {
-      await this.#removeLeftovers(true)
+      await this.#removeLeftovers(true, false)
       const out = await restoreFromPending(this.#deps, pending, this.#opts.verify, emit, { deferRestart: opts.deferRestart === true })
+      // The backup set of an undone transaction stays while its record does (a restore still to
+      // finish reads it), unless it is a committed revision's own.
+      const undone = out.result === 'rolled-back' && await this.#deps.state.readPending() === undefined ? pending : undefined
+      const dropped = await this.#dropUncommitted(undone)
       const plan: PlanResult = { revision: pending.fromRevision, changed: true, restart: out.restarted, files: [] }
-      return this.#result(pending.fromRevision, plan, out, true)
+      return this.#result(pending.fromRevision, plan, dropped === undefined ? out : { ...out, message: `${out.message}; ${dropped}` }, true)
     })
   }
 
   /**
-   * Removes temporary files that a killed write left beside the managed files and in the state
-   * directory (they may hold the new config with its API key), logging their names. Only
-   * under the apply lock (`locked`: already held), so never those of a write in progress: when
-   * another process holds the lock, its files are live and stay.
+   * Removes what a commit that never happened left in the state directory: a desired record that
+   * names another revision than applied.json (reset to it), stored changes of revisions that are
+   * not committed, and the backup set of `undone` (a transaction recovery just undid), unless it
+   * belongs to a committed revision. Logs and returns what it removed. Only under the apply lock.
    */
-  async #removeLeftovers (locked: boolean): Promise<void> {
+  async #dropUncommitted (undone?: PendingRecord): Promise<string | undefined> {
+    const { state, clock, log } = this.#deps
+    const applied = await state.readApplied()
+    const committed = applied === undefined ? [] : [applied.revision, ...applied.previous.map((p) => p.revision)]
+    const removed = await state.pruneChanges(committed)
+    const staleDesired = await state.followApplied(applied, clock.now())
+    if (undone !== undefined && !committed.map(String).includes(undone.backupKey)) {
+      const set = await state.removeBackupSet(undone.backupKey)
+      if (set !== undefined) removed.push(set)
+    }
+    if (removed.length === 0 && staleDesired === undefined) return undefined
+    const on = applied === undefined ? 'no committed revision' : `committed revision ${applied.revision}`
+    const what = [
+      ...(removed.length === 0 ? [] : [`removed ${removed.length} record${removed.length === 1 ? '' : 's'} of uncommitted revisions (${removed.map((p) => relative(state.dir, p)).join(', ')})`]),
+      ...(staleDesired === undefined ? [] : [`desired revision ${staleDesired} was never committed: reset to ${on}`])
+    ].join('; ')
+    log.warn({ removed, ...(staleDesired === undefined ? {} : { staleDesired }) }, `${what}; the node stays on ${on}`)
+    return what
+  }
+
+  /**
+   * Removes temporary files that a killed write left beside the managed files and in the state
+   * directory (they may hold the new config with its API key), logging their names, and (`tidy`)
+   * the records of uncommitted revisions (#dropUncommitted). Only under the apply lock
+   * (`locked`: already held), so never those of a write in progress: when another process holds
+   * the lock, its files are live and stay.
+   */
+  async #removeLeftovers (locked: boolean, tidy = true): Promise<void> {
     const { lock, log, state, store } = this.#deps
     if (!locked) {
       if (this.#inFlight !== undefined) return
@@ -319,6 +379,7 @@ export class ChangeApplier {
     try {
       const removed = [...await store.removeLeftovers([this.#opts.files.config, this.#opts.files.env]), ...await state.removeLeftovers()]
       if (removed.length > 0) log.warn({ removed }, `removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left by an interrupted write`)
+      if (tidy) await this.#dropUncommitted()
     } finally {
       if (!locked) await lock.release()
     }

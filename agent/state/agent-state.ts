@@ -1,7 +1,12 @@
 // The agent's durable state (stateDir, default /var/lib/keyroll-agent):
-//   applied.json   the revision the files are on (last committed apply) and their hashes
-//   desired.json   the revision the node should be on (boot convergence re-applies its change)
-//   changes/<rev>.sealed  the changes of recent revisions (sealed: they may hold secrets)
+//   applied.json   the revision the files are on (last committed apply) and their hashes; its
+//                  rename is the commit point: nothing else says a revision was committed
+//   desired.json   the revision boot convergence re-applies when the files drift; it follows
+//                  applied.json (written after it), and one that names another revision is a
+//                  leftover of a killed commit: ignored, and reset by recovery
+//   changes/<rev>.sealed  the changes of the committed revisions (applied.json's and its
+//                  `previous`; sealed: they may hold secrets); one of another revision is a
+//                  leftover of a killed commit, removed by recovery
 //   pending.json   write-ahead record of an apply in progress (crash recovery reads it)
 //   last.json      the last apply result (no secrets), shown by /v1/status after a restart
 //   backups/<key>/<name>.sealed  the files as they were before a transaction (key: the revision
@@ -119,21 +124,35 @@ export class AgentStateStore {
   writeLast = async (r: LastRecord): Promise<void> => { await this.#writeJson('last.json', r) }
 
   /**
-   * Records `spec` (the change's JSON form, with secret values: sealed on disk) as the change of
-   * revision `r.revision` and makes it the desired one.
+   * Stores `spec` (the change's JSON form, with secret values: sealed on disk) as the change of
+   * `revision`. Written before the commit (applied.json), so a committed revision always has its
+   * change; until the commit it is a leftover that recovery removes.
    */
-  async writeDesired (r: DesiredRecord, spec: unknown): Promise<void> {
+  async writeChange (revision: number, spec: unknown): Promise<void> {
     await mkdir(join(this.dir, 'changes'), { recursive: true, mode: 0o700 })
-    await atomicWrite(join(this.dir, 'changes', `${r.revision}.sealed`), this.#box.seal(JSON.stringify(spec)), { mode: 0o600 })
-    await this.#writeJson('desired.json', r)
+    await atomicWrite(join(this.dir, 'changes', `${revision}.sealed`), this.#box.seal(JSON.stringify(spec)), { mode: 0o600 })
   }
 
-  /** Makes an earlier revision the desired one again (after a rollback); none if its change is unknown. */
-  async setDesiredRevision (revision: number, at: number): Promise<void> {
-    const spec = await this.readChange(revision)
-    if (spec === undefined) { await rm(join(this.dir, 'desired.json'), { force: true }); return }
+  /**
+   * Makes desired.json follow `applied` (after its commit, or at recovery): its revision when its
+   * change is stored, none otherwise. Returns the revision a desired record named that
+   * `applied` did not commit (a leftover, now replaced), or undefined.
+   */
+  async followApplied (applied: AppliedRecord | undefined, at: number): Promise<number | undefined> {
     const old = await this.#readJson<DesiredRecord>('desired.json')
-    await this.#writeJson('desired.json', { revision, changeHash: old?.revision === revision ? old.changeHash : '', acceptedAt: at })
+    const stale = old !== undefined && !follows(old, applied) ? old.revision : undefined
+    if (applied === undefined || !await this.#hasChange(applied.revision)) {
+      await rm(join(this.dir, 'desired.json'), { force: true })
+      return stale
+    }
+    if (old === undefined || stale !== undefined || old.changeHash !== applied.changeHash) {
+      await this.#writeJson('desired.json', { revision: applied.revision, changeHash: applied.changeHash, acceptedAt: at })
+    }
+    return stale
+  }
+
+  async #hasChange (revision: number): Promise<boolean> {
+    return await stat(join(this.dir, 'changes', `${revision}.sealed`)).then(() => true, () => false)
   }
 
   /** The stored change of `revision` (wire form, secrets revealed), or undefined when none is kept. */
@@ -148,9 +167,14 @@ export class AgentStateStore {
     return JSON.parse(this.#box.unseal(raw, `change ${revision}`).toString('utf8'))
   }
 
+  /**
+   * The desired revision and its change: only the one applied.json committed. A desired record
+   * naming another revision was left by a killed commit (the kill came before applied.json): it
+   * is ignored, so nothing converges to a revision that was never committed.
+   */
   async readDesired (): Promise<{ record: DesiredRecord, spec: unknown } | undefined> {
     const record = await this.#readJson<DesiredRecord>('desired.json')
-    if (record === undefined) return undefined
+    if (record === undefined || !follows(record, await this.readApplied())) return undefined
     const spec = await this.readChange(record.revision)
     return spec === undefined ? undefined : { record, spec }
   }
@@ -166,12 +190,24 @@ export class AgentStateStore {
     await rm(join(this.dir, 'changes'), { recursive: true, force: true })
   }
 
-  /** Drops stored changes of revisions not in `keep`. */
-  async pruneChanges (keep: readonly number[]): Promise<void> {
+  /** Drops stored changes of revisions not in `keep`; returns their paths. */
+  async pruneChanges (keep: readonly number[]): Promise<string[]> {
     const names = await readdir(join(this.dir, 'changes')).catch(() => [] as string[])
+    const removed: string[] = []
     for (const n of names) {
-      if (!keep.includes(Number(n.replace(/\.sealed$/, '')))) await rm(join(this.dir, 'changes', n), { force: true })
+      if (!n.endsWith('.sealed') || keep.includes(Number(n.slice(0, -'.sealed'.length)))) continue
+      await rm(join(this.dir, 'changes', n), { force: true })
+      removed.push(join(this.dir, 'changes', n))
     }
+    return removed
+  }
+
+  /** Removes the backup set `key`; returns its path when there was one. */
+  async removeBackupSet (key: string): Promise<string | undefined> {
+    const dir = join(this.dir, 'backups', key)
+    if (!await stat(dir).then(() => true, () => false)) return undefined
+    await rm(dir, { recursive: true, force: true })
+    return dir
   }
 
   #backupPath (key: string, name: string): string {
@@ -215,4 +251,9 @@ export class AgentStateStore {
       if (!protect.includes(k)) await rm(join(dir, k), { recursive: true, force: true })
     }
   }
+}
+
+/** Whether a desired record names what `applied` committed (a record without a hash: its revision). */
+function follows (d: DesiredRecord, applied: AppliedRecord | undefined): boolean {
+  return applied !== undefined && d.revision === applied.revision && (d.changeHash === '' || d.changeHash === applied.changeHash)
 }

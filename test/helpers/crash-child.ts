@@ -10,6 +10,7 @@ import { FsFileStore } from '../../agent/os/fs-file-store.js'
 import { AgentStateStore } from '../../agent/state/agent-state.js'
 import { SealedBox } from '../../agent/state/sealed-box.js'
 import { systemClock } from '../../shared/clock.js'
+import type { Log } from '../../agent/apply/transaction.js'
 import { ScriptedVerifier, silentLog } from './applier-fixture.js'
 import { validateChange } from '../../shared/change/validate-change.js'
 import type { Change } from '../../shared/change/change.js'
@@ -34,7 +35,7 @@ function markerSpec (r: number): unknown {
 }
 
 /** An applier over real files and state in `dir`. */
-export async function crashApplier (dir: string) {
+export async function crashApplier (dir: string, log: Log = silentLog) {
   const box = await SealedBox.open(join(dir, 'state'))
   const state = new AgentStateStore(join(dir, 'state'), box)
   await state.init()
@@ -45,13 +46,13 @@ export async function crashApplier (dir: string) {
     service,
     verifier: new ScriptedVerifier(service),
     clock: systemClock,
-    log: silentLog,
+    log,
     lock: new ApplyLock(join(dir, 'state'))
   }, { files: { config: join(dir, 'config.yaml'), env: join(dir, 'minkms.env') }, fingerprintKey: randomBytes(32), keep: 3, verify: { deadlineMs: 5000, stableForMs: 0 } })
   return { applier, state }
 }
 
-if (/crash-child\.[jt]s$/.test(process.argv[1] ?? '')) {
+if (/(?:^|[/\\])crash-child\.[jt]s$/.test(process.argv[1] ?? '')) {
   const dir = process.argv[2]
   if (dir === undefined) throw new Error('usage: crash-child.ts DIR')
   const { applier, state } = await crashApplier(dir)

@@ -78,3 +78,21 @@ t.test('an apply running in another live process keeps its temporary files', asy
   t.equal(f.store.leftovers.size, 1)
   t.same(f.logged, [])
 })
+
+t.test('records of a revision whose commit was killed before applied.json: removed, desired reset, said so', async (t) => {
+  const dir = t.testdir()
+  const f = await setup(dir)
+  await f.state.writeChange(1, { revision: 1 })
+  await f.state.writeApplied({ revision: 1, changeHash: 'h1', previous: [], files: {}, at: 0 })
+  // A commit without a transaction (the files were already right) killed after the stored change
+  // and a desired record of an older agent, which wrote desired.json before applied.json.
+  await f.state.writeChange(2, { revision: 2 })
+  await writeFile(join(dir, 'desired.json'), JSON.stringify({ revision: 2, changeHash: 'h2', acceptedAt: 0 }))
+  t.equal(await f.state.readDesired(), undefined, 'a desired record that applied.json did not commit is ignored')
+  t.equal(await f.applier.recover(), undefined, 'no interrupted apply')
+  t.equal((await f.state.readDesired())?.record.revision, 1, 'desired reset to the committed revision')
+  t.same(await readdir(join(dir, 'changes')), ['1.sealed'], 'the uncommitted change is gone')
+  t.same(f.logged.map((l) => l.msg), ['removed 1 record of uncommitted revisions (changes/2.sealed); desired revision 2 was never committed: reset to committed revision 1; the node stays on committed revision 1'])
+  t.equal(await f.applier.recover(), undefined)
+  t.equal(f.logged.length, 1, 'nothing left: nothing logged')
+})
