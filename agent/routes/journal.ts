@@ -2,11 +2,14 @@
 // JournalEntry per line; each carries its cursor so a client can resume with ?after=. Without
 // follow it returns what is there (default 100 entries); with follow it keeps streaming until the
 // client disconnects or the server closes, which aborts the follower (R14: that also ends its
-// journalctl process).
+// journalctl process). The banner's `API Key` line is served with the key in its safe form
+// (`k1:*** (h1:…)`, shared/minkms/journal-lines.ts): the coordinator sees a changed root identity,
+// never the key.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { AgentCore } from '../core.js'
 import type { JournalEntry as PortEntry } from '../os/journal.js'
 import { renderError } from '../../shared/errors.js'
+import { withSafeApiKey } from '../../shared/minkms/journal-lines.js'
 import { StreamErrorLineSchema } from '../../shared/schemas/apply.js'
 import { ErrorBodySchema } from '../../shared/schemas/errors.js'
 import { JournalEntrySchema, JournalQuerySchema, type JournalEntry } from '../../shared/schemas/journal.js'
@@ -65,7 +68,7 @@ function view (e: PortEntry): JournalEntry {
   return {
     cursor: e.cursor,
     realtimeUs: e.realtimeUs,
-    message: e.message,
+    message: withSafeApiKey(e.message),
     ...(e.invocationId === undefined ? {} : { invocationId: e.invocationId }),
     ...(e.pid === undefined ? {} : { pid: e.pid }),
     ...(e.priority === undefined ? {} : { priority: e.priority }),

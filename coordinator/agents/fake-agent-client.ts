@@ -20,7 +20,7 @@ import type { NodeRef } from '../ports/node-ref.js'
 import { AgentAnsweredError, AgentBadAnswerError, AgentUnreachableError } from './agent-call-errors.js'
 
 /** The calls of the port. */
-export type AgentOp = 'status' | 'ready' | 'plan' | 'apply' | 'rollback' | 'journalCursor' | 'followJournal' | 'preflightExternalKms'
+export type AgentOp = 'status' | 'ready' | 'plan' | 'apply' | 'rollback' | 'journalCursor' | 'journalTail' | 'followJournal' | 'preflightExternalKms'
 
 /** How an apply or rollback that gets past its checks ends. */
 export type FakeOutcome =
@@ -94,6 +94,12 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient {
   constructor (clock: Clock) {
     this.#clock = clock
   }
+
+  /**
+   * Lines each new run of a node logs right after `Starting server instance...`, by node name
+   * (e.g. a banner's `API Key` line in the safe form the agent serves it); asked once per restart.
+   */
+  readonly runLines = new Map<string, () => string[]>()
 
   /** Adds a node (keyed by cluster and name). */
   addNode (ref: NodeRef, init: FakeNodeInit = {}): this {
@@ -234,6 +240,11 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient {
     return n.journal.at(-1)?.cursor
   }
 
+  async journalTail (node: NodeRef, opts: { limit: number }): Promise<JournalEntry[]> {
+    const n = await this.#call(node, 'journalTail')
+    return n.journal.slice(-opts.limit)
+  }
+
   async followJournal (node: NodeRef, opts: { after?: string, signal: AbortSignal, onEntry: (e: JournalEntry) => void }): Promise<void> {
     const n = await this.#call(node, 'followJournal')
     let next = opts.after === undefined ? 0 : n.journal.findIndex((e) => e.cursor === opts.after) + 1
@@ -320,6 +331,7 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient {
     n.invocationId = this.#newInvocation()
     this.#append(n, `Started ${n.unit}.`, n.invocationId)
     this.#append(n, 'Starting server instance...', n.invocationId)
+    for (const l of this.runLines.get(n.ref.name)?.() ?? []) this.#append(n, l, n.invocationId)
     for (const l of lines) this.#append(n, l, n.invocationId)
     return n.invocationId
   }

@@ -149,15 +149,20 @@ export class HttpAgentClient implements AgentClient, AgentPreflightClient {
    * unit (journalctl -n), so this reads one entry, whatever the journal's size.
    */
   async journalCursor (node: NodeRef, opts: { signal?: AbortSignal } = {}): Promise<string | undefined> {
-    const res = await this.#send(node, { method: 'GET', path: '/v1/journal?limit=1', signal: opts.signal, stream: false })
+    return (await this.journalTail(node, { limit: 1, ...(opts.signal === undefined ? {} : { signal: opts.signal }) })).at(-1)?.cursor
+  }
+
+  /** GET /v1/journal?limit=N: the newest N entries, oldest first. */
+  async journalTail (node: NodeRef, opts: { limit: number, signal?: AbortSignal }): Promise<JournalEntry[]> {
+    const res = await this.#send(node, { method: 'GET', path: `/v1/journal?limit=${opts.limit}`, signal: opts.signal, stream: false })
     await this.#expectStream(node, res)
-    let cursor: string | undefined
+    const entries: JournalEntry[] = []
     try {
-      await this.#journalLines(node, res, opts.signal, (e) => { cursor = e.cursor })
+      await this.#journalLines(node, res, opts.signal, (e) => { entries.push(e) })
     } catch (err) {
       throw err instanceof StreamErrorLine ? err.cause : err
     }
-    return cursor
+    return entries
   }
 
   /**

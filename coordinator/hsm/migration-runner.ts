@@ -30,6 +30,7 @@ import { checkNodes, readNodeState, type NodeState } from './migration-checks.js
 import type { MigrationEventLog } from './migration-event-log.js'
 import { failureOf, nodePhaseOf, noteBaselines, noteRun } from './phase-view.js'
 import { forwardedCount } from './forwarded-events.js'
+import { identityChangeMessage, identityChangeOf, IDENTITY_JOURNAL_TAIL, refusedByPeers, shortIdentity } from './identity-change.js'
 import { sealSecrets, type MigrationSecrets } from './migration-secrets.js'
 import type { Sealer } from '../engine/sealer.js'
 
@@ -244,13 +245,37 @@ export class MigrationRunner {
       if (this.#work.abortRequested === true || r.state === 'aborted') {
         await this.#end('aborted', `aborted in phase ${phase}: ${r.message ?? 'the rollout was aborted'}`)
       } else {
+        const changed = phase === 'B' ? await this.#identityChange(r) : undefined
         const halted = phase === 'B' ? '; every node still has its local HSM where phase B did not pass' : ''
-        await this.fail(`phase ${phase} failed on ${failureOf(r)}${halted}`)
+        await this.fail(changed ?? `phase ${phase} failed on ${failureOf(r)}${halted}`)
       }
       return undefined
     }
     if (phase === 'A') return await this.#afterA()
     return this.#m.removeLocalSealedCopy ? 'cleanup' : 'done'
+  }
+
+  /**
+   * When phase B's failed node restarted cleanly but its peers refused it, whether its root
+   * identity changed with the local HSM gone (its journal's banners, read through its agent):
+   * the message then says so and what to do. Undefined when that is not what happened or cannot
+   * be told (the agent unreachable, the banners gone): the failure is then reported as any other.
+   */
+  async #identityChange (r: Rollout): Promise<string | undefined> {
+    const step = r.nodes.find((s) => (s.state === 'failed' || s.state === 'reverted') && refusedByPeers(s))
+    const node = step === undefined ? undefined : this.#nodes.find((n) => n.name === step.node)
+    if (step === undefined || node === undefined) return undefined
+    try {
+      const entries = await this.#d.agents.journalTail(node, { limit: IDENTITY_JOURNAL_TAIL, signal: this.#stop.signal })
+      const change = identityChangeOf(step, entries)
+      if (change === undefined) return undefined
+      await this.event('phase', `${node.name}'s root identity changed with phase B's change: ${shortIdentity(change.before)} → ${shortIdentity(change.after)}`, { node: node.name, identityBefore: change.before, identityAfter: change.after })
+      return `phase B failed: ${identityChangeMessage(node.name, step, change)}`
+    } catch (err) {
+      if (this.#stop.signal.aborted) throw err
+      this.#d.log.warn({ err: errorText(err), migration: this.#m.id, node: node.name }, "could not read the node's journal to tell whether its root identity changed")
+      return undefined
+    }
   }
 
   /**

@@ -31,6 +31,8 @@ export interface AgentClient {
   rollback (node: NodeRef, opts?: StreamOptions & { restart?: RestartPolicy }): Promise<ApplyResult>
   /** The cursor of the newest entry of the unit's journal (GET /v1/journal), undefined when empty. */
   journalCursor (node: NodeRef, opts?: { signal?: AbortSignal }): Promise<string | undefined>
+  /** The newest `limit` entries of the unit's journal, oldest first (GET /v1/journal?limit=N, as journalctl -n). */
+  journalTail (node: NodeRef, opts: { limit: number, signal?: AbortSignal }): Promise<JournalEntry[]>
   /**
    * Follows the unit's journal after `after` (GET /v1/journal?follow=1), calling `onEntry` per
    * entry, until `signal` aborts (resolves) or the stream breaks (rejects).

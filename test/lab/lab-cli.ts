@@ -1,6 +1,6 @@
 // `npm run lab -- up|status|down`: the lab by hand. Exit codes: 0 done, 1 failed, 2 bad arguments.
 // Run directly as `node dist/test/lab/lab-cli.js ...` too (test/run-tests.mjs sweeps stale labs so).
-import { Command, CommanderError, InvalidArgumentError } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { cgroupLabIds } from './cgroups.js'
@@ -11,6 +11,7 @@ import { readLabState } from './lab-state.js'
 import { labLeftovers, labStatus, statusTable } from './lab-status.js'
 import { upLab } from './lab-up.js'
 import { networkLabIds } from './netns.js'
+import { LAB_ROOT_IDENTITIES, type LabRootIdentity } from './node-files.js'
 import { processRef } from './procfs.js'
 
 function intIn (min: number, max: number) {
@@ -27,7 +28,9 @@ const err = (s: string): void => { process.stderr.write(s + '\n') }
 /** `--id auto` for `up`: the lowest free id from 1. */
 const AUTO = -1
 
-async function up (o: { id: number, nodes: number, external: number, agents?: boolean, keyroll?: boolean, json?: boolean, ownerPid?: number }): Promise<number> {
+type UpFlags = { id: number, nodes: number, external: number, agents?: boolean, keyroll?: boolean, rootIdentity: LabRootIdentity, json?: boolean, ownerPid?: number }
+
+async function up (o: UpFlags): Promise<number> {
   // With --owner-pid the lab belongs to that process like a test's lab: stale once it exits.
   const owner = o.ownerPid === undefined ? undefined : processRef(o.ownerPid)
   if (o.ownerPid !== undefined && owner === undefined) {
@@ -44,7 +47,7 @@ async function up (o: { id: number, nodes: number, external: number, agents?: bo
     return 1
   }
   try {
-    const state = await upLab(layout, { nodes: o.nodes, external: o.external, agents: o.agents === true, keyroll: o.keyroll === true, log: err })
+    const state = await upLab(layout, { nodes: o.nodes, external: o.external, agents: o.agents === true, keyroll: o.keyroll === true, rootIdentity: o.rootIdentity, log: err })
     const status = await labStatus(state)
     out(o.json === true ? JSON.stringify(status, null, 2) : statusTable(status))
     return 0
@@ -112,9 +115,10 @@ export async function main (argv: readonly string[]): Promise<number> {
     .option('--id <id>', `lab id, 0 to ${MAX_LAB_ID}, or "auto" for the lowest free one`, parseUpId, 0)
     .option('--agents', 'also run keyroll-agent on every cluster node (certificates from the lab CA)')
     .option('--keyroll', 'keyroll as a whole: the agents plus keyroll-coordinator on a node `coord`, with tokens (prints the KEYROLL_* exports)')
+    .addOption(new Option('--root-identity <mode>', "the emulator's root API key: 'stored' keeps it across HSM changes, 'derived' derives it from the HSM that unsealed it at every start").choices(LAB_ROOT_IDENTITIES).default('stored'))
     .option('--json', 'print the status as JSON')
     .option('--owner-pid <pid>', 'the lab belongs to this process and is stale once it exits (tests)', intIn(1, 2 ** 22))
-    .action(async (o: { id: number, nodes: number, external: number, agents?: boolean, keyroll?: boolean, json?: boolean, ownerPid?: number }) => { code = await up(o) })
+    .action(async (o: UpFlags) => { code = await up(o) })
   program.command('status').description('show a lab')
     .option(...id).option('--json', 'as JSON')
     .action(async (o: { id: number, json?: boolean }) => { code = await status(o) })

@@ -4,6 +4,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises'
 import type { AgentClientFiles } from './lab-agents.js'
 import type { KeyrollFiles } from './lab-keyroll.js'
 import type { KmsRole, LabLayout, NodePlan } from './lab-paths.js'
+import type { LabRootIdentity } from './node-files.js'
 import type { ProcessRef } from './procfs.js'
 
 /** One node of a lab, as built. */
@@ -41,6 +42,8 @@ export interface LabState {
   /** Node paths that are bind mounts from the host (not in the node roots). */
   binds: string[]
   nodes: LabNodeState[]
+  /** The emulator's root identity mode of every node (absent in labs of earlier versions: `stored`). */
+  rootIdentity?: LabRootIdentity
   /** keyroll-agent on the cluster nodes (`up --agents`): their names and the client files to call them. */
   agents?: { nodes: string[], client: AgentClientFiles }
   /** keyroll-coordinator on `coord` (`up --keyroll`): how to call it. */

@@ -11,6 +11,7 @@ import { readOwner, staleDirs } from './lab-ids.js'
 import { labLayout, type NodeRole } from './lab-paths.js'
 import type { LabState } from './lab-state.js'
 import { labNetworkObjects } from './netns.js'
+import type { LabRootIdentity } from './node-files.js'
 import { isRunning } from './procfs.js'
 
 /** One node in `status --json`. */
@@ -31,6 +32,8 @@ export interface NodeStatus {
 export interface LabStatus {
   id: number
   phase: LabState['phase']
+  /** The emulator's root identity mode (`up --root-identity`): `stored` keeps each node's root API key across HSM changes, `derived` derives it from the HSM at every start. */
+  rootIdentity: LabRootIdentity
   /** The lab CA bundle (PEM) to trust. */
   ca: string
   base: string
@@ -52,6 +55,7 @@ export async function labStatus (state: LabState): Promise<LabStatus> {
   return {
     id: state.id,
     phase: state.phase,
+    rootIdentity: state.rootIdentity ?? 'stored',
     ca: state.ca.cert,
     base: state.base,
     owner: owner === undefined ? null : { kind: owner.kind, pid: owner.pid },
@@ -115,7 +119,7 @@ export function statusTable (s: LabStatus): string {
   const table = rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd())
   const keys = [...new Set(s.nodes.map((n) => `${n.role} root API key: ${n.rootKeyFile}`))]
   const hint = 'inside a node: nsenter -t <LEADER> -a /bin/bash   (or: ... -a journalctl -u minkms)'
-  return [`lab ${s.id} (${s.phase}) in ${s.base}`, `CA: ${s.ca}`, ...keys, `nspawn logs: ${s.base}/logs`, hint, '', ...table, '', ...howTo(s)].join('\n')
+  return [`lab ${s.id} (${s.phase}) in ${s.base}`, `root identity: ${s.rootIdentity} (emulator mode)`, `CA: ${s.ca}`, ...keys, `nspawn logs: ${s.base}/logs`, hint, '', ...table, '', ...howTo(s)].join('\n')
 }
 
 /** Everything lab `id` still holds on the host: processes, cgroups, interfaces, namespaces, mounts, files. */

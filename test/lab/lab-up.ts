@@ -18,7 +18,7 @@ import { planNodes, type KmsRole, type LabLayout, type NodePlan, type NodeRole }
 import { writeLabState, type KeyManagerSecrets, type LabNodeState, type LabState } from './lab-state.js'
 import { createBridge, createNodeNetwork, deleteLabNetwork } from './netns.js'
 import { startNode, waitForBoot, waitForMinkms } from './node-boot.js'
-import { newHsmKey, type ExtraUnit } from './node-files.js'
+import { newHsmKey, type ExtraUnit, type LabRootIdentity } from './node-files.js'
 import { buildNodeRoot } from './node-root.js'
 import type { BindMount } from './nspawn.js'
 import { assertEmulatorBuilt, repoRoot } from './repo.js'
@@ -49,6 +49,12 @@ export interface UpOptions {
    * started once the cluster is formed, with operator and viewer tokens in `<base>/keyroll/`.
    */
   keyroll?: boolean
+  /**
+   * The emulator's root identity mode (`--root-identity`, default `stored`): `derived` makes each
+   * node derive its root API key from the HSM that unsealed it at every start, so removing the
+   * soft HSM changes a node's identity (test/lab/emulator/README.md, "Root API key").
+   */
+  rootIdentity?: LabRootIdentity
   /** More units to install (and by default enable) in every node, e.g. keyroll-agent.service. */
   extraUnits?: readonly ExtraUnit[]
   /** More bind mounts into every node. */
@@ -172,6 +178,7 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
     secrets,
     binds: [...HOST_BINDS, ...binds.map((b) => b.node ?? b.host)],
     nodes,
+    rootIdentity: opts.rootIdentity ?? 'stored',
     ...(agents.length === 0 ? {} : { agents: { nodes: agents.map((a) => a.name), client: await writeAgentClient(join(layout.base, 'agents'), ca, caFiles.cert) } }),
     timings
   }
@@ -183,6 +190,7 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
     tables,
     ca,
     hsmKey: hsmKeys[kmsRoleOf(n.role)],
+    rootIdentity: opts.rootIdentity ?? 'stored',
     ...(main !== undefined && { main: join(OVERRIDE_DIR, basename(main)) }),
     extraUnits: [...opts.extraUnits ?? [], ...(agents.length === 0 ? [] : [await agentUnit(repo)]), ...(coord === undefined ? [] : [await coordinatorUnit(repo)])],
     prepareNode: async (node, root) => {

@@ -77,14 +77,28 @@ SendSIGKILL=no
 WantedBy=multi-user.target
 `
 
-/** The `minkms` wrapper; `main` is the emulator's entry point inside the node. */
-export function minkmsWrapper (main: string): string {
+/**
+ * The `minkms` wrapper; `main` is the emulator's entry point inside the node. The emulator's root
+ * identity mode (test/lab/emulator/root-identity.ts) is set here, not in the env file: it is not a
+ * minkms setting, and keyroll's edits of the env file must neither see nor keep it.
+ */
+export function minkmsWrapper (main: string, rootIdentity: LabRootIdentity = 'stored'): string {
+  const mode = rootIdentity === 'stored'
+    ? ''
+    : `# The emulator derives each node's root API key from the HSM that unsealed it at every start
+# (lab option --root-identity derived): removing the soft HSM changes the node's identity.
+export MINKMS_EMU_ROOT_IDENTITY=${rootIdentity}
+`
   return `#!/bin/sh
 # keyroll test lab: stands in for the minkms binary. Runs keyroll's minkms emulator, compiled by
 # "npm run build" into the repository, which is bound read-only at ${NODE_PATHS.repo}.
-exec /usr/bin/node ${main} "$@"
+${mode}exec /usr/bin/node ${main} "$@"
 `
 }
+
+/** The emulator's root identity modes the lab offers (the emulator README: "Root API key"). */
+export const LAB_ROOT_IDENTITIES = ['stored', 'derived'] as const
+export type LabRootIdentity = typeof LAB_ROOT_IDENTITIES[number]
 
 /** The config file, with a comment on every section: keyroll's edits must keep them. */
 export function minkmsConfig (node: NodePlan): string {
@@ -138,6 +152,8 @@ export interface MinkmsInstall {
   caPem: string
   /** Entry point the wrapper runs, inside the node (default: the compiled emulator). */
   main?: string
+  /** The emulator's root identity mode (default `stored`). */
+  rootIdentity?: LabRootIdentity
 }
 
 /** Writes `content` to `root` + `path` with exactly `mode` and owner. */
@@ -167,7 +183,7 @@ export async function installUnit (root: string, unit: ExtraUnit): Promise<void>
 export async function installMinkms (root: string, spec: MinkmsInstall): Promise<void> {
   const minkms = { uid: 0, gid: spec.account.gid }
   await installUnit(root, { name: 'minkms.service', content: MINKMS_UNIT })
-  await putFile(root, NODE_PATHS.minkmsBinary, minkmsWrapper(spec.main ?? NODE_PATHS.emulatorMain), 0o755)
+  await putFile(root, NODE_PATHS.minkmsBinary, minkmsWrapper(spec.main ?? NODE_PATHS.emulatorMain, spec.rootIdentity), 0o755)
   await putDir(root, '/etc/minkms', 0o755)
   await putFile(root, NODE_PATHS.config, minkmsConfig(spec.node), 0o640, minkms)
   await putFile(root, NODE_PATHS.envFile, minkmsEnv(spec.node, spec.hsmKey), 0o600)

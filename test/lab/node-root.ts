@@ -2,7 +2,7 @@
 // (node-files.ts) and whatever the caller adds (extra units, files).
 import type { LabCa } from './lab-ca.js'
 import type { NodePlan } from './lab-paths.js'
-import { installMinkms, installUnit, type ExtraUnit } from './node-files.js'
+import { installMinkms, installUnit, type ExtraUnit, type LabRootIdentity } from './node-files.js'
 import { buildThinRoot, type Account } from './thin-root.js'
 
 /** What every node root of a lab shares. */
@@ -14,6 +14,8 @@ export interface NodeRootSpec {
   hsmKey: string
   /** Entry point of `minkms` inside the node (default: the compiled emulator). */
   main?: string
+  /** The emulator's root identity mode (default `stored`). */
+  rootIdentity?: LabRootIdentity
   extraUnits?: readonly ExtraUnit[]
   prepareNode?: (node: NodePlan, root: string) => Promise<void>
 }
@@ -30,7 +32,8 @@ export async function buildNodeRoot (node: NodePlan, spec: NodeRootSpec): Promis
       // The address and name the lab uses, and loopback for clients inside the node (the agent).
       serverCert: await spec.ca.issue({ commonName: node.name, dns: [node.name, 'localhost'], ips: [node.address, '127.0.0.1'] }),
       caPem: spec.ca.certPem,
-      ...(spec.main !== undefined && { main: spec.main })
+      ...(spec.main !== undefined && { main: spec.main }),
+      ...(spec.rootIdentity !== undefined && { rootIdentity: spec.rootIdentity })
     })
   }
   for (const u of spec.extraUnits ?? []) await installUnit(node.root, u)

@@ -30,6 +30,7 @@ import { Readiness } from './readiness.js'
 import { RekStore } from './rek-store.js'
 import { replicaKey } from './replica-state.js'
 import { Replication } from './replication.js'
+import { derivedRootApiKey, identityHsm, type RootIdentityMode } from './root-identity.js'
 import { loadOrCreateRootKey } from './root-key-store.js'
 import type { PeerStatus } from './rpc-types.js'
 import { SoftHsm } from './soft-hsm.js'
@@ -58,6 +59,8 @@ export interface EmulatorOptions {
   externalHsmTimeoutMs?: number
   /** Test observers of the HTTPS server. */
   hooks?: ServerHooks
+  /** Where the root API key comes from (root-identity.ts; default `stored`, MINKMS_EMU_ROOT_IDENTITY). */
+  rootIdentity?: RootIdentityMode
 }
 
 /** A node that printed its banner. */
@@ -152,11 +155,18 @@ export async function startEmulator (opts: EmulatorOptions): Promise<RunningEmul
   await prepareDataDir(opts.dataDir)
   const files = dataFiles(opts.dataDir)
   const rekStore = new RekStore(files.rek)
-  const { rek } = await unsealRek(rekStore, hsms, await hasSealedState(files), log)
+  const { rek, unsealedBy } = await unsealRek(rekStore, hsms, await hasSealedState(files), log)
   let rootApiKey: string
   let db: KeyDatabase
   try {
-    rootApiKey = await loadOrCreateRootKey(files.rootKey, rek, softKey, log)
+    if (opts.rootIdentity === 'derived') {
+      // Never stored: the HSM this start unsealed with decides, as it would if minkms derived it so.
+      const from = identityHsm(hsms, unsealedBy)
+      rootApiKey = derivedRootApiKey(from)
+      log.info(`Derived the root API key from HSM ${from.name} (root identity mode: derived)`)
+    } else {
+      rootApiKey = await loadOrCreateRootKey(files.rootKey, rek, softKey, log)
+    }
     db = await KeyDatabase.open(files.db, rek)
   } catch (err) {
     throw new FatalError(`kms: cannot open the key database: ${describeError(err)}`, { cause: err })

@@ -24,6 +24,10 @@ export class ExternalHsmDown implements Hsm {
     return await this.#inner.seal(rek)
   }
 
+  rootKeySeed (): Buffer {
+    return this.#inner.rootKeySeed()
+  }
+
   // The text of a real failover that reached no server (external-kms-hsm.ts), so what an operator
   // greps for is the same; the reason says it was injected.
   async unseal (_entry: SealedRek): Promise<Buffer> {

@@ -3,6 +3,7 @@
 // over mutual TLS with the configured API key, server certificates checked against `tls.ca`. The
 // servers are tried in the configured order; only a network-level failure moves on to the next
 // one, since any answer (403 for a wrong auth.key, 404 for a missing key) would be the same there.
+import { hkdfSync } from 'node:crypto'
 import { createMinkmsClient, type MinkmsClient } from '../../../shared/minkms/client.js'
 import { describeCause, isUnreachable } from '../../../shared/minkms/errors.js'
 import type { ExternalKmsHsmConfig } from './config.js'
@@ -10,6 +11,8 @@ import { EXTERNAL_KMS_HSM_NAME, type Hsm, type SealedRek } from './hsm.js'
 
 /** Associated data bound to every sealed REK. */
 const REK_AD = Buffer.from('rek')
+/** Salt of the derived root key's seed (emulator choice; changing it changes every derived root key). */
+const ROOT_SALT = 'minkms-emulator external root identity v1'
 
 export class ExternalKmsHsm implements Hsm {
   readonly name = EXTERNAL_KMS_HSM_NAME
@@ -69,5 +72,16 @@ export class ExternalKmsHsm implements Hsm {
     const plain = await this.#withServer(async (c) => await c.decrypt(enclave, key, ciphertext, { version: entry.version, associatedData: REK_AD }))
     if (plain.length !== 32) throw new Error(`external Key Manager returned a ${plain.length}-byte root encryption key`)
     return Buffer.from(plain)
+  }
+
+  /**
+   * Emulator choice: HKDF-SHA256 over the enclave, the key and auth.key, what every node of a
+   * cluster sealing with this external Key Manager shares (the server list may differ in order
+   * per node, so it is left out). No call goes out, so a node derives it even when the external
+   * Key Manager is unreachable.
+   */
+  rootKeySeed (): Buffer {
+    const { enclave, key, apiKey } = this.#config
+    return Buffer.from(hkdfSync('sha256', JSON.stringify([enclave, key, apiKey]), ROOT_SALT, this.name, 32))
   }
 }

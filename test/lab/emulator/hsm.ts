@@ -23,4 +23,10 @@ export interface Hsm {
   seal (rek: Buffer): Promise<SealedRek>
   /** Returns the REK of an entry this HSM sealed; rejects when it cannot (wrong key, unreachable). */
   unseal (entry: SealedRek): Promise<Buffer>
+  /**
+   * The Ed25519 seed of the root API key a node derives from this HSM in the derived root
+   * identity mode (root-identity.ts): 32 bytes every node configured with this HSM alike derives
+   * alike, and no other HSM does. Never logged.
+   */
+  rootKeySeed (): Buffer
 }

@@ -8,6 +8,7 @@ import { DEFAULT_FAULTS_DIR } from './faults.js'
 import { FatalError, describeError } from './fatal-error.js'
 import { generateHsmKey } from './hsm-key.js'
 import { identityCommand } from './identity-command.js'
+import { parseRootIdentityMode, ROOT_IDENTITY_ENV } from './root-identity.js'
 import { EmulatorLog } from './log.js'
 import { softHsmText } from './soft-hsm-text.js'
 import { versionText } from './version.js'
@@ -32,6 +33,8 @@ async function runServer (cmd: Extract<ReturnType<typeof parseCli>, { kind: 'ser
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
   try {
+    const mode = parseRootIdentityMode(process.env[ROOT_IDENTITY_ENV])
+    if (!mode.ok) throw new FatalError(`kms: ${mode.reason}`)
     running = await startEmulator({
       dataDir: cmd.dataDir,
       address: cmd.address,
@@ -39,6 +42,7 @@ async function runServer (cmd: Extract<ReturnType<typeof parseCli>, { kind: 'ser
       ...(cmd.config !== undefined && { configPath: cmd.config }),
       ...(process.env.MINIO_KMS_HSM_KEY !== undefined && { hsmKey: process.env.MINIO_KMS_HSM_KEY }),
       faultsDir: process.env.MINKMS_EMU_FAULTS_DIR ?? DEFAULT_FAULTS_DIR,
+      rootIdentity: mode.mode,
       log,
       signal: abort.signal
     })

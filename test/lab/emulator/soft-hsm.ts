@@ -1,6 +1,7 @@
 // The software HSM: the REK is sealed with AES-256-GCM under the 32-byte MINIO_KMS_HSM_KEY.
 import { open, seal } from './aead.js'
 import { SOFT_HSM_NAME, type Hsm, type SealedRek } from './hsm.js'
+import { rootKeySeed } from './root-key.js'
 
 const AD = `minkms-emulator rek v1|${SOFT_HSM_NAME}`
 
@@ -25,5 +26,10 @@ export class SoftHsm implements Hsm {
     } catch {
       throw new Error('wrong HSM key: the sealed root encryption key does not authenticate')
     }
+  }
+
+  /** The seed `minkms identity hsm:aes256:…` prints the key of (root-key.ts). */
+  rootKeySeed (): Buffer {
+    return rootKeySeed(this.#key)
   }
 }

@@ -7,6 +7,7 @@
 import { hkdfSync } from 'node:crypto'
 import { open, seal } from './aead.js'
 import { VAULT_HSM_NAME, type Hsm, type SealedRek } from './hsm.js'
+import { rootKeySeed } from './root-key.js'
 import type { VaultAuth, VaultHsmConfig } from './vault-config.js'
 
 /** Binds a sealed REK to this HSM, so no other HSM's entry can be replayed here. */
@@ -67,5 +68,10 @@ export class VaultStandInHsm implements Hsm {
     }
     if (rek.length !== 32) throw new Error(`${configured}: unsealed a ${rek.length}-byte root encryption key`)
     return rek
+  }
+
+  /** Derived from the block's sealing key, like the soft HSM's from its key: the same block, the same root key. */
+  rootKeySeed (): Buffer {
+    return rootKeySeed(this.#key)
   }
 }

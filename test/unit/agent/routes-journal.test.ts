@@ -1,6 +1,8 @@
 import t from 'tap'
 import { OsPortError } from '../../../agent/errors.js'
 import { buildTestAgent } from '../../helpers/fake-agent-core.js'
+import { rootIdentityOfLine } from '../../../shared/minkms/journal-lines.js'
+import { generateApiKey } from '../../../shared/minkms/keys.js'
 
 function lines (body: string): Array<Record<string, unknown>> {
   return body === '' ? [] : body.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
@@ -47,4 +49,15 @@ t.test('journal messages that hold keys are masked', async t => {
   core.journal.push({ message: 'using API key k1:xZnpcYtPdVMNLBBRaUO5HPEoK_jVrcc3MWR8BshkjJw' })
   const r = await app.inject('/v1/journal')
   t.same(lines(r.body).map(e => e.message), ['using API key ***'])
+})
+
+t.test("the banner's API Key line keeps the key's identity, never the key", async t => {
+  const { app, core } = await buildTestAgent(t)
+  const { key, identity } = generateApiKey('k1')
+  core.journal.push({ message: `API Key        ${key}` }, { message: 'API Key        k1:not-a-valid-key-but-long-enough' })
+  const r = await app.inject('/v1/journal')
+  const messages = lines(r.body).map(e => e.message)
+  t.same(messages, [`API Key        k1:*** (${identity})`, 'API Key        ***'], 'the safe form; a key that does not parse plain masked')
+  t.notMatch(r.body, key, 'the key is not in the answer')
+  t.equal(rootIdentityOfLine(String(messages[0])), identity, 'the coordinator reads the identity back')
 })

@@ -1,10 +1,12 @@
 // The lab's status view without a lab: the external Key Manager as `keyroll hsm migrate` needs it
-// (servers and the admin key file), and the migrate line `status` prints with --keyroll.
+// (servers and the admin key file), the migrate line `status` prints with --keyroll, and the
+// emulator's root identity mode (status and the minkms wrapper that sets it).
 import t from 'tap'
 import { externalKms, hsmMigrateArgs } from '../../lab/lab-external.js'
 import { labLayout, planNodes } from '../../lab/lab-paths.js'
 import type { LabState } from '../../lab/lab-state.js'
 import { labStatus, statusTable } from '../../lab/lab-status.js'
+import { minkmsWrapper } from '../../lab/node-files.js'
 
 function state (external: number, keyroll: boolean): LabState {
   const layout = labLayout(253)
@@ -48,4 +50,21 @@ t.test('status prints the migrate line when the lab has keyroll and an external 
   t.ok(statusTable(s).split('\n').includes(line), 'printed as is')
   t.notMatch(statusTable(await labStatus(state(0, true))), 'hsm migrate', 'not without external nodes')
   t.notMatch(statusTable(await labStatus(state(2, false))), 'hsm migrate', 'not without the coordinator')
+})
+
+t.test("status shows the emulator's root identity mode (stored for labs written before it existed)", async (t) => {
+  const old = await labStatus(state(1, false))
+  t.equal(old.rootIdentity, 'stored', 'no mode recorded: stored')
+  const derived = await labStatus({ ...state(1, false), rootIdentity: 'derived' })
+  t.equal(derived.rootIdentity, 'derived', 'status --json names the mode')
+  t.ok(statusTable(derived).split('\n').includes('root identity: derived (emulator mode)'), 'and the table too')
+})
+
+t.test('the minkms wrapper sets the mode only when it is not the default', async (t) => {
+  const main = '/opt/keyroll/dist/test/lab/emulator/main.js'
+  t.notMatch(minkmsWrapper(main), 'MINKMS_EMU_ROOT_IDENTITY', 'stored: the wrapper as before')
+  t.equal(minkmsWrapper(main, 'stored'), minkmsWrapper(main), 'stored is the default')
+  const derived = minkmsWrapper(main, 'derived').split('\n')
+  t.ok(derived.includes('export MINKMS_EMU_ROOT_IDENTITY=derived'), 'derived: exported to the emulator')
+  t.equal(derived.at(-2), `exec /usr/bin/node ${main} "$@"`, 'then the emulator runs as before')
 })

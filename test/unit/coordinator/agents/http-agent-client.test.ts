@@ -122,6 +122,15 @@ t.test('journalCursor: the newest entry, or undefined for an empty journal', asy
   t.match(a.journal.calls.at(-1), { method: 'read', opts: { limit: 1 } }, 'one entry read, not the journal')
 })
 
+t.test('journalTail: the newest N entries, oldest first', async t => {
+  const { a, node } = await agent(t)
+  const c = clientOf(t)
+  t.same(await c.journalTail(node, { limit: 5 }), [])
+  a.journal.push({ message: 'one' }, { message: 'two' }, { message: 'three' })
+  t.same((await c.journalTail(node, { limit: 2 })).map(e => e.message), ['two', 'three'])
+  t.match(a.journal.calls.at(-1), { method: 'read', opts: { limit: 2 } })
+})
+
 t.test('followJournal: entries after the cursor until aborted', async t => {
   const { a, node } = await agent(t, 50)
   const c = clientOf(t)

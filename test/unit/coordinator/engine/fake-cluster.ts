@@ -197,6 +197,10 @@ export class FakeCluster implements AgentClient, ClusterProbe {
     return this.#agent(ref).journal.at(-1)?.cursor
   }
 
+  async journalTail (ref: NodeRef, opts: { limit: number }): Promise<JournalEntry[]> {
+    return this.#agent(ref).journal.slice(-opts.limit)
+  }
+
   async followJournal (ref: NodeRef, opts: { after?: string, signal: AbortSignal, onEntry: (e: JournalEntry) => void }): Promise<void> {
     const n = this.#agent(ref)
     let i = opts.after === undefined ? 0 : n.journal.findIndex((e) => e.cursor === opts.after) + 1

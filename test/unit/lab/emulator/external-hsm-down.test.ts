@@ -16,6 +16,10 @@ class RecordingHsm implements Hsm {
     this.calls.push('unseal')
     return Buffer.from(entry.ciphertext, 'base64')
   }
+
+  rootKeySeed (): Buffer {
+    return Buffer.alloc(32, 9)
+  }
 }
 
 t.test('seals through, cannot unseal', async (t) => {
@@ -25,6 +29,7 @@ t.test('seals through, cannot unseal', async (t) => {
   const rek = Buffer.alloc(32, 7)
   const entry = await hsm.seal(rek)
   t.same(entry, await inner.seal(rek), 'the entry the external HSM made')
+  t.same(hsm.rootKeySeed(), inner.rootKeySeed(), 'the root key seed of the external HSM (derived without a call)')
   await t.rejects(hsm.unseal(entry), {
     message: 'no external Key Manager server reachable: 10.77.0.51:7373: unreachable from this node (fault injection: external-hsm-down); ' +
       '10.77.0.52:7373: unreachable from this node (fault injection: external-hsm-down)'

@@ -22,6 +22,10 @@ class FakeHsm implements Hsm {
     if (this.failUnseal) throw new Error('unreachable')
     return Buffer.from(entry.ciphertext, 'base64')
   }
+
+  rootKeySeed (): Buffer {
+    return Buffer.alloc(32, 1)
+  }
 }
 
 function logs (): { log: EmulatorLog, lines: string[] } {

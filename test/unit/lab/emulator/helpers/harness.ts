@@ -7,6 +7,7 @@ import { createMinkmsClient, type MinkmsClient } from '../../../../../shared/min
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../../../lab/emulator/emulator.js'
 import type { CommandEvent } from '../../../../lab/emulator/http-server.js'
 import { EmulatorLog } from '../../../../lab/emulator/log.js'
+import type { RootIdentityMode } from '../../../../lab/emulator/root-identity.js'
 import { createTestPki, type TestPki } from './test-pki.js'
 
 /** A fixed soft HSM key for tests (public: never use it elsewhere). */
@@ -108,6 +109,8 @@ export interface NodeSpec {
   externalHsmTimeoutMs?: number
   onCommand?: (e: CommandEvent) => void
   signal?: AbortSignal
+  /** The root identity mode (default: the emulator's, `stored`). */
+  rootIdentity?: RootIdentityMode
 }
 
 /** Options for startEmulator from a spec (writes the config and faults files). */
@@ -129,7 +132,8 @@ export function emulatorOptions (env: TestEnv, spec: NodeSpec, logs: LogCapture)
     ...(spec.host !== undefined && { host: spec.host }),
     ...(spec.externalHsmTimeoutMs !== undefined && { externalHsmTimeoutMs: spec.externalHsmTimeoutMs }),
     ...(spec.onCommand !== undefined && { hooks: { onCommand: spec.onCommand } }),
-    ...(spec.signal !== undefined && { signal: spec.signal })
+    ...(spec.signal !== undefined && { signal: spec.signal }),
+    ...(spec.rootIdentity !== undefined && { rootIdentity: spec.rootIdentity })
   }
 }
 

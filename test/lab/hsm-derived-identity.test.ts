@@ -1,0 +1,106 @@
+// Lab tier, the HSM migration in the emulator's derived root identity mode (each node's root API
+// key derived at every start from the HSM that unsealed it, as minkms may do): a rolling phase B
+// cannot pass its canary, since the canary without its local HSM gets another root identity and
+// its peers refuse it. keyroll must notice and never break the cluster: the canary restarts
+// cleanly, the coordinator's gate sees its peers show it down, its agent rolls it back, the
+// migration halts with a message naming the cause and what to do; every node serves and is
+// accepted by its peers again, a client with its own identity never failed a read, and neither
+// root API key (the old one nor the one the canary derived) is in any event, answer or log.
+import t from 'tap'
+import { createMinkmsClient } from '../../shared/minkms/client.js'
+import { generateApiKey, parseApiKey } from '../../shared/minkms/keys.js'
+import type { HsmMigration } from '../../shared/schemas/hsm-migration.js'
+import { startClientLoad } from './client-load.js'
+import { ExternalKmsHsm } from './emulator/external-kms-hsm.js'
+import { derivedRootApiKey } from './emulator/root-identity.js'
+import { migrationLab } from './hsm-lab.js'
+import { keyrollLab } from './keyroll-lab.js'
+import { downWindows } from './minkms-downtime.js'
+import { NODE_PATHS } from './node-files.js'
+import { labSkip, startLab, type LabNode } from './start-lab.js'
+
+t.test('derived root identity: a rolling phase B halts after its canary, rolled back, the cluster whole', { skip: labSkip }, async (t) => {
+  const lab = await startLab(t, { nodes: 3, external: 2, keyroll: true, rootIdentity: 'derived' })
+  t.equal(lab.state.rootIdentity, 'derived', 'the lab records the mode')
+  const kr = await keyrollLab(t, lab)
+  const hm = migrationLab(t, lab, kr)
+  const cluster = lab.nodes.filter((n) => n.role === 'cluster')
+  const [node1, node2, node3] = cluster as [LabNode, LabNode, LabNode]
+  const endpoint = (n: LabNode): string => `${n.address}:${n.port}`
+  const external = lab.nodes.filter((n) => n.role === 'external').map(endpoint)
+  const oldRoot = lab.rootKey('cluster')
+  const answers: string[] = []
+
+  // The client load runs with an identity of its own (an Admin of its enclave), as applications
+  // do: the key database is the same whatever root key a node derived, so the canary serves it.
+  const admin = createMinkmsClient({ endpoints: cluster.map(endpoint), apiKey: oldRoot, ca: lab.ca.pem })
+  t.teardown(async () => { await admin.close() })
+  await admin.createEnclave('load')
+  await admin.createKey('load', 'load-key')
+  const app = generateApiKey('k1')
+  await admin.createIdentity('load', { identity: app.identity, privilege: 'Admin' })
+  const load = startClientLoad({ endpoints: cluster.map(endpoint), apiKey: app.key, ca: lab.ca.pem, enclave: 'load', key: 'load-key', perSecond: 25 })
+  const sinceUs = Date.now() * 1000
+
+  const request = { cluster: kr.files.cluster, external, enclave: 'keyroll-lab', key: 'keyroll-lab-hsm', adminKey: { $secret: lab.rootKey('external') }, revealApiKey: true, strategy: { healthyDeadline: '15s', minHealthyTime: '0s' } }
+  const started = await kr.call('POST', '/v1/hsm-migrations', request)
+  t.equal(started.status, 201, `started (${started.text.slice(0, 200)})`)
+  const { migration, apiKey } = started.json as { migration: HsmMigration, apiKey?: string }
+  if (apiKey === undefined) throw new Error('no API key answered')
+  answers.push(JSON.stringify(migration))
+  // The root key the canary derives on the external HSM alone (the emulator's derivation).
+  const newRoot = derivedRootApiKey(new ExternalKmsHsm({ servers: external, enclave: request.enclave, key: request.key, apiKey }, undefined, 1000))
+  t.not(newRoot, oldRoot, 'the external HSM derives another root key')
+  const short = (key: string): string => parseApiKey(key).identity.slice(0, 11)
+
+  const m = await hm.settle(migration.id)
+  answers.push(JSON.stringify(m))
+  t.equal(m.state, 'failed', `halted (${m.message ?? ''})`)
+  t.equal(m.phase, 'B', 'in phase B')
+  t.same(cluster.map((n) => m.nodes.find((x) => x.name === n.name)?.phases.A?.state), ['done', 'done', 'done'], 'phase A done everywhere (the soft HSM still unseals)')
+  t.match(m.nodes.find((x) => x.name === 'node1')?.phases.B?.state, /^(reverted|failed)$/, 'the canary failed and was rolled back')
+  t.notOk(m.nodes.some((x) => x.name !== 'node1' && x.phases.B?.state === 'done'), 'no other node reached phase B')
+  t.match(m.message, /node1 restarted cleanly but its peers do not accept it: node[23] shows node1 \([0-9.:]+\) down\b/, 'the message says what was seen')
+  t.ok(m.message?.includes(`identity ${short(oldRoot)}… → ${short(newRoot)}…`), `and the identity change, old → new (${short(oldRoot)} → ${short(newRoot)})`)
+  t.match(m.message, /removing the local HSM changes this cluster's identity, so a rolling phase B cannot work/, 'the cause')
+  t.match(m.message, /--keep-local-hsm/, 'and what to do')
+
+  t.match(await lab.readFile(node1, NODE_PATHS.envFile), /^MINIO_KMS_HSM_KEY=/m, "the canary's env file holds the local HSM key again")
+  const journal1 = await lab.journal(node1, 'minkms', { grep: 'Derived the root API key' })
+  t.match(journal1, /from HSM hsm:minio:minkms/, 'the canary derived its key from the external HSM during phase B')
+
+  // Every node serving and accepted by its peers: each up in every other node's cluster status.
+  for (const n of cluster) {
+    const c = createMinkmsClient({ endpoints: [endpoint(n)], apiKey: oldRoot, ca: lab.ca.pem })
+    t.teardown(async () => { await c.close() })
+    await lab.waitFor(async () => {
+      const st = await c.clusterStatus().catch(() => undefined)
+      return st !== undefined && Object.keys(st.nodesUp).length === 3 && Object.keys(st.nodesDown).length === 0
+    }, { timeoutMs: 30_000, what: `${n.name} to show every node up` })
+    t.pass(`${n.name} shows every node up`)
+  }
+  t.ok(await hm.serves(cluster), 'every node serves an encrypt/decrypt on its own')
+  await admin.createKey('load', 'after-halt')
+  t.pass('the cluster accepts writes again')
+
+  const report = await load.stop()
+  t.equal(report.failed, 0, `no failed client read (${report.ok} ok; ${JSON.stringify(report.failures.slice(0, 3))})`)
+  t.ok(report.ok > 0, 'the load ran')
+
+  const windows = (await Promise.all(cluster.map(async (n) => await downWindows(lab, n, sinceUs)))).flat()
+  const count = (n: LabNode): number => windows.filter((w) => w.node === n.name).length
+  t.same([count(node2), count(node3)], [1, 1], 'node2 and node3 restarted in phase A only')
+
+  const events = await hm.events(migration.id)
+  answers.push(JSON.stringify(events))
+  t.ok(events.some((e) => e.message.includes(`root identity changed with phase B's change: ${short(oldRoot)}… → ${short(newRoot)}…`)), 'an event names the identity change')
+  const rolloutB = m.rollouts.B
+  if (rolloutB !== undefined) answers.push((await kr.call('GET', `/v1/rollouts/${rolloutB}`, undefined, { as: 'viewer' })).text)
+  for (const [what, value] of Object.entries({ 'the old root API key': oldRoot, "the canary's new root API key": newRoot })) {
+    t.notOk(answers.some((a) => a.includes(value)), `${what}: in no API answer or event`)
+    const stored = await lab.exec(lab.node('coord'), ['grep', '-rlF', value, '/var/lib/keyroll-coordinator'], { okCodes: [0, 1] })
+    t.equal(stored.stdout.trim(), '', `${what}: not in the coordinator's state in clear`)
+    t.notOk((await lab.journal(lab.node('coord'), 'keyroll-coordinator')).includes(value), `${what}: not in the coordinator's log`)
+    for (const n of cluster) t.notOk((await lab.journal(n, 'keyroll-agent')).includes(value), `${what}: not in ${n.name}'s agent log`)
+  }
+})
