@@ -9,9 +9,10 @@ import { MinkmsClusterProbe, type ProbeCluster } from '../../../../coordinator/g
 import { FileProbeKeyStore, MemoryProbeKeyStore, sealedBoxSealer, type ProbeKeyStore } from '../../../../coordinator/gate/probe-key-store.js'
 import type { NodeRef } from '../../../../coordinator/ports/node-ref.js'
 import { coordinatorBoxWithKey } from '../../../../coordinator/store/coordinator-sealing.js'
-import { generateApiKey, parseApiKey } from '../../../../shared/minkms/keys.js'
+import { parseApiKey } from '../../../../shared/minkms/keys.js'
 import { EXTERNAL_HSM_NAME } from '../../../../shared/schemas/hsm-migration.js'
 import { clientFor, configYaml, freshDir, startNode, testEnv, waitUntil, type TestEnv, type TestNode } from '../../lab/emulator/helpers/harness.js'
+import { externalKm } from '../../lab/emulator/helpers/external-km.js'
 
 function ref (n: TestNode, name: string): NodeRef {
   return { cluster: 'c1', name, agentUrl: 'https://127.0.0.1:1', minkms: n.emu.host }
@@ -55,15 +56,10 @@ t.test('ready, ready?write and the member list, with a member down', async t => 
 t.test('hsmStatus: each node\'s own HSMs, from its own entry of the cluster status', async t => {
   const env = await testEnv(t)
   // An external Key Manager (its own HSM key) with the enclave, an Admin identity and the key.
-  const ext = await startNode(env, { hsmKey: 'hsm:aes256:' + Buffer.alloc(32, 0x11).toString('base64') })
-  const admin = generateApiKey('k1')
-  const extRoot = clientFor(env, ext.emu.host, ext.emu.rootApiKey)
-  await extRoot.createEnclave('e')
-  await extRoot.createIdentity('e', { identity: admin.identity, privilege: 'Admin' })
-  await clientFor(env, ext.emu.host, admin.key).createKey('e', 'k')
+  const ext = await externalKm(env)
   // node1 on the soft HSM only; node2 with hsm.minio.minkms too (it seals its root key there at start).
   const [n0] = await cluster(env, 1) as [TestNode]
-  const n1 = await startNode(env, { config: configYaml(env.pki, { servers: [ext.emu.host], enclave: 'e', key: 'k', apiKey: admin.key }) })
+  const n1 = await startNode(env, { config: configYaml(env.pki, ext.spec) })
   await clientFor(env, n0.emu.host, n0.emu.rootApiKey).addNode(n1.emu.host)
   const probe = probeOf(t, env, n0.emu.rootApiKey)
 
@@ -81,13 +77,8 @@ t.test('hsmStatus: each node\'s own HSMs, from its own entry of the cluster stat
 
 t.test('removeHsm: CLUSTER:REMOVEHSM through a node drops that sealed copy; minkms refuses the last one', async t => {
   const env = await testEnv(t)
-  const ext = await startNode(env, { hsmKey: 'hsm:aes256:' + Buffer.alloc(32, 0x22).toString('base64') })
-  const admin = generateApiKey('k1')
-  const extRoot = clientFor(env, ext.emu.host, ext.emu.rootApiKey)
-  await extRoot.createEnclave('e')
-  await extRoot.createIdentity('e', { identity: admin.identity, privilege: 'Admin' })
-  await clientFor(env, ext.emu.host, admin.key).createKey('e', 'k')
-  const n = await startNode(env, { config: configYaml(env.pki, { servers: [ext.emu.host], enclave: 'e', key: 'k', apiKey: admin.key }) })
+  const ext = await externalKm(env)
+  const n = await startNode(env, { config: configYaml(env.pki, ext.spec) })
   const probe = probeOf(t, env, n.emu.rootApiKey)
   const node = ref(n, 'node1')
   t.same((await probe.hsmStatus(node)).sealed, [EXTERNAL_HSM_NAME, 'hsm:minio:soft'], 'both HSMs hold a sealed copy')
