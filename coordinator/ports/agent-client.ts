@@ -7,6 +7,7 @@ import type { AgentStatus } from '../../shared/schemas/agent-status.js'
 import type { ApplyEvent, ApplyResult, PlanResult } from '../../shared/schemas/apply.js'
 import type { JournalEntry } from '../../shared/schemas/journal.js'
 import type { ExternalKmsPreflightRequest, ExternalKmsPreflightResult } from '../../shared/schemas/preflight.js'
+import type { StagedChange } from '../../shared/schemas/staged.js'
 import type { NodeRef } from './node-ref.js'
 
 /** Options of a call that streams progress. */
@@ -53,4 +54,30 @@ export interface AgentPreflightClient {
    * with a CRD_AGENT_* coded error like every AgentClient call.
    */
   preflightExternalKms (node: NodeRef, req: ExternalKmsPreflightRequest, opts?: { signal?: AbortSignal }): Promise<ExternalKmsPreflightResult>
+}
+
+/**
+ * A change staged on a node and committed later (shared/schemas/staged.ts): the rollout engine
+ * stages the next node while the current one restarts, the HSM migration's all-at-once phase B
+ * stages every node and then commits them together. A port of its own, like AgentPreflightClient;
+ * both implementations of AgentClient implement it. Every method rejects with a CRD_AGENT_* coded
+ * error like every AgentClient call; the agent's own refusals keep their AGT_* code in it.
+ */
+export interface AgentStagingClient {
+  /**
+   * POST /v1/stage: plans `change` under the node's apply lock and keeps it in the agent's memory,
+   * replacing any change staged before; writes nothing. Refused like an apply (409 lock held, stale
+   * or conflicting revision; 400 invalid result).
+   */
+  stage (node: NodeRef, change: ChangeSpec, opts?: { signal?: AbortSignal }): Promise<StagedChange>
+  /**
+   * POST /v1/stage/commit, NDJSON read to its `{ result }` line, as an apply. Refused (409) when
+   * nothing or another revision is staged (AGT_NOT_STAGED: the agent restarted, the change
+   * expired or was discarded), or when the files or the applied revision changed since it was
+   * staged (AGT_STAGED_STALE; the staged change is dropped). The caller then applies the change
+   * the ordinary way or gives up.
+   */
+  commitStaged (node: NodeRef, revision: number, opts?: StreamOptions): Promise<ApplyResult>
+  /** DELETE /v1/stage: drops the staged change, if any; answers the revision dropped (undefined: none). */
+  discardStaged (node: NodeRef, opts?: { signal?: AbortSignal }): Promise<number | undefined>
 }
