@@ -14,13 +14,16 @@ import type { AgentStatus } from '../../shared/schemas/agent-status.js'
 import type { ApplyEvent, ApplyResult, ApplyStep, PlanResult } from '../../shared/schemas/apply.js'
 import type { JournalEntry } from '../../shared/schemas/journal.js'
 import type { ExternalKmsPreflightRequest, ExternalKmsPreflightResult } from '../../shared/schemas/preflight.js'
+import type { StagedChange } from '../../shared/schemas/staged.js'
 import type { Verdict } from '../../shared/schemas/verdict.js'
-import type { AgentClient, AgentPreflightClient, StreamOptions } from '../ports/agent-client.js'
+import type { AgentClient, AgentPreflightClient, AgentStagingClient, StreamOptions } from '../ports/agent-client.js'
 import type { NodeRef } from '../ports/node-ref.js'
+import { createHash } from 'node:crypto'
 import { AgentAnsweredError, AgentBadAnswerError, AgentUnreachableError } from './agent-call-errors.js'
 
 /** The calls of the port. */
-export type AgentOp = 'status' | 'ready' | 'plan' | 'apply' | 'rollback' | 'journalCursor' | 'journalTail' | 'followJournal' | 'preflightExternalKms'
+export type AgentOp = 'status' | 'ready' | 'plan' | 'apply' | 'rollback' | 'journalCursor' | 'journalTail' | 'followJournal' | 'preflightExternalKms' |
+  'stage' | 'commitStaged' | 'discardStaged'
 
 /** How an apply or rollback that gets past its checks ends. */
 export type FakeOutcome =
@@ -79,12 +82,16 @@ interface NodeState {
   wake: Set<() => void>
   scripts: Map<AgentOp, Script[]>
   lastResult?: ApplyResult & { at: number }
+  /** The staged change (memory of the agent: lost by restartAgent()); `base` is the applied revision and files generation it was planned on. */
+  staged?: { revision: number, body: string, restart: RestartPolicy | undefined, base: string, expiresAt: number }
+  /** Bumped by drift(): a staged change planned on older files is stale. */
+  filesGeneration: number
 }
 
 const STEPS: ApplyStep[] = ['lock', 'plan', 'backup', 'validate', 'write', 'restart', 'verify', 'commit']
 
 /** Nodes in memory behind the AgentClient port. */
-export class FakeAgentClient implements AgentClient, AgentPreflightClient {
+export class FakeAgentClient implements AgentClient, AgentPreflightClient, AgentStagingClient {
   /** Every call, in order. */
   readonly calls: FakeAgentCall[] = []
   readonly #clock: Clock
@@ -114,7 +121,8 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient {
       invocationId: init.invocationId ?? this.#newInvocation(),
       journal: [],
       wake: new Set(),
-      scripts: new Map()
+      scripts: new Map(),
+      filesGeneration: 0
     })
     return this
   }
@@ -146,6 +154,23 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient {
   }
 
   /** The node's state, for assertions. */
+  /** Someone edited the node's managed files: a change staged before is stale (AGT_STAGED_STALE at commit). */
+  drift (ref: NodeRef): this {
+    this.#node(ref).filesGeneration++
+    return this
+  }
+
+  /** The agent process restarted: its staged change (memory only) is gone. */
+  restartAgent (ref: NodeRef): this {
+    delete this.#node(ref).staged
+    return this
+  }
+
+  /** The revision staged on the node, if any. */
+  staged (ref: NodeRef): number | undefined {
+    return this.#node(ref).staged?.revision
+  }
+
   node (ref: NodeRef): { applied: number, desired: number, locked: boolean, invocationId: string, journal: readonly JournalEntry[], restarts: number } {
     const n = this.#node(ref)
     const restarts = n.journal.filter((e) => e.message === `Started ${n.unit}.`).length
@@ -215,6 +240,44 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient {
     if (previous === undefined) throw agentError(n, 'AGT_NOTHING_TO_ROLL_BACK', 'there is no earlier committed revision to roll back to', 409)
     const current = n.history.at(-1)
     return await this.#transaction(n, { ...previous, restart: opts.restart ?? current?.restart }, s, opts, true)
+  }
+
+  /** Refused as an apply would be; keeps the change (one per node, replacing an earlier one). */
+  async stage (node: NodeRef, change: ChangeSpec): Promise<StagedChange> {
+    const n = this.#node(node)
+    const s = this.#take(n, 'stage')
+    await this.#call(node, 'stage', change.revision, s)
+    const body = JSON.stringify(change)
+    const applied = n.history.at(-1)
+    if (n.locked) throw agentError(n, 'AGT_CHANGE_CONFLICT', 'another change is in progress on this node', 409)
+    if (applied !== undefined && change.revision < applied.revision) throw agentError(n, 'AGT_STALE_REVISION', `revision ${change.revision} is older than the applied revision ${applied.revision}`, 409)
+    if (applied !== undefined && change.revision === applied.revision && applied.body !== body) throw agentError(n, 'AGT_REVISION_CONFLICT', `revision ${change.revision} was already applied with different content`, 409)
+    const now = this.#clock.now()
+    n.staged = { revision: change.revision, body, restart: change.restart, base: baseOf(n), expiresAt: now + 600_000 }
+    return { revision: change.revision, changeHash: createHash('sha256').update(body).digest('hex'), stagedAt: now, expiresAt: n.staged.expiresAt, plan: planOf(change.revision, true, change.restart !== 'never') }
+  }
+
+  /** Runs the staged transaction like apply (scripts of `commitStaged` as those of `apply`). */
+  async commitStaged (node: NodeRef, revision: number, opts: StreamOptions = {}): Promise<ApplyResult> {
+    const n = this.#node(node)
+    const s = this.#take(n, 'commitStaged')
+    await this.#call(node, 'commitStaged', revision, s)
+    if (n.locked) throw agentError(n, 'AGT_CHANGE_CONFLICT', 'another change is in progress on this node', 409)
+    const staged = n.staged
+    if (staged === undefined || staged.revision !== revision || staged.expiresAt <= this.#clock.now()) {
+      throw agentError(n, 'AGT_NOT_STAGED', `revision ${revision} is not staged on this node${staged === undefined ? '' : ` (revision ${staged.revision} is)`}`, 409)
+    }
+    delete n.staged
+    if (staged.base !== baseOf(n)) throw agentError(n, 'AGT_STAGED_STALE', `the managed files or the applied revision changed since revision ${revision} was staged; stage it again`, 409)
+    n.desired = revision
+    return await this.#transaction(n, staged, s, opts)
+  }
+
+  async discardStaged (node: NodeRef): Promise<number | undefined> {
+    const n = await this.#call(node, 'discardStaged')
+    const r = n.staged?.revision
+    delete n.staged
+    return r
   }
 
   /** Every server passes unless a `{ preflight }` script says otherwise. */
@@ -391,7 +454,7 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient {
   async #call (ref: NodeRef, op: AgentOp, revision?: number, taken?: FakeAnswer): Promise<NodeState> {
     const n = this.#node(ref)
     this.calls.push({ node: ref.name, op, ...(revision === undefined ? {} : { revision }) })
-    const s = taken ?? (op === 'ready' || op === 'apply' || op === 'rollback' ? undefined : this.#take(n, op))
+    const s = taken ?? (op === 'ready' || op === 'apply' || op === 'rollback' || op === 'stage' || op === 'commitStaged' ? undefined : this.#take(n, op))
     if (s === undefined || !('fail' in s)) return n
     await s.hold
     if (s.fail === 'unreachable') throw new AgentUnreachableError(ref.name, 'connect ECONNREFUSED (scripted)', { sent: s.sent ?? false })
@@ -409,6 +472,11 @@ function key (ref: NodeRef): string {
 
 function agentError (n: NodeState, code: string, message: string, statusCode: number): AgentAnsweredError {
   return new AgentAnsweredError(n.ref.name, { code, message, statusCode })
+}
+
+/** What a staged change was planned on: the applied revision and the files' generation. */
+function baseOf (n: NodeState): string {
+  return `${n.history.at(-1)?.revision ?? 0}/${n.filesGeneration}`
 }
 
 function planOf (revision: number, changed: boolean, restart: boolean): PlanResult {

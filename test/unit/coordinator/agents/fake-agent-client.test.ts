@@ -159,3 +159,33 @@ t.test('preflightExternalKms: every server passes unless scripted; failures as s
   await t.rejects(f.preflightExternalKms(n2, req), { code: 'CRD_AGENT_UNREACHABLE' })
   t.same(f.calls.filter(c => c.op === 'preflightExternalKms').map(c => c.node), ['node1', 'node1', 'node2'])
 })
+
+t.test('staging: a staged change commits like an apply; not staged, other revision, stale or after an agent restart is refused', async t => {
+  const f = fake(t)
+  const staged = await f.stage(n1, change(4))
+  t.equal(staged.revision, 4)
+  t.equal(f.staged(n1), 4)
+  t.equal(f.node(n1).applied, 3, 'staging writes nothing')
+  const code = async (p: Promise<unknown>): Promise<string | undefined> => await p.then(() => undefined, (err: unknown) => isAgentError(err) ? err.agentCode : String(err))
+  t.equal(await code(f.commitStaged(n1, 5)), 'AGT_NOT_STAGED', 'another revision')
+  const r = await f.commitStaged(n1, 4)
+  t.equal(r.result, 'changed')
+  t.equal(f.node(n1).applied, 4)
+  t.equal(f.staged(n1), undefined, 'consumed')
+  t.equal(await code(f.commitStaged(n1, 4)), 'AGT_NOT_STAGED', 'consumed: nothing staged')
+  t.equal(await code(f.stage(n1, change(2))), 'AGT_STALE_REVISION')
+
+  await f.stage(n1, change(5))
+  f.drift(n1)
+  t.equal(await code(f.commitStaged(n1, 5)), 'AGT_STAGED_STALE')
+  t.equal(f.staged(n1), undefined, 'a stale staged change is dropped')
+
+  await f.stage(n1, change(5))
+  f.restartAgent(n1)
+  t.equal(await code(f.commitStaged(n1, 5)), 'AGT_NOT_STAGED', 'memory only')
+
+  await f.stage(n1, change(5))
+  t.equal(await f.discardStaged(n1), 5)
+  t.equal(await f.discardStaged(n1), undefined)
+  t.same(f.calls.filter(c => c.op === 'commitStaged').map(c => c.revision), [5, 4, 4, 5, 5])
+})
