@@ -88,7 +88,7 @@ export function printMigration (io: CliIo, m: HsmMigration, now: number = Date.n
   if (rollouts.length > 0) out(io, `  rollouts: ${rollouts.join(', ')} (keyroll rollout status ID for their detail)`)
   if (m.phaseBStep !== undefined) out(io, `  phase B all at once: ${m.phaseBStep}`)
   if (m.writeOutage !== undefined) {
-    out(io, `  write outage: ${duration(m.writeOutage.ms)} (first commit sent ${time(m.writeOutage.from)} → writes accepted on every node${m.writeOutage.rolledBack ? ', after the rollback of every node' : ''})`)
+    out(io, `  write outage: ${Math.round(m.writeOutage.ms)} ms (first commit sent ${time(m.writeOutage.from)} → writes accepted on every node${m.writeOutage.rolledBack ? ', after the rollback of every node' : ''})`)
   }
   const width = Math.max(4, ...m.nodes.map(n => n.name.length))
   for (const n of m.nodes) {
