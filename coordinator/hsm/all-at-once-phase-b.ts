@@ -11,7 +11,7 @@
 // 1. staging: phase B's change staged on every node at once. A refusal or an unreachable node:
 //    the staged change is discarded everywhere, the migration fails naming the node; nothing was
 //    written.
-// 2. Right before the commits: the cluster serves (cluster-serves.ts, one look) and each node's
+// 2. Right before the commits: the cluster serves (cluster-serves.ts, within 10 s) and each node's
 //    journal cursor and minkms run are taken, so the coordinator reads each journal itself.
 // 3. committing (stored with the first commit's time): every commit sent at once; each node's
 //    verdict must be ok AND the coordinator's own reading of its journal (the new run's ready line,
@@ -77,6 +77,9 @@ export interface AllAtOnceHost {
   change: (revision: number) => ChangeSpec
 }
 
+/** How long the cluster may take to serve right before the commits (ms). */
+const BEFORE_GRACE_MS = 10_000
+
 /** One node's commit, as judged. */
 interface Commit {
   node: NodeRef
@@ -134,7 +137,8 @@ class AllAtOnce {
     const { clock, agents } = this.d
     const signal = this.h.signal
     const [before, baselines] = await Promise.all([
-      this.#serves(clock.now()),
+      // A blip is waited out briefly; a cluster that does not serve is not restarted as a whole.
+      this.#serves(clock.now() + Math.min(this.d.healthyDeadlineMs, BEFORE_GRACE_MS)),
       Promise.allSettled(this.h.nodes.map(async (n) => await Promise.all([agents.status(n, { signal }), agents.journalCursor(n, { signal })])))
     ])
     const unread = this.h.nodes.flatMap((n, i) => baselines[i]?.status === 'rejected' ? [`${n.name} (${errorText((baselines[i] as PromiseRejectedResult).reason)})`] : [])
