@@ -54,7 +54,8 @@ export class StagedSlot {
     this.take()
     this.#staged = s
     // Drops the contents from memory at expiry even when nobody asks; unref: never keeps the process up.
-    this.#timer = setTimeout(() => { if (this.#staged === s) this.take() }, ttlMs)
+    // (A timer longer than 2^31-1 ms would fire at once: clamped, the lazy check in current() still holds.)
+    this.#timer = setTimeout(() => { if (this.#staged === s) this.take() }, Math.min(ttlMs, 2 ** 31 - 1))
     this.#timer.unref()
   }
 
