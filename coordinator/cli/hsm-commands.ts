@@ -216,8 +216,14 @@ export function hsmCommands (io: CliIo, deps: CliDeps) {
     watch: async (o: ApiOptions & { id: string, report?: string }) => await run(o, async api =>
       await watchMigration(api, o.id, io, { json: o.json === true, reconnectDelayMs, ...(o.report === undefined ? {} : { report: o.report }) })),
 
-    steer: async (action: 'pause' | 'resume' | 'abort', o: ApiOptions & { id: string }) => await run(o, async api =>
-      show(o, await api.post<HsmMigration>(migrationPath(o.id, action)), m => { printMigration(io, m) })),
+    steer: async (action: 'pause' | 'resume' | 'abort', o: ApiOptions & { id: string, phaseB?: string, allowWriteOutage?: boolean }) => {
+      // resume --phase-b MODE [--allow-write-outage]: a failed migration goes on in that phase B mode.
+      return await run(o, async api => {
+        const phaseB = action === 'resume' ? phaseBMode(o.phaseB) : undefined
+        const body = phaseB === undefined ? undefined : { phaseB, ...(o.allowWriteOutage === true ? { allowWriteOutage: true } : {}) }
+        return show(o, await api.post<HsmMigration>(migrationPath(o.id, action), body === undefined ? undefined : { json: body }), m => { printMigration(io, m) })
+      })
+    },
 
     list: async (o: ApiOptions & { cluster?: string }) => await run(o, async api =>
       show(o, await api.get<HsmMigration[]>(withQuery('/v1/hsm-migrations', { cluster: o.cluster })), v => { printMigrations(io, v) }))

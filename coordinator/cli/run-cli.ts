@@ -93,10 +93,14 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
   client(hsm.command('watch').description('follow an HSM migration until it ends (exit 0 succeeded, 1 failed/aborted)')).argument('<id>', 'migration id')
     .option('--report <file>', 'write the final report as JSON')
     .action(set(async (id: string, o: object) => await hsmApi.watch({ ...o, id })))
-  for (const action of ['pause', 'resume', 'abort'] as const) {
+  for (const action of ['pause', 'abort'] as const) {
     client(hsm.command(action).description(`${action} an HSM migration`)).argument('<id>', 'migration id')
       .action(set(async (id: string, o: object) => await hsmApi.steer(action, { ...o, id })))
   }
+  client(hsm.command('resume').description('resume an HSM migration (a failed one once its cause is fixed)')).argument('<id>', 'migration id')
+    .option('--phase-b <mode>', 'a failed migration whose phase B has not completed goes on in this phase B mode: rolling or all-at-once (needs --allow-write-outage)')
+    .option('--allow-write-outage', 'with --phase-b all-at-once: accept the outage while every node restarts together')
+    .action(set(async (id: string, o: object) => await hsmApi.steer('resume', { ...o, id })))
   client(hsm.command('list').description('list HSM migrations, newest first')).option('--cluster <name>', 'only this cluster').action(set(hsmApi.list))
 
   const audit = client(program.command('audit').description('list the audit log; keyroll audit verify checks its hash chain')).enablePositionalOptions()

@@ -62,6 +62,12 @@ export class FakeClusterProbe implements ClusterProbe, ClusterHsmAdmin {
     return this
   }
 
+  /** Drops every script not used up: the test changed the world (e.g. the peers accept a node again). */
+  clearScripts (): this {
+    this.#scripts.splice(0)
+    return this
+  }
+
   /** Throws, naming each one, when a script was never (fully) used. */
   assertNoPendingScripts (): void {
     const pending = this.#scripts.filter((s) => s.left > 0).map((s) => `${s.node} ${s.op} ${JSON.stringify(s.answer)}: used ${s.used}, ${s.left} more expected`)

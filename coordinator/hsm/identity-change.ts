@@ -58,12 +58,13 @@ export function shortIdentity (identity: string): string {
 }
 
 /** The sentence a halted rolling phase B ends with when the node's identity changed: what was seen and what to do. */
-export function identityChangeMessage (node: string, step: NodeStep, change: IdentityChange): string {
+export function identityChangeMessage (node: string, step: NodeStep, change: IdentityChange, migrationId = '<id>'): string {
   const seen = step.gate?.internode?.message ?? 'its peers show it down'
   return `${node} restarted cleanly but its peers do not accept it: ${seen}; and its root API key changed ` +
     `(identity ${shortIdentity(change.before)} → ${shortIdentity(change.after)}): removing the local HSM changes this cluster's ` +
     'identity, so a rolling phase B cannot work; ' +
     `${node} was rolled back and every node still has its local HSM. Keep the local HSM (keepLocalHsm, --keep-local-hsm) ` +
-    'or remove it from every node at once: an all-at-once phase B, with a write outage while every node restarts together ' +
-    '(keyroll hsm migrate … --phase-b all-at-once --allow-write-outage; API phaseB: "all-at-once", allowWriteOutage: true)'
+    'or remove it from every node at once: resume this migration with an all-at-once phase B, with a write outage while every node restarts together ' +
+    `(keyroll hsm resume ${migrationId} --phase-b all-at-once --allow-write-outage; API POST /v1/hsm-migrations/${migrationId}/resume ` +
+    '{"phaseB": "all-at-once", "allowWriteOutage": true}; phase A is not run again)'
 }

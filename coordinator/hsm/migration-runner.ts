@@ -308,7 +308,7 @@ export class MigrationRunner {
       const change = identityChangeOf(step, entries)
       if (change === undefined) return undefined
       await this.event('phase', `${node.name}'s root identity changed with phase B's change: ${shortIdentity(change.before)} → ${shortIdentity(change.after)}`, { node: node.name, identityBefore: change.before, identityAfter: change.after })
-      return `phase B failed: ${identityChangeMessage(node.name, step, change)}`
+      return `phase B failed: ${identityChangeMessage(node.name, step, change, this.#m.id)}`
     } catch (err) {
       if (this.#stop.signal.aborted) throw err
       this.#d.log.warn({ err: errorText(err), migration: this.#m.id, node: node.name }, "could not read the node's journal to tell whether its root identity changed")

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import type { Clock } from '../../shared/clock.js'
 import type { Logger } from '../../shared/logger.js'
 import { generateApiKey } from '../../shared/minkms/keys.js'
-import { TERMINAL_HSM_MIGRATION_STATES, type HsmMigration, type HsmMigrationEvent, type HsmMigrationStartAnswer } from '../../shared/schemas/hsm-migration.js'
+import { TERMINAL_HSM_MIGRATION_STATES, type HsmMigration, type HsmMigrationEvent, type HsmMigrationStartAnswer, type PhaseBMode } from '../../shared/schemas/hsm-migration.js'
 import { TERMINAL_ROLLOUT_STATES } from '../../shared/schemas/rollout.js'
 import { Secret } from '../../shared/secrets/secret.js'
 import type { ClusterConfig } from '../config-schema.js'
@@ -148,9 +148,11 @@ export class HsmMigrationOrchestrator implements HsmMigrationControl {
     })
   }
 
-  async resume (id: string, actor: string): Promise<HsmMigration> {
+  async resume (id: string, actor: string, opts: { phaseB?: PhaseBMode, allowWriteOutage?: boolean } = {}): Promise<HsmMigration> {
     return await this.#steer(id, actor, 'resume', async (runner) => {
       const m = runner.migration
+      const switchTo = opts.phaseB !== undefined && opts.phaseB !== (m.phaseB ?? 'rolling') ? opts.phaseB : undefined
+      if (switchTo !== undefined) this.#checkModeSwitch(runner, switchTo, opts.allowWriteOutage === true)
       if (m.state === 'running') return
       if (m.state === 'paused') {
         await runner.save((m, w) => { w.pauseRequested = false; m.state = 'running' })
@@ -171,12 +173,14 @@ export class HsmMigrationOrchestrator implements HsmMigrationControl {
           delete m.rollouts[phase]
         }
         m.state = 'running'
+        if (switchTo !== undefined) m.phaseB = switchTo
         delete m.message
         delete m.finishedAt
         w.abortRequested = false
         w.pauseRequested = false
       })
-      await runner.event('migration', `resumed by ${actor} from ${m.phase === 'A' || m.phase === 'B' ? `phase ${m.phase} (nodes already done are not touched again)` : m.phase}`, { state: 'running' })
+      const mode = switchTo === undefined ? '' : `; phase B now ${switchTo}${switchTo === 'all-at-once' ? ', write outage accepted' : ''}`
+      await runner.event('migration', `resumed by ${actor} from ${m.phase === 'A' || m.phase === 'B' ? `phase ${m.phase} (nodes already done are not touched again)` : m.phase}${mode}`, { state: 'running', ...(switchTo === undefined ? {} : { phaseB: switchTo }) })
     }, true)
   }
 
@@ -250,7 +254,15 @@ export class HsmMigrationOrchestrator implements HsmMigrationControl {
         running = false
       }
       const before = runner.migration.state
-      await act(runner)
+      try {
+        await act(runner)
+      } catch (err) {
+        // A runner made here for a stopped migration and never started must not stay registered:
+        // the next steer would take it for a running one and only poke it (a refused resume, e.g.
+        // a busy cluster, used to make the next resume a no-op until the coordinator restarted).
+        if (!running && this.#runners.get(id) === runner) this.#runners.delete(id)
+        throw err
+      }
       await this.#o.rolloutStore.appendAudit({
         at: this.#o.clock.now(),
         actor,
@@ -263,6 +275,27 @@ export class HsmMigrationOrchestrator implements HsmMigrationControl {
       else this.#runners.delete(id)
       return runner.migration
     })
+  }
+
+  /**
+   * A resume may change how phase B restarts the nodes (e.g. all at once after a rolling phase B
+   * halted on an identity change) only for a failed migration whose phase B has not completed and
+   * has no all-at-once step left to finish; all-at-once needs allowWriteOutage as at start.
+   * Refused (400/409) before anything is stored.
+   */
+  #checkModeSwitch (runner: MigrationRunner, to: PhaseBMode, allowWriteOutage: boolean): void {
+    const m = runner.migration
+    if (m.state !== 'failed') {
+      throw new CoordinatorError('CRD_ROLLOUT_STATE', `HSM migration ${m.id} is ${m.state}: phase B's mode can change only when resuming a failed migration; resume it without phaseB, or wait for it to fail or end`)
+    }
+    if (!(m.phase === 'provision' || m.phase === 'preflight' || m.phase === 'A' || m.phase === 'B')) {
+      throw new CoordinatorError('CRD_ROLLOUT_STATE', `HSM migration ${m.id} failed in ${m.phase}, after phase B: there is no phase B left to run ${to}`)
+    }
+    const pending = runner.work.allAtOnce?.step
+    if (pending !== undefined) {
+      throw new CoordinatorError('CRD_ROLLOUT_STATE', `HSM migration ${m.id}'s all-at-once phase B has a step left to finish (${pending}): resume it without phaseB first`)
+    }
+    checkPhaseBMode({ phaseB: to, allowWriteOutage, keepLocalHsm: m.keepLocalHsm }, this.#deps.staging)
   }
 
   /** Why `cluster` cannot take a migration now (another active migration or rollout), or undefined. */

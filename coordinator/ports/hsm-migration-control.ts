@@ -3,7 +3,7 @@
 // rollout of the engine; routes and the CLI are tested against a fake. Every method that changes
 // something takes the actor (token name) for the audit log.
 import type { Secret } from '../../shared/secrets/secret.js'
-import type { HsmMigration, HsmMigrationEvent, HsmMigrationStartAnswer } from '../../shared/schemas/hsm-migration.js'
+import type { HsmMigration, HsmMigrationEvent, HsmMigrationStartAnswer, PhaseBMode } from '../../shared/schemas/hsm-migration.js'
 
 /** POST /v1/hsm-migrations once parsed: the secrets wrapped, durations still as written. */
 export interface HsmMigrationStart {
@@ -39,8 +39,12 @@ export interface HsmMigrationControl {
   start (req: HsmMigrationStart): Promise<HsmMigrationStartAnswer>
   /** Pauses the running phase's rollout (or stops before the next phase). */
   pause (id: string, actor: string): Promise<HsmMigration>
-  /** Resumes a paused migration, or a failed one once its cause is fixed (from the phase it failed in; done nodes are not touched again). */
-  resume (id: string, actor: string): Promise<HsmMigration>
+  /**
+   * Resumes a paused migration, or a failed one once its cause is fixed (from the phase it failed
+   * in; done nodes are not touched again). `opts.phaseB`: a failed migration whose phase B has not
+   * completed goes on in that phase B mode (all-at-once needs `allowWriteOutage`, as at start).
+   */
+  resume (id: string, actor: string, opts?: { phaseB?: PhaseBMode, allowWriteOutage?: boolean }): Promise<HsmMigration>
   /** Stops after the node in flight; nodes not reached stay as they are. */
   abort (id: string, actor: string): Promise<HsmMigration>
   get (id: string): Promise<HsmMigration | undefined>

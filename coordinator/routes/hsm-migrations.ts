@@ -11,7 +11,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { ErrorBodySchema } from '../../shared/schemas/errors.js'
 import {
-  HsmMigrationEventSchema, HsmMigrationRequestSchema, HsmMigrationSchema, HsmMigrationStartAnswerSchema, TERMINAL_HSM_MIGRATION_STATES,
+  HsmMigrationEventSchema, HsmMigrationRequestSchema, HsmMigrationResumeSchema, HsmMigrationSchema, HsmMigrationStartAnswerSchema, TERMINAL_HSM_MIGRATION_STATES,
   type HsmMigrationRequest
 } from '../../shared/schemas/hsm-migration.js'
 import { Secret } from '../../shared/secrets/secret.js'
@@ -27,7 +27,7 @@ export interface HsmMigrationRoutesOptions extends StreamSettings { migrations: 
 const STEERS = ['pause', 'resume', 'abort'] as const
 const STEER_SUMMARY: Record<typeof STEERS[number], string> = {
   pause: 'Pause the HSM migration after the node in flight (or before its next phase)',
-  resume: 'Resume a paused HSM migration, or a failed one once its cause is fixed (nodes done are not touched again)',
+  resume: 'Resume a paused HSM migration, or a failed one once its cause is fixed (nodes done are not touched again; a failed one may switch its phase B mode)',
   abort: 'Stop the HSM migration after the node in flight; nodes not reached stay as they are'
 }
 
@@ -98,7 +98,7 @@ const hsmMigrationRoutes: FastifyPluginAsyncTypebox<HsmMigrationRoutesOptions> =
     return m
   })
 
-  for (const steer of STEERS) {
+  for (const steer of ['pause', 'abort'] as const) {
     app.post(`/v1/hsm-migrations/:id/${steer}`, {
       config: { access: 'operator' },
       schema: { summary: STEER_SUMMARY[steer], params: RolloutParams, response: { 200: HsmMigrationSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } }
@@ -108,6 +108,25 @@ const hsmMigrationRoutes: FastifyPluginAsyncTypebox<HsmMigrationRoutesOptions> =
       return m
     })
   }
+
+  // Resume takes an optional body: a failed migration may go on with the other phase B mode.
+  app.post('/v1/hsm-migrations/:id/resume', {
+    config: { access: 'operator' },
+    schema: {
+      summary: STEER_SUMMARY.resume,
+      params: RolloutParams,
+      body: Type.Optional(Type.Union([HsmMigrationResumeSchema, Type.Null()], { description: 'empty, or `{ "phaseB": "all-at-once", "allowWriteOutage": true }` to go on with the other phase B mode (a failed migration whose phase B has not completed)' })),
+      response: { 200: HsmMigrationSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema }
+    }
+  }, async (req) => {
+    const body = req.body ?? {}
+    const m = await migrations.resume(req.params.id, actorOf(req), {
+      ...(body.phaseB === undefined ? {} : { phaseB: body.phaseB }),
+      ...(body.allowWriteOutage === undefined ? {} : { allowWriteOutage: body.allowWriteOutage })
+    })
+    req.log.info({ migration: m.id, steer: 'resume', state: m.state, phaseB: m.phaseB }, 'HSM migration steered')
+    return m
+  })
 
   eventStreamRoute(app, {
     url: '/v1/hsm-migrations/:id/events',

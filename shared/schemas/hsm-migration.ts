@@ -75,6 +75,17 @@ export const PhaseBModeSchema = Type.Enum(['rolling', 'all-at-once'])
 export type PhaseBMode = Static<typeof PhaseBModeSchema>
 
 /**
+ * Body of POST /v1/hsm-migrations/:id/resume (optional): a failed migration whose phase B has not
+ * completed may go on in the other phase B mode, e.g. all at once after a rolling phase B halted
+ * because the cluster's identity changes; phase A's nodes are not touched again.
+ */
+export const HsmMigrationResumeSchema = Type.Object({
+  phaseB: Type.Optional(PhaseBModeSchema),
+  allowWriteOutage: Type.Optional(Type.Boolean({ description: 'needed with phaseB "all-at-once" (see HsmMigrationRequest)' }))
+}, { additionalProperties: false })
+export type HsmMigrationResume = Static<typeof HsmMigrationResumeSchema>
+
+/**
  * The all-at-once phase B's write outage: from the first commit sent to the moment every node
  * accepted writes again (/v1/health/ready?write 200 on each), as the coordinator measured it.
  */

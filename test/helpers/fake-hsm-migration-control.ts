@@ -78,7 +78,12 @@ export class FakeHsmMigrationControl implements HsmMigrationControl {
   }
 
   async pause (id: string, actor: string): Promise<HsmMigration> { return this.#steer('pause', id, actor, ['pending', 'running'], 'paused') }
-  async resume (id: string, actor: string): Promise<HsmMigration> { return this.#steer('resume', id, actor, ['paused', 'failed'], 'running') }
+  /** The options of each resume, in order (a phase B mode switch). */
+  readonly resumeOptions: Array<{ phaseB?: string, allowWriteOutage?: boolean }> = []
+  async resume (id: string, actor: string, opts: { phaseB?: 'rolling' | 'all-at-once', allowWriteOutage?: boolean } = {}): Promise<HsmMigration> {
+    this.resumeOptions.push(opts)
+    return this.#steer('resume', id, actor, ['paused', 'failed'], 'running')
+  }
   async abort (id: string, actor: string): Promise<HsmMigration> { return this.#steer('abort', id, actor, ['pending', 'running', 'paused'], 'aborted') }
 
   async get (id: string): Promise<HsmMigration | undefined> {

@@ -69,6 +69,19 @@ t.test('start: 201 { migration } + Location; the admin key arrives wrapped, the 
     t.equal(r.json().state, state)
   }
   t.match(c.migrations.calls.filter(x => x.method === 'abort'), [{ id: 'm1', actor: 'bob' }])
+
+  // resume takes an optional body: the phase B mode to go on with.
+  c.migrations.setState('m2', 'failed')
+  for (const payload of [{ phaseB: 'sideways' }, { phaseB: 'all-at-once', allowWriteOutage: 'yes' }, { phaseB: 'all-at-once', extra: 1 }, [1]]) {
+    const bad = await c.app.inject({ method: 'POST', url: '/v1/hsm-migrations/m2/resume', headers: { ...c.operator, ...JSON_CT }, payload: JSON.stringify(payload) })
+    t.equal(bad.statusCode, 400, `resume body ${JSON.stringify(payload)}: 400`)
+    t.match(bad.json().message, /body/, bad.body)
+  }
+  t.equal((await c.migrations.get('m2'))?.state, 'failed', 'a bad body touches nothing')
+  const switched = await c.app.inject({ method: 'POST', url: '/v1/hsm-migrations/m2/resume', headers: { ...c.operator, ...JSON_CT }, payload: { phaseB: 'all-at-once', allowWriteOutage: true } })
+  t.equal(switched.statusCode, 200, switched.body)
+  t.same(c.migrations.resumeOptions.at(-1), { phaseB: 'all-at-once', allowWriteOutage: true }, 'the mode reaches the orchestrator')
+  t.same(c.migrations.resumeOptions.slice(0, -1), [{}], 'the plain resume before it asked for nothing')
 })
 
 t.test('dry run: 200 { dryRun } with its problems; nothing stored', async t => {
