@@ -24,8 +24,8 @@ import { ClusterName, Limit, RolloutParams } from './params.js'
 /** Options of the HSM migration routes. */
 export interface HsmMigrationRoutesOptions extends StreamSettings { migrations: HsmMigrationControl }
 
-const STEERS = ['pause', 'resume', 'abort'] as const
-const STEER_SUMMARY: Record<typeof STEERS[number], string> = {
+type Steer = 'pause' | 'resume' | 'abort'
+const STEER_SUMMARY: Record<Steer, string> = {
   pause: 'Pause the HSM migration after the node in flight (or before its next phase)',
   resume: 'Resume a paused HSM migration, or a failed one once its cause is fixed (nodes done are not touched again; a failed one may switch its phase B mode)',
   abort: 'Stop the HSM migration after the node in flight; nodes not reached stay as they are'

@@ -80,6 +80,7 @@ export class FakeHsmMigrationControl implements HsmMigrationControl {
   async pause (id: string, actor: string): Promise<HsmMigration> { return this.#steer('pause', id, actor, ['pending', 'running'], 'paused') }
   /** The options of each resume, in order (a phase B mode switch). */
   readonly resumeOptions: Array<{ phaseB?: string, allowWriteOutage?: boolean }> = []
+
   async resume (id: string, actor: string, opts: { phaseB?: 'rolling' | 'all-at-once', allowWriteOutage?: boolean } = {}): Promise<HsmMigration> {
     this.resumeOptions.push(opts)
     return this.#steer('resume', id, actor, ['paused', 'failed'], 'running')
