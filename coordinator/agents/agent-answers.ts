@@ -9,6 +9,7 @@ import { ApplyEventSchema, ApplyResultLineSchema, PlanResultSchema, StreamErrorL
 import { ErrorBodySchema, type ErrorBody } from '../../shared/schemas/errors.js'
 import { JournalEntrySchema } from '../../shared/schemas/journal.js'
 import { ExternalKmsPreflightResultSchema } from '../../shared/schemas/preflight.js'
+import { RootApiKeyAnswerSchema } from '../../shared/schemas/root-api-key.js'
 import { AgentBadAnswerError } from './agent-call-errors.js'
 
 /** A compiled check of one answer type. */
@@ -41,7 +42,8 @@ export const answers = {
   errorLine: check(StreamErrorLineSchema),
   errorBody: check(ErrorBodySchema),
   journalEntry: check(JournalEntrySchema),
-  preflight: check(ExternalKmsPreflightResultSchema)
+  preflight: check(ExternalKmsPreflightResultSchema),
+  rootApiKey: check(RootApiKeyAnswerSchema)
 }
 
 /** Parses one JSON text (a body or a stream line), or throws AgentBadAnswerError naming `what`. */
