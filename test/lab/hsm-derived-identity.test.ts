@@ -6,7 +6,9 @@
 // migration halts with a message naming the cause and what to do; every node serves and is
 // accepted by its peers again, a client with its own identity never failed a read, and neither
 // root API key (the old one nor the one the canary derived) is in any event, answer or log.
-import t from 'tap'
+import { readFile } from 'node:fs/promises'
+import t, { type Test } from 'tap'
+import { HttpAgentClient } from '../../coordinator/agents/http-agent-client.js'
 import { createMinkmsClient } from '../../shared/minkms/client.js'
 import { generateApiKey, parseApiKey } from '../../shared/minkms/keys.js'
 import type { HsmMigration } from '../../shared/schemas/hsm-migration.js'
@@ -15,6 +17,7 @@ import { ExternalKmsHsm } from './emulator/external-kms-hsm.js'
 import { derivedRootApiKey } from './emulator/root-identity.js'
 import { migrationLab } from './hsm-lab.js'
 import { keyrollLab } from './keyroll-lab.js'
+import { agentUrl } from './lab-agents.js'
 import { downWindows } from './minkms-downtime.js'
 import { NODE_PATHS } from './node-files.js'
 import { labSkip, startLab, type LabNode } from './start-lab.js'
@@ -103,4 +106,31 @@ t.test('derived root identity: a rolling phase B halts after its canary, rolled 
     t.notOk((await lab.journal(lab.node('coord'), 'keyroll-coordinator')).includes(value), `${what}: not in the coordinator's log`)
     for (const n of cluster) t.notOk((await lab.journal(n, 'keyroll-agent')).includes(value), `${what}: not in ${n.name}'s agent log`)
   }
+  await t.test('the root API key (issue 11 part 4)', async (t) => { await rootKeyChecks(t, lab, kr, node1, oldRoot) })
 })
+
+// ---- issue 11 part 4 (a root API key that changed): checks on the same lab run, kept apart ----
+// After the rolling phase B was rolled back every node is on its old root key again, so the
+// coordinator adopted nothing: no `rootKey` in the cluster view, and the hand-over answers 404
+// CRD_ROOT_KEY_NONE. The agent's POST /v1/root-api-key (mutual TLS, the lab's client certificate)
+// answers a node's current banner key, the old root key, and the answer reaches no agent log.
+async function rootKeyChecks (t: Test, lab: Awaited<ReturnType<typeof startLab>>, kr: Awaited<ReturnType<typeof keyrollLab>>, node1: LabNode, oldRoot: string): Promise<void> {
+  const clusterName = kr.files.cluster
+  const views = await kr.call('GET', '/v1/clusters', undefined, { as: 'viewer' })
+  t.equal(views.status, 200)
+  t.notOk((views.json as Array<{ name: string, rootKey?: unknown }>).find((c) => c.name === clusterName)?.rootKey, 'no root key adopted')
+  const handOver = await kr.call('POST', `/v1/clusters/${clusterName}/root-api-key`)
+  t.match(handOver.json, { statusCode: 404, code: 'CRD_ROOT_KEY_NONE' }, 'nothing to hand over')
+
+  const client = lab.state.agents?.client
+  if (client === undefined) throw new Error('the lab has no agent client certificate')
+  const agents = new HttpAgentClient({ tls: { ca: await readFile(client.ca), cert: await readFile(client.cert), key: await readFile(client.key) } })
+  try {
+    const got = await agents.rootApiKey({ cluster: clusterName, name: node1.name, agentUrl: agentUrl(node1.address), minkms: `${node1.address}:${node1.port}` })
+    t.equal(got.identity, parseApiKey(oldRoot).identity, `${node1.name}'s banner names the old root key again`)
+    t.ok(got.apiKey.equals(oldRoot), 'and its agent answers that key')
+  } finally {
+    await agents.close()
+  }
+  t.notOk((await lab.journal(node1, 'keyroll-agent')).includes(oldRoot), 'the answer reached no agent log')
+}
