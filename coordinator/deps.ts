@@ -66,7 +66,8 @@ export const createCoordinatorParts: CreateCoordinatorParts = async (config, log
       // A closure: the probe is made below, and adoption is only asked once it exists.
       verify: async (via, apiKey, opts) => { await probe.checkRootKey(via, apiKey, opts) },
       clock: systemClock,
-      log: log.child({ component: 'root-key' })
+      log: log.child({ component: 'root-key' }),
+      audit: store
     })
     const probe = new MinkmsClusterProbe({
       adminKeys: adoption,

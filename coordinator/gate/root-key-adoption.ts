@@ -30,6 +30,7 @@ import type { Secret } from '../../shared/secrets/secret.js'
 import { IDENTITY_JOURNAL_TAIL, identitiesByRun, shortIdentity } from '../hsm/identity-change.js'
 import type { AgentClient, AgentRootKeyClient } from '../ports/agent-client.js'
 import type { NodeRef } from '../ports/node-ref.js'
+import type { RolloutStore } from '../store/rollout-store.js'
 import type { RootKeyStore } from '../store/root-key-store.js'
 
 /** Where the probe gets the API key of a cluster's root calls. */
@@ -67,6 +68,8 @@ export interface RootKeyAdoptionOptions {
   verify: (via: NodeRef, apiKey: Secret, opts: { signal?: AbortSignal }) => Promise<void>
   clock: Clock
   log?: Logger
+  /** The audit log: each adoption and drop is recorded as `system` (identities only). */
+  audit?: Pick<RolloutStore, 'appendAudit'>
   /** After an adoption that changed nothing, how long refused() answers false without asking the nodes again, ms (default 2000). */
   quietMs?: number
 }
@@ -128,6 +131,7 @@ export class RootKeyAdoption implements AdminKeySource {
     if (to === configured) {
       // Back on the configured key (phase B rolled back): the adopted one is no longer root.
       await this.#o.store.drop(cluster)
+      await this.#audit('cluster.root-key.drop', cluster, { from, to, why: 'every node is back on the configured key' })
       this.#o.log?.info({ cluster, from, to }, 'the cluster is back on its configured root API key; the adopted one was dropped')
       return { cluster, changed: true, from, to, seen }
     }
@@ -138,6 +142,7 @@ export class RootKeyAdoption implements AdminKeySource {
     if (await this.#works(via, inUse, signal)) return unchanged(undefined, seen)
     if (adopted !== undefined && await this.#works(via, this.#o.configured(cluster), signal)) {
       await this.#o.store.drop(cluster)
+      await this.#audit('cluster.root-key.drop', cluster, { from, to: configured, why: 'the adopted key no longer works; the configured one does' })
       this.#o.log?.info({ cluster, from, to: configured }, 'the adopted root API key no longer works but the configured one does; the adopted one was dropped')
       return { cluster, changed: true, from, to: configured, seen }
     }
@@ -159,10 +164,15 @@ export class RootKeyAdoption implements AdminKeySource {
         continue
       }
       await this.#o.store.adopt(cluster, to, key, this.#o.clock.now())
+      await this.#audit('cluster.root-key.adopt', cluster, { from, to, via: node.name })
       this.#o.log?.info({ cluster, from, to, via: node.name }, 'adopted the cluster\'s new root API key (kept sealed)')
       return { cluster, changed: true, from, to, seen }
     }
     return unchanged(`every node shows the root identity ${shortIdentity(to)}, but its key could not be adopted: ${refusals.join('; ')}`, seen)
+  }
+
+  async #audit (action: string, cluster: string, detail: Record<string, string>): Promise<void> {
+    await this.#o.audit?.appendAudit({ at: this.#o.clock.now(), actor: 'system', action, target: cluster, detail })
   }
 
   /** True when minkms takes `key` as root through `via`. */

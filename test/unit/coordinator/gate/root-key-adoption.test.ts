@@ -31,6 +31,7 @@ interface Setup {
   verified: string[]
   raw: string[]
   clock: FakeClock
+  audit: unknown[]
 }
 
 function setup (t: Test, opts: { configured?: string } = {}): Setup {
@@ -43,9 +44,11 @@ function setup (t: Test, opts: { configured?: string } = {}): Setup {
   const verified: string[] = []
   const raw: string[] = []
   const log = pino({ level: 'trace' }, { write: (l: string) => { raw.push(l) } }) as unknown as Logger
+  const audit: unknown[] = []
   const adoption = new RootKeyAdoption({
     agents,
     store,
+    audit: { appendAudit: async (e) => { audit.push(e); return { ...e, seq: audit.length, prevHash: '', hash: '' } } },
     configured: () => new Secret(opts.configured ?? OLD.key),
     nodes: () => nodes,
     verify: async (via, key) => {
@@ -56,7 +59,7 @@ function setup (t: Test, opts: { configured?: string } = {}): Setup {
     clock,
     log
   })
-  return { agents, store, adoption, root, verified, raw, clock }
+  return { agents, store, adoption, root, verified, raw, clock, audit }
 }
 
 /** Every node restarts (a new run) and logs `key` in its banner, in clear as minkms does. */
@@ -68,7 +71,7 @@ async function restartAll (s: Setup, key: string, revision: number, only: readon
 }
 
 function noKeyIn (t: Test, s: Setup, ...things: unknown[]): void {
-  const text = JSON.stringify(things) + s.raw.join('\n')
+  const text = JSON.stringify([things, s.audit]) + s.raw.join('\n')
   for (const k of [OLD, NEW, OTHER, SYSADMIN]) t.notOk(text.includes(k.key.slice(3)), 'no key in answers or log lines')
 }
 
@@ -89,6 +92,7 @@ t.test('every node on a new identity and the key in use refused: the new key is 
   t.same(s.verified.slice(-1), [`node1 ${NEW.identity}`], 'checked through the node it came from')
   t.match(s.raw.join('\n'), /adopted the cluster's new root API key/)
   t.match(await s.adoption.adopt('c1'), { changed: false, from: NEW.identity, to: NEW.identity }, 'a second look changes nothing')
+  t.match(s.audit, [{ actor: 'system', action: 'cluster.root-key.adopt', target: 'c1', detail: { from: OLD.identity, to: NEW.identity, via: 'node1' } }], 'audited, identities only')
   noKeyIn(t, s, r)
 })
 
@@ -121,6 +125,7 @@ t.test('a rollback onto the configured key drops the adopted one', async (t) => 
   const r = await s.adoption.adopt('c1')
   t.match(r, { changed: true, from: NEW.identity, to: OLD.identity })
   t.equal(await s.store.get('c1'), undefined, 'dropped')
+  t.match(s.audit.at(-1), { action: 'cluster.root-key.drop', detail: { from: NEW.identity, to: OLD.identity } })
   t.ok((await s.adoption.current('c1')).equals(OLD.key), 'the configured key again')
 })
 
