@@ -2,7 +2,7 @@
 // the node's real ports (composed in agent/deps.ts). The HTTP API and the CLI drive it. It also
 // owns what the daemon runs in the background (startDaemon: undo an interrupted apply, watch for
 // drift, converge to the desired revision) and the files-only recovery of the unit's ExecStartPre.
-import type { AgentStatus, ApplyEvent, ApplyResult, Check, DriftEntry, RecoverResult, RunningCore, PlanResult } from './core.js'
+import type { AgentStatus, ApplyEvent, ApplyResult, Check, DriftEntry, RecoverResult, RunningCore, PlanResult, StagedChange } from './core.js'
 import type { Change } from '../shared/change/change.js'
 import type { ChangeApplier } from './apply/change-applier.js'
 import type { GoAhead } from './convergence-slots.js'
@@ -65,6 +65,20 @@ export class RealAgentCore implements RunningCore {
     return r
   }
 
+  async stage (change: Change): Promise<StagedChange> {
+    return await this.#p.applier.stage(change)
+  }
+
+  async commitStaged (revision: number, opts: { onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal } = {}): Promise<ApplyResult> {
+    const r = await this.#p.applier.commitStaged(revision, opts)
+    await this.#refreshRevisions()
+    return r
+  }
+
+  async discardStaged (): Promise<number | undefined> {
+    return this.#p.applier.discardStaged()
+  }
+
   async #refreshRevisions (): Promise<{ applied: number, desired: number }> {
     const [applied, desired] = await Promise.all([this.#p.state.readApplied(), this.#p.state.readDesired().catch(() => undefined)])
     const a = applied?.revision ?? 0
@@ -122,6 +136,8 @@ export class RealAgentCore implements RunningCore {
 
   async status (): Promise<AgentStatus> {
     const [{ checks, status, applyingElsewhere }, revs, last, drift] = await Promise.all([this.#checks(), this.#refreshRevisions(), this.#p.state.readLast(), this.#drift()])
+    // Only the revision and times: the staged plan's diffs are the stage answer's alone.
+    const staged = this.#p.applier.staged()
     return {
       node: this.#p.node,
       unit: { name: this.unit, ...(status === undefined ? {} : { status }) },
@@ -130,6 +146,7 @@ export class RealAgentCore implements RunningCore {
       applying: this.#p.applier.applying !== undefined || applyingElsewhere,
       drift,
       ...(last === undefined ? {} : { lastResult: last }),
+      ...(staged === undefined ? {} : { staged: { revision: staged.revision, stagedAt: staged.stagedAt, expiresAt: staged.expiresAt } }),
       checks
     }
   }

@@ -7,12 +7,14 @@ import type { AgentConfig } from './config.js'
 import type { Journal } from './os/journal.js'
 import type { AgentStatus, Checks } from '../shared/schemas/agent-status.js'
 import type { ApplyEvent, ApplyResult, PlanResult } from '../shared/schemas/apply.js'
+import type { StagedChange } from '../shared/schemas/staged.js'
 
 // The results the core returns are the wire contract itself: the TypeBox schemas in
 // shared/schemas/ are the one source, the coordinator validates agents' answers against the same
 // schemas, and the routes hand core values to response schemas without conversion.
 export type { AgentStatus, Check, Checks, DriftEntry } from '../shared/schemas/agent-status.js'
 export type { ApplyEvent, ApplyOutcome, ApplyResult, ApplyStep, FilePlan, LastResult, PlanResult } from '../shared/schemas/apply.js'
+export type { StagedChange } from '../shared/schemas/staged.js'
 import type { RestartPolicy } from '../shared/change/schema.js'
 
 /** The node's agent, as the HTTP API and the CLI use it. */
@@ -34,6 +36,22 @@ export interface AgentCore {
    * the rolled-back change's restart policy says, unless `restart` overrides it.
    */
   rollback (opts?: { onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal, restart?: RestartPolicy }): Promise<ApplyResult>
+  /**
+   * Stages a validated change: the revision rules, plan and unit precheck of an apply, under the
+   * apply lock, refused as an apply is (409 conflict, stale or conflicting revision; 400 invalid
+   * result); then keeps what its transaction needs in memory only, replacing any change staged
+   * before, until it expires. Writes nothing.
+   */
+  stage (change: Change): Promise<StagedChange>
+  /**
+   * Runs the staged change of `revision` as an apply's transaction, without planning again.
+   * Rejects with AGT_NOT_STAGED (nothing or another revision staged, expired) or AGT_STAGED_STALE
+   * (the files or the applied revision moved since; the staged change is dropped), both 409,
+   * and AGT_CHANGE_CONFLICT as an apply. Otherwise the staged change is consumed, whatever the result.
+   */
+  commitStaged (revision: number, opts?: { onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal }): Promise<ApplyResult>
+  /** Drops the staged change; the revision dropped, or undefined when nothing was staged. */
+  discardStaged (): Promise<number | undefined>
   status (): Promise<AgentStatus>
   /** Prometheus text exposition of the agent's metrics. */
   metrics (): Promise<string>

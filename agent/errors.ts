@@ -13,7 +13,9 @@ export const AGENT_CODES = {
   AGT_NOTHING_TO_ROLL_BACK: { status: 409, meaning: 'rollback asked for, but there is no earlier committed revision' },
   AGT_TLS_UNREADABLE: { status: 500, meaning: '`tls.cert`, `tls.key` or `tls.clientCa` cannot be read at start (CLI exit 2)' },
   AGT_SPEC_UNREADABLE: { status: 400, meaning: '`--spec FILE` cannot be read (CLI exit 2)' },
-  AGT_CHANGE_BODY_MISSING: { status: 400, meaning: '`POST /v1/plan` or `/v1/apply` came without a change body' },
+  AGT_CHANGE_BODY_MISSING: { status: 400, meaning: '`POST /v1/plan`, `/v1/apply` or `/v1/stage` came without a change body' },
+  AGT_NOT_STAGED: { status: 409, meaning: '`POST /v1/stage/commit` of a revision that is not staged (nothing staged, another revision staged, expired, discarded, or the agent restarted); stage it again or apply it' },
+  AGT_STAGED_STALE: { status: 409, meaning: 'the managed files or the applied revision changed since the change was staged; the staged change is dropped, nothing written; stage it again or apply it' },
   AGT_STALE_REVISION: { status: 409, meaning: 'the change is older than the applied revision' },
   AGT_REVISION_CONFLICT: { status: 409, meaning: 'the revision was applied before with different content' },
   AGT_INVALID_RESULT: { status: 400, meaning: 'the change would produce an invalid config or env file; nothing written; `problems` names the spec field (and line) that caused each' },
@@ -28,7 +30,7 @@ export const AGENT_CODES = {
   AGT_HTTP_BAD_REQUEST: { status: 400, meaning: 'the HTTP parser refused the request before any route (bad chunking, Content-Length with Transfer-Encoding, NUL in a header, …)' },
   AGT_HTTP_REQUEST_TIMEOUT: { status: 408, meaning: "the client did not send its headers or body within the edge's timeouts (docs/security.md)" },
   AGT_HTTP_HEADERS_TOO_LARGE: { status: 431, meaning: "the request line and headers exceed the parser's limit (16 KiB)" },
-  AGT_BODY_TOO_LARGE: { status: 413, meaning: 'the body is larger than the route accepts (1 MiB for plan and apply, 16 KiB elsewhere)' },
+  AGT_BODY_TOO_LARGE: { status: 413, meaning: 'the body is larger than the route accepts (1 MiB for plan, apply and stage, 16 KiB elsewhere)' },
   AGT_CLIENT_NOT_ALLOWED: { status: 403, meaning: "the client certificate chains to `tls.clientCa` but names none of `tls.allowedClients` (e.g. a node's own certificate calling another agent)" },
   AGT_ROOT_KEY_NOT_LOGGED: { status: 404, meaning: "`POST /v1/root-api-key`: minkms is not running, or its current run has not logged its banner's `API Key` line (yet, or it left the journal's newest entries the agent reads); ask again once minkms is up" }
 } as const satisfies Catalogue
@@ -73,6 +75,19 @@ export class SpecUnreadableError extends AgentError {
 export class ChangeBodyMissingError extends AgentError {
   constructor () {
     super('AGT_CHANGE_BODY_MISSING', 'send the change as the request body: JSON (Content-Type: application/json) or the YAML spec file (Content-Type: application/yaml)')
+  }
+}
+/** A commit of a revision that is not staged (or no longer: expired, discarded, replaced, agent restarted). */
+export class NotStagedError extends AgentError {
+  constructor (revision: number, staged: number | undefined) {
+    super('AGT_NOT_STAGED', `revision ${revision} is not staged on this node (${staged === undefined ? 'nothing is staged' : `revision ${staged} is`}); ` +
+      'a staged change expires, is replaced by the next stage, discarded, and forgotten when the agent restarts: stage it again or apply it')
+  }
+}
+/** The files or the applied revision moved since the change was staged (it is dropped). */
+export class StagedStaleError extends AgentError {
+  constructor (revision: number, what: string) {
+    super('AGT_STAGED_STALE', `revision ${revision} was staged on other files: ${what} since it was staged; the staged change is dropped and nothing was written: stage it again or apply it`)
   }
 }
 /** A change older than the applied revision. */

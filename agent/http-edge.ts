@@ -13,7 +13,7 @@ import { formatBytes, parserErrorFor, parserErrorHandler, type EdgeErrors, type 
 
 /** Timeouts (ms) and bounds of the HTTP server. */
 export interface HttpEdgeLimits extends EdgeTimeouts {
-  /** Body bytes of POST /v1/plan and /v1/apply (a change). */
+  /** Body bytes of POST /v1/plan, /v1/apply and /v1/stage (a change). */
   readonly changeBodyBytes: number
   /** Body bytes of every other route. */
   readonly otherBodyBytes: number
@@ -31,7 +31,7 @@ export const HTTP_EDGE_LIMITS: HttpEdgeLimits = Object.freeze({
 })
 
 /** Routes that take a change as their body. */
-const CHANGE_ROUTES = new Set(['/v1/plan', '/v1/apply'])
+const CHANGE_ROUTES = new Set(['/v1/plan', '/v1/apply', '/v1/stage'])
 
 /** The body limit of a route. */
 export function bodyLimitFor (url: string, limits: HttpEdgeLimits): number {

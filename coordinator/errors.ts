@@ -18,6 +18,7 @@ export const COORDINATOR_CODES = {
   CRD_HSM_ADMIN_KEY_REFUSED: { status: 400, meaning: 'the admin API key for the external Key Manager is not a k1:/k2: API key, or the external Key Manager refused it (403): give a root/SysAdmin API key of the external Key Manager; nothing was created' },
   CRD_HSM_EXTERNAL_UNREACHABLE: { status: 502, meaning: 'no server of the external Key Manager could be reached for provisioning (connect, TLS, timeout); the message names each server and why' },
   CRD_HSM_SELF_SEAL: { status: 400, meaning: 'an external server of the HSM migration is one of the cluster\'s own nodes (a cluster sealing its root key with itself); list only the external Key Manager\'s servers' },
+  CRD_HSM_WRITE_OUTAGE: { status: 400, meaning: 'an all-at-once phase B restarts every node together, so the cluster accepts no writes, and reads fail, until they are all back; send allowWriteOutage (--allow-write-outage) to accept that outage; nothing was started' },
   CRD_HSM_PROVISION_FAILED: { status: 502, meaning: 'the external Key Manager answered a provisioning step with an error, or holds the identity with another privilege; the message names the step and what to fix' },
   CRD_UNAUTHENTICATED: { status: 401, meaning: 'no bearer token, or an unknown or revoked one' },
   CRD_FORBIDDEN: { status: 403, meaning: 'the token\'s role may not do that (viewer on a write)' },

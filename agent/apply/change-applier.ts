@@ -10,7 +10,9 @@ import type { Problem } from '../../shared/edit/problem.js'
 import type { ApplyEvent, ApplyResult, ApplyStep, FilePlan, PlanResult } from '../core.js'
 import type { FileSnapshot } from '../os/file-store.js'
 import { contentSha, sha256, type AppliedRecord, type PendingRecord } from '../state/agent-state.js'
-import { ChangeConflictError, InvalidResultError, NothingToRollBackError, RevisionConflictError, StaleRevisionError } from '../errors.js'
+import { ChangeConflictError, InvalidResultError, NotStagedError, NothingToRollBackError, RevisionConflictError, StagedStaleError, StaleRevisionError } from '../errors.js'
+import type { StagedChange } from '../../shared/schemas/staged.js'
+import { DEFAULT_STAGED_TTL_MS, StagedSlot, stagedView, type Staged } from './staged-change.js'
 import type { ApplyLock } from './apply-lock.js'
 import type { RestartPolicy } from '../../shared/change/schema.js'
 import { planFileMode, type FileModePlan } from './file-exposure.js'
@@ -21,6 +23,21 @@ import { assertUnitRestartable } from './unit-precheck.js'
 /** The managed files: logical name → path (the allowlist). */
 export interface ManagedFiles { config: string, env: string }
 const NAMES = ['config', 'env'] as const
+
+/** Reports one step of a transaction. */
+type Emit = (step: ApplyStep, status: ApplyEvent['status'], message?: string) => void
+
+/** An applied revision and the hash of its change. */
+export interface ChangeHash { revision: number, changeHash: string }
+
+/** A change planned under the lock: what its transaction and commit need (#run). */
+export interface PlannedChange {
+  changeHash: string
+  view: PlanResult
+  restart: boolean
+  /** The files the transaction changes, with their snapshots as planned. */
+  files: TxFile[]
+}
 
 /** Mode plans of the files a change edits. */
 type Modes = Partial<Record<typeof NAMES[number], FileModePlan>>
@@ -46,6 +63,8 @@ export interface ApplierOptions {
   keep: number
   /** Verification window for rollbacks and recovery (changes carry their own). */
   verify: { deadlineMs: number, stableForMs: number }
+  /** How long a staged change waits for its commit, ms (default DEFAULT_STAGED_TTL_MS, 10 minutes). */
+  stagedTtlMs?: number
 }
 
 export interface ApplyOptions { check?: boolean, onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal }
@@ -65,6 +84,8 @@ export class ChangeApplier {
   readonly #opts: ApplierOptions
   readonly #planner: Planner
   #inFlight: number | undefined
+  /** The staged change: memory only (staged-change.ts says why). */
+  readonly #staged = new StagedSlot()
 
   constructor (deps: ApplierDeps, opts: ApplierOptions) {
     this.#deps = deps
@@ -135,7 +156,7 @@ export class ChangeApplier {
   }
 
   /** Runs `fn` under the apply lock, reporting the result to the observer and last.json. */
-  async #locked (revision: number, onEvent: ApplyOptions['onEvent'], fn: (emit: (s: ApplyStep, st: ApplyEvent['status'], m?: string) => void) => Promise<ApplyResult>): Promise<ApplyResult> {
+  async #locked (revision: number, onEvent: ApplyOptions['onEvent'], fn: (emit: Emit) => Promise<ApplyResult>): Promise<ApplyResult> {
     const { clock, lock, observer, state, log } = this.#deps
     const emit = (step: ApplyStep, status: ApplyEvent['status'], message?: string): void => {
       const e: ApplyEvent = { step, status, at: clock.now(), ...(message === undefined ? {} : { message }) }
@@ -182,81 +203,172 @@ export class ChangeApplier {
     }
     if (first.plan.restart) await assertUnitRestartable(this.#deps.service)
     return await this.#locked(change.revision, opts.onEvent, async (emit) => {
-      const { state, clock } = this.#deps
-      const applied = await state.readApplied()
-      const changeHash = sha256(JSON.stringify(toChangeSpec(change)))
-      if (applied !== undefined && change.revision < applied.revision) throw new StaleRevisionError(change.revision, applied.revision)
-      if (applied !== undefined && change.revision === applied.revision && changeHash !== applied.changeHash) throw new RevisionConflictError(change.revision)
+      const applied = await this.#deps.state.readApplied()
+      const changeHash = this.#admit(change, applied)
       emit('plan', 'started')
       // Planned again under the lock: the files may have changed since the first plan.
-      const { plan, current } = await this.#plan(change)
-      const modes = this.#modes(change, plan, current)
-      const view = this.#view(plan, modes)
-      for (const f of view.files) for (const w of f.warnings ?? []) this.#deps.log.warn({ revision: change.revision, file: f.path }, w)
-      emit('plan', 'done', view.changed ? `changes ${view.files.filter((f) => f.changed).map((f) => f.path).join(', ')}` : 'nothing to change')
+      const { planned } = await this.#planLocked(change, changeHash)
+      emit('plan', 'done', planMessage(planned.view))
       emit('validate', 'done')
+      return await this.#run(change, planned, applied, emit, opts.signal)
+    })
+  }
 
-      // The commit. applied.json (with the transaction id) is the commit point: its rename, made
-      // durable by the fsync of the directory, is the one step that says revision N was committed;
-      // every record before it is inert until then, every one after it follows from it. Each
-      // record is an atomicWrite (temporary file, fsync, rename, fsync of the directory), so a kill
-      // leaves a record old or new, never torn, and a power loss keeps the renames in order.
-      // Where a kill (SIGKILL of the agent or of the whole unit) can land, and what recovery does:
-      //  - before or while changes/N.sealed is written (temporary file, before or after its fsync):
-      //    pending.json says the files may be new, applied.json is old: recovery restores the
-      //    backup and removes the temporary file;
-      //  - after changes/N.sealed is renamed, before or while applied.json is written: the same,
-      //    and changes/N.sealed, a revision that was never committed, is removed (neither
-      //    restored, nor reported, nor converged to), as is the backup set of the undone apply;
-      //  - after applied.json is renamed: committed. applied.txId = pending.txId, so recovery
-      //    keeps the files and clears pending.json;
-      //  - before or while desired.json is written, during the pruning, before pending.json is
-      //    removed, or while last.json is written: committed as above; recovery makes desired.json
-      //    follow applied.json and finishes the pruning (last.json keeps the previous result; the
-      //    temporary files are removed).
-      // desired.json used to be written before applied.json: a kill between them left it naming
-      // the undone revision, and boot convergence then applied that revision, which the client
-      // had seen fail, by itself. Without a transaction (nothing to write), the same order holds
-      // and there is no pending.json: recovery only tidies desired.json and changes/.
-      const commit = async (txId?: string): Promise<void> => {
-        const now = await this.#read()
-        const previous = applied === undefined || applied.revision === change.revision
-          ? applied?.previous ?? []
-          : [...applied.previous, { revision: applied.revision, changeHash: applied.changeHash }].slice(-this.#opts.keep)
-        await state.writeChange(change.revision, toChangeSpec(change))
-        const record: AppliedRecord = { revision: change.revision, changeHash, previous, files: { config: contentSha(now.config.content), env: contentSha(now.env.content) }, at: clock.now(), ...(txId === undefined ? {} : { txId }) }
-        await state.writeApplied(record)
-        await state.followApplied(record, clock.now())
-        await this.#prune(change.revision, previous)
-      }
+  /** The revision rules of an apply (and a stage): stale → 409, same revision other content → 409. Answers the change's hash. */
+  #admit (change: Change, applied: AppliedRecord | undefined): string {
+    const changeHash = sha256(JSON.stringify(toChangeSpec(change)))
+    if (applied !== undefined && change.revision < applied.revision) throw new StaleRevisionError(change.revision, applied.revision)
+    if (applied !== undefined && change.revision === applied.revision && changeHash !== applied.changeHash) throw new RevisionConflictError(change.revision)
+    return changeHash
+  }
 
-      if (!view.changed && change.restart !== 'always') {
-        if (applied?.revision !== change.revision || applied.changeHash !== changeHash) await commit()
-        emit('write', 'skipped', 'nothing to change')
-        emit('restart', 'skipped', 'nothing changed')
-        return { result: 'ok', revision: change.revision, changed: false, restarted: false, message: `revision ${change.revision}: files already as the change wants; nothing written, nothing restarted`, plan: view }
+  /** Plans under the lock: the view (warnings logged), and the files the transaction would change. */
+  async #planLocked (change: Change, changeHash: string): Promise<{ planned: PlannedChange, current: Record<typeof NAMES[number], FileSnapshot> }> {
+    const { plan, current } = await this.#plan(change)
+    const modes = this.#modes(change, plan, current)
+    const view = this.#view(plan, modes)
+    for (const f of view.files) for (const w of f.warnings ?? []) this.#deps.log.warn({ revision: change.revision, file: f.path }, w)
+    const files: TxFile[] = NAMES.flatMap((n) => {
+      const f = plan.files[n]
+      const meta = modes[n]?.meta
+      return f?.changed === true || modes[n]?.changed === true ? [{ name: n, path: this.#opts.files[n], old: current[n], next: { content: f?.newText, ...(meta === undefined ? {} : { meta }) } }] : []
+    })
+    return { planned: { changeHash, view, restart: plan.restart, files }, current }
+  }
+
+  /**
+   * The transaction and the commit of a change planned under the lock (an apply's, or a staged
+   * one's at its commit): what runs after `validate`, the same for both, so a staged change
+   * commits with exactly the apply's semantics. Under the apply lock only.
+   */
+  async #run (change: Change, planned: PlannedChange, applied: AppliedRecord | undefined, emit: Emit, signal: AbortSignal | undefined): Promise<ApplyResult> {
+    const { state, clock } = this.#deps
+    const { changeHash, view, files } = planned
+
+    // The commit. applied.json (with the transaction id) is the commit point: its rename, made
+    // durable by the fsync of the directory, is the one step that says revision N was committed;
+    // every record before it is inert until then, every one after it follows from it. Each
+    // record is an atomicWrite (temporary file, fsync, rename, fsync of the directory), so a kill
+    // leaves a record old or new, never torn, and a power loss keeps the renames in order.
+    // Where a kill (SIGKILL of the agent or of the whole unit) can land, and what recovery does:
+    //  - before or while changes/N.sealed is written (temporary file, before or after its fsync):
+    //    pending.json says the files may be new, applied.json is old: recovery restores the
+    //    backup and removes the temporary file;
+    //  - after changes/N.sealed is renamed, before or while applied.json is written: the same,
+    //    and changes/N.sealed, a revision that was never committed, is removed (neither
+    //    restored, nor reported, nor converged to), as is the backup set of the undone apply;
+    //  - after applied.json is renamed: committed. applied.txId = pending.txId, so recovery
+    //    keeps the files and clears pending.json;
+    //  - before or while desired.json is written, during the pruning, before pending.json is
+    //    removed, or while last.json is written: committed as above; recovery makes desired.json
+    //    follow applied.json and finishes the pruning (last.json keeps the previous result; the
+    //    temporary files are removed).
+    // desired.json used to be written before applied.json: a kill between them left it naming
+    // the undone revision, and boot convergence then applied that revision, which the client
+    // had seen fail, by itself. Without a transaction (nothing to write), the same order holds
+    // and there is no pending.json: recovery only tidies desired.json and changes/.
+    const commit = async (txId?: string): Promise<void> => {
+      const now = await this.#read()
+      const previous = applied === undefined || applied.revision === change.revision
+        ? applied?.previous ?? []
+        : [...applied.previous, { revision: applied.revision, changeHash: applied.changeHash }].slice(-this.#opts.keep)
+      await state.writeChange(change.revision, toChangeSpec(change))
+      const record: AppliedRecord = { revision: change.revision, changeHash, previous, files: { config: contentSha(now.config.content), env: contentSha(now.env.content) }, at: clock.now(), ...(txId === undefined ? {} : { txId }) }
+      await state.writeApplied(record)
+      await state.followApplied(record, clock.now())
+      await this.#prune(change.revision, previous)
+    }
+
+    if (!view.changed && change.restart !== 'always') {
+      if (applied?.revision !== change.revision || applied.changeHash !== changeHash) await commit()
+      emit('write', 'skipped', 'nothing to change')
+      emit('restart', 'skipped', 'nothing changed')
+      return { result: 'ok', revision: change.revision, changed: false, restarted: false, message: `revision ${change.revision}: files already as the change wants; nothing written, nothing restarted`, plan: view }
+    }
+    // A backup set of this revision from an attempt that was never committed must not mix with
+    // this one (a rollback restores every file of the set): a fresh set unless it is the
+    // committed revision's own.
+    if (applied?.revision !== change.revision) await state.removeBackupSet(String(change.revision))
+    const out = await runTransaction(this.#deps, {
+      kind: 'apply',
+      revision: change.revision,
+      changeHash,
+      fromRevision: applied?.revision ?? 0,
+      backupKey: String(change.revision),
+      files,
+      restart: planned.restart,
+      verify: change.verify,
+      ...(signal === undefined ? {} : { signal })
+    }, emit, commit)
+    return this.#result(change.revision, view, out, view.changed)
+  }
+
+  /**
+   * Stages a validated change (see AgentCore.stage): the apply's revision rules, plan and unit
+   * precheck under the apply lock, then keeps what the transaction needs in memory
+   * (staged-change.ts), replacing any change staged before. Writes nothing.
+   */
+  async stage (change: Change): Promise<StagedChange> {
+    const { clock, lock, log, state } = this.#deps
+    if (this.#inFlight !== undefined) throw new ChangeConflictError(`revision ${this.#inFlight}`)
+    await lock.acquire()
+    try {
+      const applied = await state.readApplied()
+      const changeHash = this.#admit(change, applied)
+      const { planned, current } = await this.#planLocked(change, changeHash)
+      if (planned.restart) await assertUnitRestartable(this.#deps.service)
+      const now = clock.now()
+      const ttl = this.#opts.stagedTtlMs ?? DEFAULT_STAGED_TTL_MS
+      const staged: Staged = {
+        change,
+        planned,
+        applied: applied === undefined ? undefined : { revision: applied.revision, changeHash: applied.changeHash },
+        base: NAMES.map((n) => ({ name: n, path: this.#opts.files[n], sha: contentSha(current[n].content), meta: current[n].meta })),
+        stagedAt: now,
+        expiresAt: now + ttl
       }
-      const files: TxFile[] = NAMES.flatMap((n) => {
-        const f = plan.files[n]
-        const meta = modes[n]?.meta
-        return f?.changed === true || modes[n]?.changed === true ? [{ name: n, path: this.#opts.files[n], old: current[n], next: { content: f?.newText, ...(meta === undefined ? {} : { meta }) } }] : []
-      })
-      // A backup set of this revision from an attempt that was never committed must not mix with
-      // this one (a rollback restores every file of the set): a fresh set unless it is the
-      // committed revision's own.
-      if (applied?.revision !== change.revision) await state.removeBackupSet(String(change.revision))
-      const out = await runTransaction(this.#deps, {
-        kind: 'apply',
-        revision: change.revision,
-        changeHash,
-        fromRevision: applied?.revision ?? 0,
-        backupKey: String(change.revision),
-        files,
-        restart: plan.restart,
-        verify: change.verify,
-        ...(opts.signal === undefined ? {} : { signal: opts.signal })
-      }, emit, commit)
-      return this.#result(change.revision, view, out, view.changed)
+      const replaced = this.#staged.current(now)?.change.revision
+      this.#staged.put(staged, ttl)
+      log.info({ revision: change.revision, expiresAt: staged.expiresAt, ...(replaced === undefined ? {} : { replaced }) }, `revision ${change.revision} staged: ${planMessage(planned.view)}`)
+      return stagedView(staged)
+    } finally {
+      await lock.release()
+    }
+  }
+
+  /** The staged change's wire view, if one is staged and not expired (GET /v1/status). */
+  staged (): StagedChange | undefined {
+    const s = this.#staged.current(this.#deps.clock.now())
+    return s === undefined ? undefined : stagedView(s)
+  }
+
+  /** Drops the staged change; answers its revision, or undefined when nothing was staged. */
+  discardStaged (): number | undefined {
+    const s = this.#staged.current(this.#deps.clock.now()) === undefined ? undefined : this.#staged.take()
+    if (s !== undefined) this.#deps.log.info({ revision: s.change.revision }, `staged revision ${s.change.revision} discarded`)
+    return s?.change.revision
+  }
+
+  /**
+   * Commits the staged change of `revision` (see AgentCore.commitStaged): under the lock, refused
+   * when it is not staged (AGT_NOT_STAGED) or was planned on other files or another applied
+   * revision (AGT_STAGED_STALE; dropped); otherwise consumed and run as the apply's transaction
+   * and commit (#run), without planning again.
+   */
+  async commitStaged (revision: number, opts: Omit<ApplyOptions, 'check'> = {}): Promise<ApplyResult> {
+    return await this.#locked(revision, opts.onEvent, async (emit) => {
+      const { state, clock } = this.#deps
+      const s = this.#staged.current(clock.now())
+      if (s?.change.revision !== revision) throw new NotStagedError(revision, s?.change.revision)
+      this.#staged.take()
+      const [applied, current] = await Promise.all([state.readApplied(), this.#read()])
+      const moved = whatMoved(s, applied, current)
+      if (moved !== undefined) throw new StagedStaleError(revision, moved)
+      emit('plan', 'done', `staged ${new Date(s.stagedAt).toISOString()}: ${planMessage(s.planned.view)}`)
+      emit('validate', 'done')
+      // The old snapshots as read now: the same content and mode as planned (just checked).
+      const files = s.planned.files.map((f) => ({ ...f, old: current[f.name as typeof NAMES[number]] }))
+      return await this.#run(s.change, { ...s.planned, files }, applied, emit, opts.signal)
     })
   }
 
@@ -402,6 +514,27 @@ export class ChangeApplier {
     await done?.(result)
     return { state: 'applied', result }
   }
+}
+
+/** The plan step's message: the files a change changes, or that it changes none. */
+function planMessage (view: PlanResult): string {
+  return view.changed ? `changes ${view.files.filter((f) => f.changed).map((f) => f.path).join(', ')}` : 'nothing to change'
+}
+
+/**
+ * What moved since `s` was staged, or undefined: the applied revision (or its change), or a
+ * managed file's content or mode. Said without any content (a file may hold secrets).
+ */
+function whatMoved (s: Staged, applied: AppliedRecord | undefined, current: Record<string, FileSnapshot>): string | undefined {
+  if (applied?.revision !== s.applied?.revision || applied?.changeHash !== s.applied?.changeHash) {
+    return `the applied revision is ${applied?.revision ?? 'none'} (${applied?.revision === s.applied?.revision ? 'committed again with another change' : `was ${s.applied?.revision ?? 'none'}`})`
+  }
+  for (const b of s.base) {
+    const now = current[b.name]
+    if (contentSha(now?.content) !== b.sha) return `${b.path} changed`
+    if (JSON.stringify(now?.meta) !== JSON.stringify(b.meta)) return `the mode or owner of ${b.path} changed`
+  }
+  return undefined
 }
 
 /** The restart policy a stored change was applied with; on-change when it is not known. */

@@ -58,11 +58,19 @@ export class SystemctlServiceManager implements ServiceManager {
    * automatic restart pending. If it fires after the verifier's baseline, its run looks like ours
    * (seen by the benchmark as a false rollback-failed). `stop` cancels the pending job (and stops
    * a run it may just have started); call this BEFORE taking the baseline.
+   *
+   * A run systemd started by itself (NRestarts > 0) is stopped too, even while it is active: in a
+   * crash loop it may exit between this check and our restart, and systemd's automatic restart
+   * job then absorbs ours, so the run that follows carries "Scheduled restart job" and a
+   * non-zero NRestarts and is never taken as ours (seen once in the lab under load: a verdict
+   * `not-started` with only automatic runs). Stopped first, the unit is inactive, nothing is
+   * pending, and our restart is a plain manual start. A healthy unit that was restarted by
+   * systemd long ago pays one extra systemctl call; it is restarted anyway.
    */
   async prepareRestart (opts: { signal?: AbortSignal } = {}): Promise<void> {
     const base = { timeoutMs: this.#timeoutMs, ...(opts.signal !== undefined && { signal: opts.signal }) }
     const now = await this.status().catch(() => undefined)
-    if (now !== undefined && (now.subState === 'auto-restart' || now.activeState === 'failed' || now.activeState === 'activating')) {
+    if (now !== undefined && (now.subState === 'auto-restart' || now.activeState === 'failed' || now.activeState === 'activating' || now.nRestarts > 0)) {
       await this.#runner.run(this.#bin, ['--no-ask-password', 'stop', this.unit], { ...base, okCodes: ANY_EXIT }).catch((e: unknown) => {
         opts.signal?.throwIfAborted()
         if (!(e instanceof ProcessError)) throw e

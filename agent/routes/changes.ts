@@ -1,6 +1,6 @@
-// POST /v1/plan, /v1/apply and /v1/rollback. Apply and rollback stream progress as NDJSON
-// (shared/schemas/apply.ts): ApplyEvent lines, `{}` heartbeats, then one `{ "result": ApplyResult }`
-// line.
+// POST /v1/plan, /v1/apply, /v1/stage and /v1/rollback (the staged change's commit and discard:
+// stage.ts). Apply and rollback stream progress as NDJSON (shared/schemas/apply.ts): ApplyEvent
+// lines, `{}` heartbeats, then one `{ "result": ApplyResult }` line.
 //
 // A change is validated here, once, and only a validated Change goes inward: the body is read as
 // text, as JSON (`application/json`, secrets as `{ "$secret": … }`) or as the YAML spec file the CLI
@@ -9,27 +9,21 @@
 // the same things (duplicate keys included) with the same 400s, and every problem names the body's
 // line and the field path; no message quotes the text (a broken line may hold a secret).
 //
-// Committing to 200 is deferred: events are held back until the core shows it got past the steps
-// that may still refuse the change (`lock`, `plan`, `validate`: a conflict, a stale revision, an
-// invalid result), so those are proper 4xx responses, not a line inside a 200 stream. The first
-// event of any later step (backup, write, restart, …, or a skipped write) commits to 200; a
-// failure after that arrives as a final `{ "error": ErrorBody }` line.
+// Committing to 200 is deferred (transaction-stream.ts), so a refused change is a plain 4xx.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import Type from 'typebox'
-import type { AgentCore, ApplyResult as CoreApplyResult } from '../core.js'
+import type { AgentCore } from '../core.js'
 import type { Change } from '../../shared/change/change.js'
 import { parseChangeSpec, type SpecFormat } from '../../shared/change/parse-change-spec.js'
 import type { ChangeDefaults } from '../../shared/change/validate-change.js'
 import { RestartPolicySchema } from '../../shared/change/schema.js'
-import { renderError } from '../../shared/errors.js'
 import { ChangeBodyMissingError } from '../errors.js'
-import {
-  ApplyEventSchema, ApplyResultLineSchema, ApplyStreamLineSchema, PlanResultSchema, StreamErrorLineSchema,
-  type ApplyEvent
-} from '../../shared/schemas/apply.js'
+import { PlanResultSchema } from '../../shared/schemas/apply.js'
 import { ErrorBodySchema } from '../../shared/schemas/errors.js'
-import { NDJSON, lineSerializer, startNdjson, type NdjsonWriter } from './ndjson-stream.js'
+import { StagedChangeSchema } from '../../shared/schemas/staged.js'
+import stageRoutes from './stage.js'
+import { streamResponses, streamTransaction } from './transaction-stream.js'
 
 /** Options of the change routes. */
 export interface ChangeRoutesOptions {
@@ -50,16 +44,6 @@ const RollbackBody = Type.Union([Type.Object({
   restart: Type.Optional(RestartPolicySchema)
 }, { additionalProperties: false }), Type.Null()], { description: 'empty ({} or no body): restart as the rolled-back change was applied; or { "restart": never|on-change|always } to override' })
 
-const streamResponses = {
-  200: { description: 'NDJSON stream', content: { [NDJSON]: { schema: ApplyStreamLineSchema } } },
-  400: ErrorBodySchema,
-  409: ErrorBodySchema,
-  '4xx': ErrorBodySchema,
-  '5xx': ErrorBodySchema
-}
-
-type Run = (onEvent: (e: ApplyEvent) => void) => Promise<CoreApplyResult>
-
 /** Media types read as a YAML change spec. */
 export const YAML_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml']
 
@@ -71,7 +55,7 @@ function changeOf (body: unknown): Change {
   throw new ChangeBodyMissingError()
 }
 
-/** Plan and apply, in their own scope: only here is a JSON body read as a change spec. */
+/** Plan, apply and stage, in their own scope: only here is a JSON body read as a change spec. */
 const specRoutes: FastifyPluginAsyncTypebox<ChangeRoutesOptions> = async (app, opts) => {
   const { core, closing } = opts
   const parser = (format: SpecFormat) => (_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
@@ -98,11 +82,17 @@ const specRoutes: FastifyPluginAsyncTypebox<ChangeRoutesOptions> = async (app, o
     const check = req.query.check === true
     return await streamTransaction(req, reply, opts.heartbeatMs, async onEvent => await core.apply(change, { check, onEvent, signal: closing }))
   })
+
+  // Refused as an apply is, with a plain 4xx; writes nothing, so no stream.
+  app.post('/v1/stage', {
+    schema: { body: ChangeBody, response: { 200: StagedChangeSchema, 400: ErrorBodySchema, 409: ErrorBodySchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } }
+  }, async (req) => await core.stage(changeOf(req.body)))
 }
 
 const changeRoutes: FastifyPluginAsyncTypebox<ChangeRoutesOptions> = async (app, opts) => {
   const { core, closing } = opts
   app.register(specRoutes, opts)
+  app.register(stageRoutes, { core, heartbeatMs: opts.heartbeatMs, closing })
 
   app.post('/v1/rollback', {
     schema: { body: Type.Optional(RollbackBody), response: streamResponses }
@@ -110,51 +100,6 @@ const changeRoutes: FastifyPluginAsyncTypebox<ChangeRoutesOptions> = async (app,
     const restart = req.body?.restart
     return await streamTransaction(req, reply, opts.heartbeatMs, async onEvent => await core.rollback({ onEvent, signal: closing, ...(restart === undefined ? {} : { restart }) }))
   })
-}
-
-const REFUSING_STEPS: ReadonlySet<ApplyEvent['step']> = new Set(['lock', 'plan', 'validate'])
-
-/** True once an event shows the transaction is past every step that may refuse the change. */
-function accepted (e: ApplyEvent): boolean {
-  return !REFUSING_STEPS.has(e.step)
-}
-
-async function streamTransaction (req: FastifyRequest, reply: FastifyReply, heartbeatMs: number, run: Run): Promise<FastifyReply> {
-  const eventLine = lineSerializer(reply, ApplyEventSchema)
-  const resultLine = lineSerializer(reply, ApplyResultLineSchema)
-  const errorLine = lineSerializer(reply, StreamErrorLineSchema)
-
-  const held: ApplyEvent[] = []
-  const stream: { writer?: NdjsonWriter } = {}
-  let onAccepted: () => void = () => {}
-  const acceptedSignal = new Promise<'accepted'>(resolve => { onAccepted = () => { resolve('accepted') } })
-  const onEvent = (e: ApplyEvent): void => {
-    if (stream.writer !== undefined) {
-      // Ordered: write() queues synchronously; it never rejects.
-      stream.writer.write(eventLine(e)).catch(() => undefined)
-      return
-    }
-    held.push(e)
-    if (accepted(e)) onAccepted()
-  }
-
-  const result = Promise.resolve().then(async () => await run(onEvent))
-  const first = await Promise.race([result.then(() => 'settled' as const, () => 'settled' as const), acceptedSignal])
-  // Settled before it was accepted: a rejection becomes a plain error response (409/400/5xx).
-  if (first === 'settled') await result
-
-  const writer = stream.writer = startNdjson(reply, { heartbeatMs })
-  for (const e of held) await writer.write(eventLine(e))
-  try {
-    const r = await result
-    req.log.info({ result: r.result, revision: r.revision, failedStep: r.failedStep }, 'transaction finished')
-    await writer.write(resultLine({ result: r }))
-  } catch (err) {
-    await writer.write(errorLine({ error: renderError(err, req).body }))
-  } finally {
-    writer.end()
-  }
-  return reply
 }
 
 export default changeRoutes

@@ -10,6 +10,7 @@ import { ErrorBodySchema, type ErrorBody } from '../../shared/schemas/errors.js'
 import { JournalEntrySchema } from '../../shared/schemas/journal.js'
 import { ExternalKmsPreflightResultSchema } from '../../shared/schemas/preflight.js'
 import { RootApiKeyAnswerSchema } from '../../shared/schemas/root-api-key.js'
+import { DiscardStagedSchema, StagedChangeSchema } from '../../shared/schemas/staged.js'
 import { AgentBadAnswerError } from './agent-call-errors.js'
 
 /** A compiled check of one answer type. */
@@ -43,6 +44,8 @@ export const answers = {
   errorBody: check(ErrorBodySchema),
   journalEntry: check(JournalEntrySchema),
   preflight: check(ExternalKmsPreflightResultSchema),
+  staged: check(StagedChangeSchema),
+  discarded: check(DiscardStagedSchema),
   rootApiKey: check(RootApiKeyAnswerSchema)
 }
 

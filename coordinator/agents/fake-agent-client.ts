@@ -203,6 +203,8 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient, Agent
       applying: n.locked,
       drift: [],
       ...(n.lastResult === undefined ? {} : { lastResult: lastResultOf(n.lastResult) }),
+      // As the real agent shows it: revision and times, while it has not expired (staged 10 minutes before expiresAt).
+      ...(n.staged === undefined || n.staged.expiresAt <= this.#clock.now() ? {} : { staged: { revision: n.staged.revision, stagedAt: n.staged.expiresAt - 600_000, expiresAt: n.staged.expiresAt } }),
       checks: { config: ok, unit: ok, journal: ok }
     }
   }

@@ -21,7 +21,8 @@ import type { AgentStatus } from '../../shared/schemas/agent-status.js'
 import type { ApplyResult, PlanResult } from '../../shared/schemas/apply.js'
 import type { JournalEntry } from '../../shared/schemas/journal.js'
 import type { ExternalKmsPreflightRequest, ExternalKmsPreflightResult } from '../../shared/schemas/preflight.js'
-import type { AgentClient, AgentPreflightClient, AgentRootKeyClient, NodeRootApiKey, StreamOptions } from '../ports/agent-client.js'
+import type { StagedChange } from '../../shared/schemas/staged.js'
+import type { AgentClient, AgentPreflightClient, AgentRootKeyClient, AgentStagingClient, NodeRootApiKey, StreamOptions } from '../ports/agent-client.js'
 import type { NodeRef } from '../ports/node-ref.js'
 import { tlsConnectMaterial } from '../../shared/tls-context.js'
 import { parseApiKey } from '../../shared/minkms/keys.js'
@@ -69,7 +70,7 @@ const NOT_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFO
 const CERT_REFUSED = /^(?:ERR_TLS_CERT_ALTNAME_INVALID|CERT_[A-Z_]+|UNABLE_TO_[A-Z_]+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_SSL_WRONG_VERSION_NUMBER)$/
 
 interface Call {
-  method: 'GET' | 'POST'
+  method: 'GET' | 'POST' | 'DELETE'
   /** Path below the agent URL, with its query. */
   path: string
   body?: string
@@ -86,7 +87,7 @@ export async function readAgentTls (files: { ca: string, cert: string, key: stri
 }
 
 /** Every node's agent through one connection pool. Safe for concurrent use; close() when done. */
-export class HttpAgentClient implements AgentClient, AgentPreflightClient, AgentRootKeyClient {
+export class HttpAgentClient implements AgentClient, AgentPreflightClient, AgentStagingClient, AgentRootKeyClient {
   readonly #dispatcher: Agent
   readonly #requestTimeoutMs: number
   readonly #streamIdleMs: number
@@ -134,6 +135,23 @@ export class HttpAgentClient implements AgentClient, AgentPreflightClient, Agent
     const body = JSON.stringify(opts.restart === undefined ? {} : { restart: opts.restart })
     const res = await this.#send(node, { method: 'POST', path: '/v1/rollback', body, signal: opts.signal, stream: true })
     return await this.#transaction(node, res, opts)
+  }
+
+  /** POST /v1/stage: the agent plans and keeps the change; a plain answer (nothing is written, so no stream). */
+  async stage (node: NodeRef, change: ChangeSpec, opts: { signal?: AbortSignal } = {}): Promise<StagedChange> {
+    const res = await this.#send(node, { method: 'POST', path: '/v1/stage', body: JSON.stringify(change), signal: opts.signal, stream: false })
+    return answers.staged(node.name, 'the staged change', await this.#json(node, res, [200], opts.signal))
+  }
+
+  /** POST /v1/stage/commit: streamed as an apply; its refusals (AGT_NOT_STAGED, AGT_STAGED_STALE, …) are plain 409s. */
+  async commitStaged (node: NodeRef, revision: number, opts: StreamOptions = {}): Promise<ApplyResult> {
+    const res = await this.#send(node, { method: 'POST', path: '/v1/stage/commit', body: JSON.stringify({ revision }), signal: opts.signal, stream: true })
+    return await this.#transaction(node, res, opts)
+  }
+
+  async discardStaged (node: NodeRef, opts: { signal?: AbortSignal } = {}): Promise<number | undefined> {
+    const res = await this.#send(node, { method: 'DELETE', path: '/v1/stage', signal: opts.signal, stream: false })
+    return answers.discarded(node.name, 'the discard', await this.#json(node, res, [200], opts.signal)).discarded ?? undefined
   }
 
   /** POST /v1/preflight/external-kms; the API key always goes as `{ "$secret": … }`. */

@@ -31,6 +31,9 @@ export interface MigrateFlags extends ApiOptions {
   keepLocalHsm?: boolean
   replaceHsm?: boolean
   removeLocalSealedCopy?: boolean
+  /** --phase-b rolling|all-at-once. */
+  phaseB?: string
+  allowWriteOutage?: boolean
   dryRun?: boolean
   apiKeyOut?: string
   report?: string
@@ -40,6 +43,12 @@ export interface MigrateFlags extends ApiOptions {
   minHealthyTime?: string
   /** false with --no-watch. */
   watch?: boolean
+}
+
+/** `--phase-b` checked (undefined: not given, the coordinator's default, rolling). */
+export function phaseBMode (value: string | undefined): 'rolling' | 'all-at-once' | undefined {
+  if (value === undefined || value === 'rolling' || value === 'all-at-once') return value
+  throw new CliError('CRD_CLI_USAGE', `--phase-b must be rolling or all-at-once, not "${value}"`)
 }
 
 /** `--external kms0:7373,kms1:7373` as a list; refuses empty entries and repeats. */
@@ -111,6 +120,7 @@ function migrateStrategy (f: MigrateFlags): MigrateStrategy | undefined {
 }
 
 function requestOf (f: MigrateFlags, external: string[], adminKey: Secret, revealApiKey: boolean, strategy: MigrateStrategy | undefined): HsmMigrationRequest {
+  const phaseB = phaseBMode(f.phaseB)
   return {
     cluster: f.cluster,
     external,
@@ -120,6 +130,8 @@ function requestOf (f: MigrateFlags, external: string[], adminKey: Secret, revea
     ...(f.keepLocalHsm === true ? { keepLocalHsm: true } : {}),
     ...(f.replaceHsm === true ? { replaceHsm: true } : {}),
     ...(f.removeLocalSealedCopy === true ? { removeLocalSealedCopy: true } : {}),
+    ...(phaseB === undefined ? {} : { phaseB }),
+    ...(f.allowWriteOutage === true ? { allowWriteOutage: true } : {}),
     ...(f.dryRun === true ? { dryRun: true } : {}),
     ...(revealApiKey ? { revealApiKey: true } : {}),
     ...(strategy === undefined ? {} : { strategy })
@@ -145,6 +157,7 @@ export function hsmCommands (io: CliIo, deps: CliDeps) {
     try {
       external = externalServers(f.external)
       strategy = migrateStrategy(f)
+      phaseBMode(f.phaseB)
       if (f.removeLocalSealedCopy === true && f.keepLocalHsm === true) {
         throw new CliError('CRD_CLI_USAGE', '--remove-local-sealed-copy runs after phase B, which --keep-local-hsm skips: drop one of them')
       }

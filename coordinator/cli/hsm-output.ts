@@ -75,7 +75,7 @@ export function printMigration (io: CliIo, m: HsmMigration, now: number = Date.n
     ` (${done ? 'took' : 'running for'} ${duration((m.finishedAt ?? now) - m.createdAt)})`)
   out(io, `  started by ${m.createdBy} at ${time(m.createdAt)}${done ? `; finished ${time(m.finishedAt)}` : `; updated ${time(m.updatedAt)}`}`)
   out(io, `  external Key Manager: ${m.external.join(', ')}; enclave ${m.enclave}, key ${m.key}`)
-  const opts = [m.keepLocalHsm ? 'keep the local HSM (phase A only)' : 'phase B removes the local HSM key', m.replaceHsm ? 'replaces the other HSM block' : '', m.removeLocalSealedCopy ? 'removes the local sealed copy' : ''].filter(s => s !== '')
+  const opts = [m.keepLocalHsm ? 'keep the local HSM (phase A only)' : `phase B removes the local HSM key (${m.phaseB === 'all-at-once' ? 'all nodes at once, write outage accepted' : 'rolling'})`, m.replaceHsm ? 'replaces the other HSM block' : '', m.removeLocalSealedCopy ? 'removes the local sealed copy' : ''].filter(s => s !== '')
   out(io, `  ${opts.join('; ')}`)
   const p = m.provision
   if (p !== undefined) out(io, `  provision: enclave ${p.enclave}, identity ${p.identity} (${p.identityId}), key ${p.key} in ${duration(p.ms)}`)
@@ -86,6 +86,10 @@ export function printMigration (io: CliIo, m: HsmMigration, now: number = Date.n
   for (const w of m.warnings) out(io, `  warning: ${oneLine(w)}`)
   const rollouts = Object.entries(m.rollouts).filter(([, id]) => id !== undefined).map(([phase, id]) => `${phase} ${String(id)}`)
   if (rollouts.length > 0) out(io, `  rollouts: ${rollouts.join(', ')} (keyroll rollout status ID for their detail)`)
+  if (m.phaseBStep !== undefined) out(io, `  phase B all at once: ${m.phaseBStep}`)
+  if (m.writeOutage !== undefined) {
+    out(io, `  write outage: ${Math.round(m.writeOutage.ms)} ms (first commit sent ${time(m.writeOutage.from)} → writes accepted on every node${m.writeOutage.rolledBack ? ', after the rollback of every node' : ''})`)
+  }
   const width = Math.max(4, ...m.nodes.map(n => n.name.length))
   for (const n of m.nodes) {
     let first = true

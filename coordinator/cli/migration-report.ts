@@ -22,6 +22,8 @@ export function migrationReport (m: HsmMigration): HsmMigrationReport {
     result: m.state === 'succeeded' ? 'succeeded' : 'failed',
     durationMs: Math.max(0, (m.finishedAt ?? m.updatedAt) - m.createdAt),
     ...(m.message === undefined ? {} : { message: m.message }),
+    ...(m.phaseB === undefined ? {} : { phaseB: m.phaseB }),
+    ...(m.writeOutage === undefined ? {} : { writeOutageMs: m.writeOutage.ms }),
     nodes: m.nodes.map(n => {
       const a = phaseReport(n.phases.A)
       const b = phaseReport(n.phases.B)

@@ -85,6 +85,8 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
     .option('--keep-local-hsm', 'stop after phase A: keep MINIO_KMS_HSM_KEY and the local HSM')
     .option('--replace-hsm', 'a node config has another hsm.<kind> block: go on, and remove it in phase B')
     .option('--remove-local-sealed-copy', 'after phase B, remove the local HSM\'s sealed root key copy (irreversible)')
+    .option('--phase-b <mode>', 'how phase B restarts the nodes: rolling (default; a canary, then one node at a time) or all-at-once (every node together, for a cluster whose root identity changes with the local HSM; needs --allow-write-outage)')
+    .option('--allow-write-outage', 'accept the all-at-once phase B\'s outage: no writes, and failed reads, until every node is back (the window is measured and reported)')
     .option('--dry-run', 'check everything (admin key, preflight, refusals, per-node diffs), touch nothing (exit 1 when a real run would be refused)')
     .option('--healthy-deadline <duration>', 'how long each node may take to pass its gate, in both phases (e.g. 2m)')
     .option('--progress-deadline <duration>', 'how long a phase may go without progress (e.g. 10m)')

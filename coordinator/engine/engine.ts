@@ -9,7 +9,7 @@ import type { ClusterPlan, Rollout, RolloutEvent, Strategy } from '../../shared/
 import type { ClusterConfig } from '../config-schema.js'
 import { CoordinatorError } from '../errors.js'
 import { readJournal as defaultReadJournal, type ReadJournal } from '../gate/journal-reading.js'
-import type { AgentClient } from '../ports/agent-client.js'
+import type { AgentClient, AgentStagingClient } from '../ports/agent-client.js'
 import type { ClusterProbe } from '../ports/cluster-probe.js'
 import type { NodeRef } from '../ports/node-ref.js'
 import type { RolloutControl, SlotAnswer, SlotControl, SlotRequest, StartRequest } from '../ports/rollout-control.js'
@@ -23,12 +23,18 @@ import { firstUnhealthy } from './node-health.js'
 import { RolloutRunner, type RunnerDeps } from './runner.js'
 import type { Sealer } from './sealer.js'
 import { SlotService } from './slots.js'
+import { stagingClientOf } from './stager.js'
 import { resolveStrategy } from './strategy.js'
 
 /** What createEngine takes. */
 export interface EngineOptions {
   store: RolloutStore
   agents: AgentClient
+  /**
+   * Stages the next node's change while the current one restarts (strategy `stageNext`). Default:
+   * `agents`, when it implements AgentStagingClient; `false`: never (every node is applied).
+   */
+  staging?: AgentStagingClient | false
   probe: ClusterProbe
   clock: Clock
   log: Logger
@@ -74,6 +80,7 @@ export class RolloutEngine implements RolloutControl, SlotControl {
     this.#deps = {
       store: o.store,
       agents: o.agents,
+      ...stagingOption(o),
       probe: o.probe,
       clock: o.clock,
       log,
@@ -254,4 +261,9 @@ export class RolloutEngine implements RolloutControl, SlotControl {
   #open (): void {
     if (this.#closed) throw new Error('the engine is closed')
   }
+}
+
+function stagingOption (o: EngineOptions): { staging?: AgentStagingClient } {
+  const staging = o.staging === undefined ? stagingClientOf(o.agents) : o.staging === false ? undefined : o.staging
+  return staging === undefined ? {} : { staging }
 }

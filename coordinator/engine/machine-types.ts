@@ -16,6 +16,12 @@ export interface StepOutcome {
   verdict?: Verdict
 }
 
+/**
+ * How a node's change is sent at its turn: `staged` commits the change staged on its agent while
+ * the node before it restarted (stager.ts), `apply` sends it whole.
+ */
+export type ApplyVia = 'staged' | 'apply'
+
 /** An operator's command; `actor` is the token name for the audit log. */
 export type Command = 'pause' | 'resume' | 'abort' | 'promote' | 'rollback'
 
@@ -29,9 +35,9 @@ export type Input =
   | { type: 'retry-prepare', node: string }
   /**
    * The step's preconditions hold: cursor and InvocationID taken, the apply may be sent.
-   * `timings` (ms per part of the preparation) only go into the `applying` event.
+   * `timings` (ms per part of the preparation) and `via` only go into the `applying` event.
    */
-  | { type: 'step-prepared', node: string, cursor?: string, invocationBefore?: string, timings?: Record<string, number> }
+  | { type: 'step-prepared', node: string, cursor?: string, invocationBefore?: string, timings?: Record<string, number>, via?: ApplyVia }
   /** The step may not start yet: a node unhealthy, or a boot slot open on the cluster. */
   | { type: 'blocked', node: string, reason: 'unhealthy' | 'slot', message: string }
   | { type: 'step-applied', node: string, outcome: StepOutcome }

@@ -119,7 +119,7 @@ function stepInput (d: Draft, input: StepInput): void {
         startedAt: d.now,
         ...(input.cursor === undefined ? {} : { cursor: input.cursor }),
         ...(input.invocationBefore === undefined ? {} : { invocationBefore: input.invocationBefore })
-      }, input.timings === undefined ? {} : { prepare: input.timings })
+      }, { ...(input.timings === undefined ? {} : { prepare: input.timings }), ...(input.via === undefined ? {} : { via: input.via }) })
       d.effect({ type: 'apply', node: s.node })
       return
     case 'blocked': blocked(d, s, input.reason, input.message, mayStart); return

@@ -10,7 +10,8 @@ import type { ApplyEvent } from '../../shared/schemas/apply.js'
 import type { JournalEntry } from '../../shared/schemas/journal.js'
 import type { NodeStep, Rollout, RolloutEventType } from '../../shared/schemas/rollout.js'
 import { redactText } from '../../shared/secrets/redact-text.js'
-import type { AgentClient } from '../ports/agent-client.js'
+import { isAgentError } from '../agents/agent-call-errors.js'
+import type { AgentClient, AgentStagingClient } from '../ports/agent-client.js'
 import type { ClusterProbe } from '../ports/cluster-probe.js'
 import type { NodeRef } from '../ports/node-ref.js'
 import type { RolloutStore } from '../store/rollout-store.js'
@@ -19,15 +20,18 @@ import { errorText } from './error-text.js'
 import type { EventLog } from './event-log.js'
 import { runGate } from './gate.js'
 import type { ReadJournal } from '../gate/journal-reading.js'
-import { transition, type MachineOptions, type Transition } from './machine.js'
+import { isTerminal, transition, type MachineOptions, type Transition } from './machine.js'
 import type { Effect, Input } from './machine-types.js'
 import { agentReadiness, judgeNode, readNode, type NodeReading } from './node-health.js'
+import { Stager, type StageReport } from './stager.js'
 import { recoverStep, rollbackNode } from './step-recovery.js'
 
 /** What a runner needs; shared by every runner of an engine. */
 export interface RunnerDeps {
   store: RolloutStore
   agents: AgentClient
+  /** Stages the next node's change while the current one restarts (stager.ts); none: every node is applied. */
+  staging?: AgentStagingClient
   probe: ClusterProbe
   clock: Clock
   log: Logger
@@ -65,6 +69,7 @@ export class RolloutRunner {
   readonly #tasks = new Set<Promise<void>>()
   readonly #follows = new Map<string, Follow>()
   readonly #finished: Promise<void>
+  readonly #stager: Stager | undefined
   #onFinished: () => void = () => {}
   /** Set for a runner that continues a rollout a previous coordinator left (resumeAll). */
   resumed = false
@@ -76,6 +81,9 @@ export class RolloutRunner {
   constructor (rollout: Rollout, private readonly change: ChangeSpec, private readonly nodes: readonly NodeRef[], private readonly deps: RunnerDeps) {
     this.#rollout = rollout
     this.#finished = new Promise((resolve) => { this.#onFinished = resolve })
+    this.#stager = deps.staging === undefined || rollout.strategy.stageNext === false
+      ? undefined
+      : new Stager(deps.staging, change, { clock: deps.clock, log: deps.log, signal: this.#ac.signal, report: async (r) => { await this.#stageEvent(r) } })
   }
 
   get rollout (): Rollout { return this.#rollout }
@@ -103,6 +111,7 @@ export class RolloutRunner {
           await this.deps.store.appendAudit({ at: this.deps.clock.now(), actor: e.actor, action: e.action, target: this.id, planHash: this.#rollout.planHash, detail: e.detail })
         } else this.#spawn(e, e.type === 'prepare-step' && e.node === prefetch?.node ? prefetch : undefined)
       }
+      if (this.#rollout.state !== 'running' || this.#rollout.stop !== undefined) this.#discardStaged()
       return t
     }
     const p = this.#queue.then(run)
@@ -116,6 +125,7 @@ export class RolloutRunner {
     this.#ac.abort(new Error('the engine is closing'))
     for (const f of this.#follows.values()) f.ac.abort()
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks])
+    await this.#stager?.settled()
     await this.#queue
   }
 
@@ -210,7 +220,9 @@ export class RolloutRunner {
     const scheduledMs = Math.max(0, clock.now() - (this.#step(node).startedAt ?? clock.now()))
     // Nodes this rollout is changing right now (maxParallel > 1) are expected to be restarting.
     const busy = new Set(this.#rollout.nodes.filter((s) => s.state !== 'pending' && s.state !== 'done' && s.state !== 'skipped' && s.state !== 'failed' && s.state !== 'reverted').map((s) => s.node))
-    const reads = await (prefetched ?? this.#prepareReads(node, busy))
+    // A stage of this node still in flight is waited for with the reads: it holds the node's
+    // apply lock, and it decides whether the change is committed or applied.
+    const [reads, staged] = await Promise.all([prefetched ?? this.#prepareReads(node, busy), this.#stager?.ready(node) ?? false])
     const tReads = clock.monotonic()
     const bad = reads.readings.map(judgeNode).find((v) => !v.healthy)
     if (bad !== undefined) return { type: 'blocked', node, reason: 'unhealthy', message: bad.message }
@@ -237,7 +249,7 @@ export class RolloutRunner {
         slotsMs: Math.round(clock.monotonic() - tLocked)
       }
       this.deps.log.debug({ rollout: this.id, node, ...timings }, 'step prepared')
-      await this.dispatch({ type: 'step-prepared', node, ...(cursor === undefined ? {} : { cursor }), ...(invocationBefore === undefined ? {} : { invocationBefore }), timings })
+      await this.dispatch({ type: 'step-prepared', node, ...(cursor === undefined ? {} : { cursor }), ...(invocationBefore === undefined ? {} : { invocationBefore }), timings, via: staged ? 'staged' : 'apply' })
       return undefined
     })
   }
@@ -269,19 +281,83 @@ export class RolloutRunner {
     return others[0]?.node
   }
 
+  // Sends the node's change: the change staged on its agent when a stage of this revision
+  // succeeded there, else the change whole. The step got here through the same preparation either
+  // way (cluster gate with its drift check, boot slots, baseline): a staged change skips no check
+  // of the engine. Nor can it be stale: the agent compares the managed files' hashes and its
+  // applied revision with those it planned on, and refuses a commit when either changed
+  // (AGT_STAGED_STALE), as it does when nothing (or another revision) is staged (AGT_NOT_STAGED:
+  // the agent restarted, the change expired or was discarded); then the change is applied once the
+  // ordinary way. Any other error of the commit is one of an apply: the recovery asks the agent's
+  // status by revision, as after a broken apply.
   async #apply (node: string): Promise<Input> {
     this.#follow(node)
+    const ref = this.#ref(node)
+    const signal = this.#ac.signal
+    const onEvent = (a: ApplyEvent): void => {
+      this.#applyEvent(node, a)
+      // The node restarts: the next node's change is staged meanwhile.
+      if (a.step === 'restart') this.#stageNext()
+    }
     try {
-      const r = await this.deps.agents.apply(this.#ref(node), this.change, { signal: this.#ac.signal, onEvent: (a) => this.#applyEvent(node, a) })
+      const staging = this.deps.staging
+      if (staging !== undefined && this.#stager !== undefined && await this.#stager.take(node)) {
+        try {
+          const r = await staging.commitStaged(ref, this.#rollout.revision, { signal, onEvent })
+          this.#stageNext()
+          return { type: 'step-applied', node, outcome: r }
+        } catch (err) {
+          if (!isAgentError(err, 'AGT_NOT_STAGED', 'AGT_STAGED_STALE')) throw err
+          signal.throwIfAborted()
+          const why = err.agentCode === 'AGT_STAGED_STALE' ? 'its files or applied revision changed since it was staged' : 'the agent no longer holds it (restarted, expired or discarded)'
+          await this.#emit('info', `${node}: the staged change was not committed: ${why} (${err.agentCode}); applying revision ${this.#rollout.revision} the ordinary way`, node, { code: err.agentCode, via: 'apply' })
+        }
+      }
+      const r = await this.deps.agents.apply(ref, this.change, { signal, onEvent })
+      this.#stageNext()
       return { type: 'step-applied', node, outcome: r }
     } catch (err) {
-      this.#ac.signal.throwIfAborted()
+      signal.throwIfAborted()
       return { type: 'apply-error', node, message: errorText(err) }
     }
   }
 
+  /**
+   * Stages the change on the node(s) that start next (up to maxParallel of the pending ones, in
+   * order), in the background; each is staged once per runner. Only while the rollout runs on by
+   * itself: not when paused or stopping, and not past a canary before its promotion.
+   */
+  #stageNext (): void {
+    const r = this.#rollout
+    if (this.#stager === undefined || this.#closed || r.state !== 'running' || r.stop !== undefined) return
+    if (r.strategy.canary && !r.nodes.some((s) => s.state === 'done')) return
+    const waiting = r.nodes.filter((s) => s.state === 'pending' && s.startedAt === undefined).slice(0, r.strategy.maxParallel)
+    for (const s of waiting) {
+      const ref = this.nodes.find((n) => n.name === s.node)
+      if (ref !== undefined) this.#stager.stage(ref)
+    }
+  }
+
+  /** Drops the staged changes of the nodes not started (pending or skipped): paused, stopping, ended. */
+  #discardStaged (): void {
+    if (this.#stager === undefined) return
+    const idle = new Set(this.#rollout.nodes.filter((s) => s.state === 'skipped' || (s.state === 'pending' && s.startedAt === undefined)).map((s) => s.node))
+    this.#stager.discard(this.nodes.filter((n) => idle.has(n.name)))
+  }
+
+  // A `stage` event per stage; none once the rollout ended (its events end with the terminal one).
+  async #stageEvent (r: StageReport): Promise<void> {
+    if (isTerminal(this.#rollout.state)) return
+    const message = r.ok
+      ? `${r.node}: revision ${r.revision} staged in ${r.ms} ms; committed at its turn`
+      : `${r.node}: revision ${r.revision} not staged (${r.message}); applied the ordinary way at its turn`
+    await this.#emit('stage', message, r.node, { revision: r.revision, ok: r.ok, ms: r.ms, ...(r.code === undefined ? {} : { code: r.code }) })
+  }
+
   async #gate (node: string): Promise<Input> {
     this.#follow(node)
+    // At the latest now (a resumed runner starts here): the next node's change is staged.
+    this.#stageNext()
     const step = this.#step(node)
     const gate = await runGate({
       node: this.#ref(node),
@@ -306,6 +382,7 @@ export class RolloutRunner {
   // the prepare-step that follows uses the rest. They are reads only, taken after the hold, as
   // fresh as the hold's own check; `done` is still stored before the next node's `applying`.
   async #hold (node: string, ms: number): Promise<Next> {
+    this.#stageNext()
     await this.deps.clock.sleep(ms, this.#ac.signal)
     const ref = this.#ref(node)
     const next = this.#nextAfter(node)

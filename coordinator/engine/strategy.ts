@@ -26,6 +26,7 @@ export function resolveStrategy (...layers: ReadonlyArray<Strategy | undefined>)
     minHealthyTimeMs: ms(s.minHealthyTime, 'minHealthyTime'),
     failureBudget: s.failureBudget,
     autoRevert: s.autoRevert,
-    onUnhealthy: s.onUnhealthy
+    onUnhealthy: s.onUnhealthy,
+    stageNext: s.stageNext
   }
 }

@@ -7,7 +7,7 @@ import type { RolloutEventType } from '../../shared/schemas/rollout.js'
 import type { HsmMigrationStore } from '../store/hsm-migration-store.js'
 
 /** The event types a rollout makes (forwarded with `phase` set). */
-export const ROLLOUT_EVENT_TYPES: ReadonlySet<HsmMigrationEvent['type']> = new Set<RolloutEventType>(['rollout', 'step', 'apply', 'journal', 'verdict', 'gate', 'info'])
+export const ROLLOUT_EVENT_TYPES: ReadonlySet<HsmMigrationEvent['type']> = new Set<RolloutEventType>(['rollout', 'step', 'apply', 'journal', 'verdict', 'gate', 'stage', 'info'])
 
 /** How many events of rollout `rolloutId` (phase `phase`) migration `migrationId` already holds. */
 export async function forwardedCount (store: Pick<HsmMigrationStore, 'events'>, migrationId: string, rolloutId: string, phase: 'A' | 'B'): Promise<number> {

@@ -64,5 +64,6 @@ export function identityChangeMessage (node: string, step: NodeStep, change: Ide
     `(identity ${shortIdentity(change.before)} → ${shortIdentity(change.after)}): removing the local HSM changes this cluster's ` +
     'identity, so a rolling phase B cannot work; ' +
     `${node} was rolled back and every node still has its local HSM. Keep the local HSM (keepLocalHsm, --keep-local-hsm) ` +
-    'or remove it from every node at once (an all-at-once phase B, with a write outage; keyroll does not offer it yet)'
+    'or remove it from every node at once: an all-at-once phase B, with a write outage while every node restarts together ' +
+    '(keyroll hsm migrate … --phase-b all-at-once --allow-write-outage; API phaseB: "all-at-once", allowWriteOutage: true)'
 }

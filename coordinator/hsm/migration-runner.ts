@@ -17,7 +17,7 @@ import type { HsmMigration, HsmMigrationPhase } from '../../shared/schemas/hsm-m
 import type { Rollout, RolloutEvent } from '../../shared/schemas/rollout.js'
 import type { Secret } from '../../shared/secrets/secret.js'
 import { errorText } from '../engine/error-text.js'
-import type { AgentClient, AgentPreflightClient } from '../ports/agent-client.js'
+import type { AgentClient, AgentPreflightClient, AgentStagingClient } from '../ports/agent-client.js'
 import type { ClusterHsmAdmin, ClusterProbe } from '../ports/cluster-probe.js'
 import type { NodeRef } from '../ports/node-ref.js'
 import type { RolloutControl } from '../ports/rollout-control.js'
@@ -33,6 +33,8 @@ import { forwardedCount } from './forwarded-events.js'
 import { identityChangeMessage, identityChangeOf, IDENTITY_JOURNAL_TAIL, refusedByPeers, shortIdentity } from './identity-change.js'
 import { sealSecrets, type MigrationSecrets } from './migration-secrets.js'
 import type { Sealer } from '../engine/sealer.js'
+import { resolveStrategy } from '../engine/strategy.js'
+import { runAllAtOnceB } from './all-at-once-phase-b.js'
 
 /** What the runner asks after phase B: adopt the cluster's root API key if it changed (identities only come back). */
 export interface RootKeyAdopter {
@@ -53,6 +55,8 @@ export interface RunnerDeps {
   log: Logger
   pollMs: number
   preflightTimeoutMs?: number
+  /** The agents' staging calls (the all-at-once phase B); absent when the agent client has none. */
+  staging?: AgentStagingClient
   rootKeys?: RootKeyAdopter
 }
 
@@ -170,7 +174,7 @@ export class MigrationRunner {
       case 'provision': return await this.#provision()
       case 'preflight': return await this.#preflight()
       case 'A': return await this.#rolloutPhase('A')
-      case 'B': return await this.#rolloutPhase('B')
+      case 'B': return this.#m.phaseB === 'all-at-once' ? await this.#allAtOnceB() : await this.#rolloutPhase('B')
       case 'cleanup': return await this.#cleanup()
     }
   }
@@ -258,6 +262,41 @@ export class MigrationRunner {
       return undefined
     }
     if (phase === 'A') return await this.#afterA()
+    await this.#adoptRootKey()
+    return this.#m.removeLocalSealedCopy ? 'cleanup' : 'done'
+  }
+
+  /** Phase B on every node at once (all-at-once-phase-b.ts): the same sealed-copy check and revision as the rolling one. */
+  async #allAtOnceB (): Promise<HsmMigrationPhase | undefined> {
+    const staging = this.#d.staging
+    if (staging === undefined) {
+      await this.fail('phase B refused: this coordinator\'s agent client cannot stage changes, which the all-at-once phase B needs; no node was touched in phase B')
+      return undefined
+    }
+    const self = this.#m.id
+    const done = await runAllAtOnceB({
+      migration: this.#m,
+      work: this.#work,
+      nodes: this.#nodes,
+      signal: this.#stop.signal,
+      save: async (edit) => await this.save(edit),
+      append: async (e) => {
+        await this.#d.events.append(self, { at: this.#d.clock.now(), phase: this.#m.phase, ...e }, this.#secretList())
+      },
+      fail: async (message) => { await this.fail(message) },
+      sealedCopiesHeld: async () => await this.#phaseBAllowed(await this.#sealedCopies()),
+      revision: async () => await this.#revision('B'),
+      change: (revision) => phaseBChange(revision, this.#m.replaceHsm ? this.#work.otherHsmBlocks ?? [] : [])
+    }, {
+      agents: this.#d.agents,
+      staging,
+      probe: this.#d.probe,
+      clock: this.#d.clock,
+      log: this.#d.log,
+      pollMs: this.#d.pollMs,
+      healthyDeadlineMs: resolveStrategy(this.#work.strategy).healthyDeadlineMs
+    })
+    if (!done) return undefined
     await this.#adoptRootKey()
     return this.#m.removeLocalSealedCopy ? 'cleanup' : 'done'
   }
@@ -383,13 +422,7 @@ export class MigrationRunner {
   }
 
   async #startRolloutChecked (phase: 'A' | 'B', sealedCheck: Promise<Settled<string[]>> | undefined): Promise<string | undefined> {
-    const revisionKey = phase === 'A' ? 'revisionA' : 'revisionB'
-    if (this.#work[revisionKey] === undefined) {
-      const base = phase === 'B' && this.#work.revisionA !== undefined ? this.#work.revisionA + 1 : undefined
-      const revision = Math.max(base ?? 0, await this.#nextRevision())
-      await this.save((_m, w) => { w[revisionKey] = revision })
-    }
-    const revision = this.#work[revisionKey] as number
+    const revision = await this.#revision(phase)
     const change = phase === 'A'
       ? phaseAChange(revision, { servers: this.#m.external, enclave: this.#m.enclave, key: this.#m.key, apiKey: this.#secrets.apiKey })
       : phaseBChange(revision, this.#m.replaceHsm ? this.#work.otherHsmBlocks ?? [] : [])
@@ -419,6 +452,17 @@ export class MigrationRunner {
     await this.save((m) => { m.rollouts[phase] = rolloutId })
     await this.event('phase', `phase ${phase}: rollout ${rolloutId} (revision ${revision}${phase === 'B' ? ', the first node as a canary' : ''})`, { phase, rollout: rolloutId, revision })
     return rolloutId
+  }
+
+  /** The phase's revision: chosen once (after phase A's for B, above every node's applied one) and stored. */
+  async #revision (phase: 'A' | 'B'): Promise<number> {
+    const revisionKey = phase === 'A' ? 'revisionA' : 'revisionB'
+    if (this.#work[revisionKey] === undefined) {
+      const base = phase === 'B' && this.#work.revisionA !== undefined ? this.#work.revisionA + 1 : undefined
+      const revision = Math.max(base ?? 0, await this.#nextRevision())
+      await this.save((_m, w) => { w[revisionKey] = revision })
+    }
+    return this.#work[revisionKey] as number
   }
 
   async #nextRevision (): Promise<number> {

@@ -27,6 +27,7 @@ import type { ExternalKmsAccess } from './external-kms.js'
 import { MigrationEventLog } from './migration-event-log.js'
 import { MigrationRunner, type RootKeyAdopter, type RunnerDeps } from './migration-runner.js'
 import { openSecrets, sealSecrets } from './migration-secrets.js'
+import { checkPhaseBMode, stagingOf } from './phase-b-mode.js'
 import { selfSealingServers } from './self-seal.js'
 
 /** What the orchestrator takes. */
@@ -65,6 +66,7 @@ export class HsmMigrationOrchestrator implements HsmMigrationControl {
     this.#o = o
     const log = o.log.child({ component: 'hsm-migration' })
     this.#events = new MigrationEventLog(o.store, log)
+    const staging = stagingOf(o.agents)
     this.#deps = {
       store: o.store,
       rollouts: o.rollouts,
@@ -77,6 +79,7 @@ export class HsmMigrationOrchestrator implements HsmMigrationControl {
       clock: o.clock,
       log,
       pollMs: o.pollMs ?? 2000,
+      ...(staging === undefined ? {} : { staging }),
       ...(o.rootKeys === undefined ? {} : { rootKeys: o.rootKeys }),
       ...(o.preflightTimeoutMs === undefined ? {} : { preflightTimeoutMs: o.preflightTimeoutMs })
     }
@@ -85,6 +88,7 @@ export class HsmMigrationOrchestrator implements HsmMigrationControl {
   async start (req: HsmMigrationStart): Promise<HsmMigrationStartAnswer> {
     this.#open()
     const nodes = this.#nodes(req.cluster)
+    checkPhaseBMode(req, this.#deps.staging)
     if (req.removeLocalSealedCopy && req.keepLocalHsm) {
       throw new CoordinatorError('CRD_BAD_INPUT', 'removeLocalSealedCopy needs phase B: the local HSM\'s sealed copy can only go once no node depends on the local HSM, so it cannot be combined with keepLocalHsm')
     }
@@ -106,6 +110,7 @@ export class HsmMigrationOrchestrator implements HsmMigrationControl {
         keepLocalHsm: req.keepLocalHsm,
         replaceHsm: req.replaceHsm,
         removeLocalSealedCopy: req.removeLocalSealedCopy,
+        phaseB: req.phaseB,
         state: 'running',
         phase: 'provision',
         createdBy: req.actor,
@@ -125,10 +130,11 @@ export class HsmMigrationOrchestrator implements HsmMigrationControl {
         actor: req.actor,
         action: 'hsm-migration.start',
         target: migration.id,
-        detail: { cluster: req.cluster, external: migration.external, enclave: req.enclave, key: req.key, keepLocalHsm: req.keepLocalHsm, replaceHsm: req.replaceHsm, removeLocalSealedCopy: req.removeLocalSealedCopy, ...(req.strategy === undefined ? {} : { strategy: req.strategy }) }
+        detail: { cluster: req.cluster, external: migration.external, enclave: req.enclave, key: req.key, keepLocalHsm: req.keepLocalHsm, replaceHsm: req.replaceHsm, removeLocalSealedCopy: req.removeLocalSealedCopy, phaseB: req.phaseB, ...(req.phaseB === 'all-at-once' ? { allowWriteOutage: true } : {}), ...(req.strategy === undefined ? {} : { strategy: req.strategy }) }
       })
       const runner = this.#runner({ migration, work, sealedSecrets: '' }, secrets)
-      await runner.event('migration', `migration started by ${req.actor}: ${req.cluster} onto ${req.external.join(', ')} (enclave ${req.enclave}, key ${req.key})`, { state: 'running' })
+      await runner.event('migration', `migration started by ${req.actor}: ${req.cluster} onto ${req.external.join(', ')} (enclave ${req.enclave}, key ${req.key}` +
+        `${req.phaseB === 'all-at-once' ? '; phase B all at once, write outage accepted' : ''})`, { state: 'running', phaseB: req.phaseB })
       runner.start()
       return { migration: runner.migration, ...(req.revealApiKey ? { apiKey: secrets.apiKey.reveal() } : {}) }
     })

@@ -16,6 +16,10 @@ export interface HsmMigrationStart {
   keepLocalHsm: boolean
   replaceHsm: boolean
   removeLocalSealedCopy: boolean
+  /** How phase B restarts the nodes (default rolling). */
+  phaseB: 'rolling' | 'all-at-once'
+  /** The all-at-once phase B's write outage accepted (refused without). */
+  allowWriteOutage: boolean
   dryRun: boolean
   revealApiKey: boolean
   strategy?: { healthyDeadline?: string, progressDeadline?: string, minHealthyTime?: string }

@@ -43,6 +43,8 @@ export function migrationStart (body: HsmMigrationRequest, actor: string): HsmMi
     keepLocalHsm: body.keepLocalHsm === true,
     replaceHsm: body.replaceHsm === true,
     removeLocalSealedCopy: body.removeLocalSealedCopy === true,
+    phaseB: body.phaseB ?? 'rolling',
+    allowWriteOutage: body.allowWriteOutage === true,
     dryRun: body.dryRun === true,
     revealApiKey: body.revealApiKey === true,
     ...(strategy === undefined ? {} : { strategy }),
@@ -74,7 +76,7 @@ const hsmMigrationRoutes: FastifyPluginAsyncTypebox<HsmMigrationRoutesOptions> =
       req.log.info({ cluster: start.cluster, dryRun: true, ok: answer.dryRun?.ok }, 'HSM migration dry run')
       return await reply.code(200).send(answer)
     }
-    req.log.info({ migration: m.id, cluster: m.cluster, external: m.external, keepLocalHsm: m.keepLocalHsm, replaceHsm: m.replaceHsm }, 'HSM migration started')
+    req.log.info({ migration: m.id, cluster: m.cluster, external: m.external, keepLocalHsm: m.keepLocalHsm, replaceHsm: m.replaceHsm, phaseB: m.phaseB }, 'HSM migration started')
     return await reply.code(201).header('location', `/v1/hsm-migrations/${encodeURIComponent(m.id)}`).send(answer)
   })
 

@@ -34,8 +34,24 @@ export interface HsmMigrationWork {
   runs?: { A?: PhaseRuns, B?: PhaseRuns }
   /** The request's strategy (durations as written), for each phase's rollout. */
   strategy?: { healthyDeadline?: string, progressDeadline?: string, minHealthyTime?: string }
+  /** The all-at-once phase B's step, while it runs. */
+  allAtOnce?: AllAtOnceWork
   /** Rollouts of earlier runs of a phase (a failed phase resumed), oldest first. */
   earlierRollouts?: Array<{ phase: 'A' | 'B', id: string }>
+}
+
+/**
+ * The all-at-once phase B in flight (coordinator/hsm/all-at-once-phase-b.ts): each step stored
+ * before its effect, so a coordinator restarted in it knows what the nodes may have done.
+ */
+export interface AllAtOnceWork {
+  step: 'staging' | 'committing' | 'rolling-back'
+  /** Each node's journal cursor and minkms InvocationID right before the commits. */
+  baselines?: Record<string, { cursor?: string, invocationBefore?: string }>
+  /** Wall ms the first commit was sent (the write outage starts). */
+  firstCommitAt?: number
+  /** Why every node is being rolled back (rolling-back). */
+  cause?: string
 }
 
 /** A migration as stored. */

@@ -30,6 +30,12 @@ export const AgentStatusSchema = Type.Object({
   applying: Type.Boolean(),
   drift: Type.Array(DriftEntrySchema),
   lastResult: Type.Optional(LastResultSchema),
+  /** The change staged in the agent's memory (POST /v1/stage), absent when none: no plan, no content. */
+  staged: Type.Optional(Type.Object({
+    revision: Type.Integer({ minimum: 1 }),
+    stagedAt: Type.Number({ description: 'wall-clock ms' }),
+    expiresAt: Type.Number({ description: 'wall-clock ms' })
+  })),
   checks: ChecksSchema
 })
 export type AgentStatus = Static<typeof AgentStatusSchema>

@@ -4,7 +4,9 @@
 // (every node tries the external servers from where it stands) → phase A (a rollout adding
 // `hsm.minio.minkms` to every node's config, gated per node on the node's cluster status showing
 // the external HSM configured and holding a sealed copy of its root key) → phase B (a canary
-// rollout removing MINIO_KMS_HSM_KEY, and with replaceHsm the other HSM block) → done.
+// rollout removing MINIO_KMS_HSM_KEY, and with replaceHsm the other HSM block; or, with
+// `phaseB: 'all-at-once'`, that change staged on every node and committed on all of them together,
+// for a cluster whose root identity changes with the local HSM) → done.
 //
 // Nothing here carries a secret value: the admin key and the generated API key travel inward as
 // `{ "$secret": … }` and are stored sealed; views never show them. The one exception is the
@@ -32,6 +34,13 @@ export const HsmMigrationRequestSchema = Type.Object({
   keepLocalHsm: Type.Optional(Type.Boolean({ description: 'stop after phase A: keep MINIO_KMS_HSM_KEY (default false)' })),
   replaceHsm: Type.Optional(Type.Boolean({ description: 'a node config already has another hsm.<kind> block: go on, and remove it in phase B (default false: refused)' })),
   removeLocalSealedCopy: Type.Optional(Type.Boolean({ description: 'after phase B, remove the local HSM\'s sealed root key copy (CLUSTER:REMOVEHSM); irreversible (default false)' })),
+  phaseB: Type.Optional(Type.Enum(['rolling', 'all-at-once'], {
+    description: 'how phase B restarts the nodes: `rolling` (default) one node at a time, a canary first; `all-at-once` every node together ' +
+      '(for a cluster whose root identity changes with the local HSM), with a write outage: needs allowWriteOutage'
+  })),
+  allowWriteOutage: Type.Optional(Type.Boolean({
+    description: 'accept the all-at-once phase B\'s outage: every node restarts together, so the cluster accepts no writes, and reads fail, until they are all back (default false: refused)'
+  })),
   dryRun: Type.Optional(Type.Boolean({ description: 'check everything (admin key, preflight, refusals, per-node diffs of both phases), touch nothing, store nothing' })),
   revealApiKey: Type.Optional(Type.Boolean({ description: 'answer the generated API key of the Admin identity once, in this response only' })),
   strategy: Type.Optional(Type.Object({
@@ -60,6 +69,22 @@ export const HsmProvisionViewSchema = Type.Object({
   ms: Type.Number({ minimum: 0 })
 })
 export type HsmProvisionView = Static<typeof HsmProvisionViewSchema>
+
+/** How phase B restarts the nodes (HsmMigrationRequest.phaseB). */
+export const PhaseBModeSchema = Type.Enum(['rolling', 'all-at-once'])
+export type PhaseBMode = Static<typeof PhaseBModeSchema>
+
+/**
+ * The all-at-once phase B's write outage: from the first commit sent to the moment every node
+ * accepted writes again (/v1/health/ready?write 200 on each), as the coordinator measured it.
+ */
+export const WriteOutageSchema = Type.Object({
+  ms: Type.Number({ minimum: 0 }),
+  from: Type.Number({ description: 'wall-clock ms: the first commit sent' }),
+  to: Type.Number({ description: 'wall-clock ms: writes accepted again on every node' }),
+  rolledBack: Type.Boolean({ description: 'true when the window ended on the rolled-back cluster' })
+})
+export type WriteOutage = Static<typeof WriteOutageSchema>
 
 /** One node's part of one phase (A or B). */
 export const HsmNodePhaseSchema = Type.Object({
@@ -92,6 +117,12 @@ export const HsmMigrationSchema = Type.Object({
   keepLocalHsm: Type.Boolean(),
   replaceHsm: Type.Boolean(),
   removeLocalSealedCopy: Type.Boolean(),
+  /** How phase B restarts the nodes (absent in migrations stored before the mode existed: rolling). */
+  phaseB: Type.Optional(PhaseBModeSchema),
+  /** The all-at-once phase B's step while it runs: staging, committing, rolling back. */
+  phaseBStep: Type.Optional(Type.Enum(['staging', 'committing', 'rolling-back'])),
+  /** The all-at-once phase B's measured write outage (once writes were accepted again). */
+  writeOutage: Type.Optional(WriteOutageSchema),
   state: HsmMigrationStateSchema,
   phase: HsmMigrationPhaseSchema,
   createdBy: Type.String(),
@@ -133,7 +164,7 @@ export type HsmMigrationStartAnswer = Static<typeof HsmMigrationStartAnswerSchem
  */
 export const HsmMigrationEventSchema = Type.Object({
   ...RolloutEventSchema.properties,
-  type: Type.Enum(['migration', 'provision', 'preflight', 'phase', 'rollout', 'step', 'apply', 'journal', 'verdict', 'gate', 'info', 'root-key']),
+  type: Type.Enum(['migration', 'provision', 'preflight', 'phase', 'rollout', 'step', 'apply', 'journal', 'verdict', 'gate', 'stage', 'info', 'root-key']),
   phase: Type.Optional(HsmMigrationPhaseSchema)
 })
 export type HsmMigrationEvent = Static<typeof HsmMigrationEventSchema>
@@ -144,6 +175,9 @@ export const HsmMigrationReportSchema = Type.Object({
   result: Type.Enum(['succeeded', 'failed']),
   durationMs: Type.Number({ minimum: 0 }),
   message: Type.Optional(Type.String()),
+  phaseB: Type.Optional(PhaseBModeSchema),
+  /** The all-at-once phase B's write outage, ms (first commit sent → writes accepted on every node). */
+  writeOutageMs: Type.Optional(Type.Number({ minimum: 0 })),
   nodes: Type.Array(Type.Object({
     name: Type.String(),
     restarts: Type.Integer({ minimum: 0, description: 'minkms restarts of the node over every phase' }),

@@ -16,7 +16,8 @@ export const StrategySchema = Type.Object({
   minHealthyTime: Type.Optional(DurationSchema),
   failureBudget: Type.Optional(Type.Integer({ minimum: 0, description: 'failed nodes tolerated before the rollout halts (default 0: halt at the first)' })),
   autoRevert: Type.Optional(Type.Boolean({ description: 'on failure, roll back the nodes already changed (default false)' })),
-  onUnhealthy: Type.Optional(Type.Enum(['wait', 'pause'], { description: 'mid-rollout, a node of the cluster unhealthy before the next step: wait for it (within progressDeadline) or pause (default wait)' }))
+  onUnhealthy: Type.Optional(Type.Enum(['wait', 'pause'], { description: 'mid-rollout, a node of the cluster unhealthy before the next step: wait for it (within progressDeadline) or pause (default wait)' })),
+  stageNext: Type.Optional(Type.Boolean({ description: 'stage the next node\'s change on its agent while the current node restarts, and commit it at that node\'s turn (default true; an agent that cannot stage is applied the ordinary way)' }))
 }, { additionalProperties: false })
 export type Strategy = Static<typeof StrategySchema>
 
@@ -30,6 +31,8 @@ export interface ResolvedStrategy {
   failureBudget: number
   autoRevert: boolean
   onUnhealthy: 'wait' | 'pause'
+  /** Absent in rollouts stored before the switch existed: on, as the default. */
+  stageNext?: boolean
 }
 
 /** Defaults of a strategy (Nomad's update stanza, tuned to minkms restart times). */
@@ -41,7 +44,8 @@ export const ROLLOUT_STRATEGY_DEFAULTS = {
   minHealthyTime: '5s',
   failureBudget: 0,
   autoRevert: false,
-  onUnhealthy: 'wait'
+  onUnhealthy: 'wait',
+  stageNext: true
 } as const
 
 /** Life of a rollout. Terminal: succeeded, failed, aborted, reverted. */
@@ -127,7 +131,8 @@ export const RolloutSchema = Type.Object({
     minHealthyTimeMs: Type.Integer(),
     failureBudget: Type.Integer(),
     autoRevert: Type.Boolean(),
-    onUnhealthy: Type.Enum(['wait', 'pause'])
+    onUnhealthy: Type.Enum(['wait', 'pause']),
+    stageNext: Type.Optional(Type.Boolean())
   }),
   state: RolloutStateSchema,
   createdBy: Type.String({ description: 'token name of the operator who started it' }),
@@ -148,6 +153,7 @@ export const RolloutEventTypeSchema = Type.Enum([
   'journal', // a minkms journal line of the node (data: { cursor, realtimeUs, invocationId, priority })
   'verdict', // the agent's verdict (data: Verdict)
   'gate', // a cluster gate check passed/failed, with its timing (data: GateResult part)
+  'stage', // the next node's change staged on its agent, or why not (data: { revision, ok, ms, code? })
   'info' // anything else worth telling (waiting for a node, a slot held by a booting node)
 ])
 export type RolloutEventType = Static<typeof RolloutEventTypeSchema>

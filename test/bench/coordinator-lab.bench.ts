@@ -6,8 +6,10 @@
 // 1. A client load (encrypt→decrypt round trips through the shared minkms client holding every
 //    node's endpoint, as test/lab/coordinator-rollout.test.ts runs it) for `--before` with no
 //    rollout: the baseline latency.
-// 2. The same load while a config change rolls over the 3 nodes, twice: once with
-//    `minHealthyTime: 0s` (the coordinator's own overhead) and once with the default strategy.
+// 2. The same load while a config change rolls over the 3 nodes, three times: with
+//    `minHealthyTime: 0s` (the coordinator's own overhead), the same without staging the next
+//    node (`stageNext: false`: every node applied whole, as before staging existed), and with the
+//    default strategy.
 // Printed: rollout overhead = wall time / Σ each node's restart → verdict (rollout-timing.ts says
 // what is in each), where the time went per node, and the load's p50/p99/max and failures before
 // and during each rollout. Nothing is asserted. See docs/benchmarks.md.
@@ -49,13 +51,14 @@ function timingLines (what: string, r: Rollout, t: RolloutTiming): string[] {
     `wall ${ms(t.wall)} ms / Σ restart→verdict ${ms(t.restartToVerdictSum)} ms = **${t.ratio.toFixed(2)}** (target ≤ 1.10: ${t.ratio <= 1.1 ? 'met' : 'NOT met'}); last step done → ${r.state} ${ms(t.tail)} ms`,
     overheadLine(t),
     '',
-    '| node | prepare (previous node done / created → applying) | prepare parts | applying → restart | restart → verdict | verdict → healthy (gate) | gate checks | hold (healthy → done) |',
-    '|---|---|---|---|---|---|---|---|'
+    '| node | prepare (previous node done / created → applying) | prepare parts | via (stage ms) | applying → restart | restart → verdict | verdict → healthy (gate) | gate checks | hold (healthy → done) |',
+    '|---|---|---|---|---|---|---|---|---|'
   ]
   for (const s of t.steps) {
     const checks = [`verdict → result in ${ms(s.verdictToGating)}`, ...Object.entries(s.gateChecks).map(([k, v]) => `${k} ${ms(v)}`)].join(', ')
     const parts = Object.entries(s.prepareParts).map(([k, v]) => `${k} ${ms(v)}`).join(', ')
-    lines.push(`| ${s.node} | ${ms(s.prepare)} | ${parts === '' ? '-' : parts} | ${ms(s.applyToRestart)} | ${ms(s.restartToVerdict)} | ${ms(s.gate)} | ${checks} | ${ms(s.hold)} |`)
+    const via = `${s.via ?? '-'}${s.stageMs === undefined ? '' : ` (${s.staged === false ? 'failed, ' : ''}${ms(s.stageMs)})`}`
+    lines.push(`| ${s.node} | ${ms(s.prepare)} | ${parts === '' ? '-' : parts} | ${via} | ${ms(s.applyToRestart)} | ${ms(s.restartToVerdict)} | ${ms(s.gate)} | ${checks} | ${ms(s.hold)} |`)
   }
   return lines
 }
@@ -109,8 +112,10 @@ async function bench (host: Teardowns, o: Options): Promise<string[]> {
   const beforeReport = await before.stop()
   say('rollout 1 (minHealthyTime 0s)')
   const r1 = await roll(kr, loadOpts, 1, { minHealthyTime: '0s' })
+  say('rollout 1b (minHealthyTime 0s, stageNext false)')
+  const r1b = await roll(kr, loadOpts, 2, { minHealthyTime: '0s', stageNext: false })
   say('rollout 2 (default strategy)')
-  const r2 = await roll(kr, loadOpts, 2, undefined)
+  const r2 = await roll(kr, loadOpts, 3, undefined)
   const p99Before = percentile(beforeReport.latencies, 99)
   return [
     `## keyroll-coordinator on a 3-node lab (load average at start ${loadAtStart}, at the end ${load()})`,
@@ -121,12 +126,17 @@ async function bench (host: Teardowns, o: Options): Promise<string[]> {
     '|---|---|---|---|---|---|',
     loadLine('before (no rollout)', beforeReport),
     loadLine('during rollout 1 (minHealthyTime 0s)', r1.load),
+    loadLine('during rollout 1b (minHealthyTime 0s, no staging)', r1b.load),
     loadLine('during rollout 2 (default strategy)', r2.load),
     '',
-    `p99 during / before: rollout 1 ${(percentile(r1.load.latencies, 99) / p99Before).toFixed(2)}x, rollout 2 ${(percentile(r2.load.latencies, 99) / p99Before).toFixed(2)}x; failed operations ${r1.load.failed + r2.load.failed} (target 0)`,
-    ...[...r1.load.failures, ...r2.load.failures].slice(0, 5).map((f) => `  failure at ${new Date(f.at).toISOString()}: ${f.message}`),
+    `p99 during / before: rollout 1 ${(percentile(r1.load.latencies, 99) / p99Before).toFixed(2)}x, rollout 1b ${(percentile(r1b.load.latencies, 99) / p99Before).toFixed(2)}x, rollout 2 ${(percentile(r2.load.latencies, 99) / p99Before).toFixed(2)}x; failed operations ${r1.load.failed + r1b.load.failed + r2.load.failed} (target 0)`,
+    ...[...r1.load.failures, ...r1b.load.failures, ...r2.load.failures].slice(0, 5).map((f) => `  failure at ${new Date(f.at).toISOString()}: ${f.message}`),
     '',
     ...timingLines('rollout 1', r1.rollout, r1.timing),
+    '',
+    ...timingLines('rollout 1b (no staging)', r1b.rollout, r1b.timing),
+    '',
+    `staging: rollout 1 ${r1.timing.ratio.toFixed(2)} (staged) vs rollout 1b ${r1b.timing.ratio.toFixed(2)} (every node applied whole)`,
     '',
     ...timingLines('rollout 2', r2.rollout, r2.timing)
   ]

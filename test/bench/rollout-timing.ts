@@ -17,8 +17,17 @@ export interface StepTiming {
   prepare?: number
   /** The coordinator's own split of prepare (the `applying` event's `data.prepare`, ms). */
   prepareParts: Record<string, number>
-  /** `applying` → restart: the apply request, the agent's plan, file writes, daemon-reload. */
+  /**
+   * `applying` → restart: the apply request, the agent's plan, file writes, daemon-reload; for a
+   * node whose change was staged (`via: 'staged'`), the commit request and the transaction only.
+   */
   applyToRestart?: number
+  /** How the change was sent: `staged` (committed from the stage) or `apply` (the `applying` event's `data.via`). */
+  via?: string
+  /** The node's `stage` event: the stage's own time (ms), taken while the node before it restarted. */
+  stageMs?: number
+  /** Whether that stage succeeded. */
+  staged?: boolean
   /** restart → verdict (the agent's own timings): the denominator's share. */
   restartToVerdict?: number
   /** verdict → `healthy`: the coordinator's gate (journal reading, internode, client, write-ready). */
@@ -66,7 +75,8 @@ export function rolloutTiming (rollout: Rollout, events: readonly RolloutEvent[]
       const d = e.data as { check?: unknown, ms?: unknown } | undefined
       if (e.type === 'gate' && e.node === s.node && typeof d?.check === 'string' && typeof d.ms === 'number') gateChecks[d.check] = d.ms
     }
-    const applyingData = events.find((e) => e.type === 'step' && e.node === s.node && (e.data as { state?: unknown } | undefined)?.state === 'applying')?.data as { prepare?: Record<string, unknown> } | undefined
+    const applyingData = events.find((e) => e.type === 'step' && e.node === s.node && (e.data as { state?: unknown } | undefined)?.state === 'applying')?.data as { prepare?: Record<string, unknown>, via?: unknown } | undefined
+    const stage = events.find((e) => e.type === 'stage' && e.node === s.node)?.data as { ms?: unknown, ok?: unknown } | undefined
     const prepareParts: Record<string, number> = {}
     for (const [k, v] of Object.entries(applyingData?.prepare ?? {})) if (typeof v === 'number') prepareParts[k] = v
     const prepare = diff(previousDone, applying)
@@ -75,6 +85,9 @@ export function rolloutTiming (rollout: Rollout, events: readonly RolloutEvent[]
       node: s.node,
       ...opt('prepare', prepare),
       prepareParts,
+      ...(typeof applyingData?.via === 'string' ? { via: applyingData.via } : {}),
+      ...opt('stageMs', typeof stage?.ms === 'number' ? stage.ms : undefined),
+      ...(typeof stage?.ok === 'boolean' ? { staged: stage.ok } : {}),
       ...opt('applyToRestart', diff(applying, t?.restartAt)),
       ...opt('restartToVerdict', diff(t?.restartAt, t?.verdictAt)),
       ...opt('gate', diff(t?.verdictAt, healthy)),

@@ -13,7 +13,8 @@ import { SealedBox } from '../../agent/state/sealed-box.js'
 import type { ServiceManager } from '../../agent/os/service-manager.js'
 import type { RestartOptions } from '../../agent/verify/restart-verifier.js'
 import type { Verdict } from '../../agent/verify/verdict.js'
-import { systemClock } from '../../shared/clock.js'
+import { systemClock, type Clock } from '../../shared/clock.js'
+import type { Planner } from '../../agent/apply/planner.js'
 
 export const CONFIG_PATH = '/etc/minkms/config.yaml'
 export const ENV_PATH = '/etc/default/minkms'
@@ -106,8 +107,16 @@ export class ScriptedVerifier implements Verifier {
 
 export const silentLog: Log = { info: () => {}, warn: () => {}, error: () => {} }
 
+/** What a test may set on {@link buildApplier}'s applier besides its files. */
+export interface ApplierFixtureOptions {
+  clock?: Clock
+  log?: Log
+  planner?: Planner
+  stagedTtlMs?: number
+}
+
 /** Builds an applier over fakes with its state in `stateDir`. */
-export async function buildApplier (stateDir: string, files: Record<string, string> = { [CONFIG_PATH]: CONFIG, [ENV_PATH]: ENV }) {
+export async function buildApplier (stateDir: string, files: Record<string, string> = { [CONFIG_PATH]: CONFIG, [ENV_PATH]: ENV }, opts: ApplierFixtureOptions = {}) {
   const store = new MemoryFileStore(files)
   const service = new FakeServiceManager()
   const verifier = new ScriptedVerifier(service)
@@ -117,8 +126,8 @@ export async function buildApplier (stateDir: string, files: Record<string, stri
   const lock = new ApplyLock(stateDir)
   const expected: Array<[string, string]> = []
   const applier = new ChangeApplier(
-    { store, state, service, verifier, clock: systemClock, log: silentLog, lock, writes: { expect: (n, s) => { expected.push([n, s]) } } },
-    { files: { config: CONFIG_PATH, env: ENV_PATH }, fingerprintKey: box.derive('fingerprint'), keep: 5, verify: AGENT_DEFAULTS.verify }
+    { store, state, service, verifier, clock: opts.clock ?? systemClock, log: opts.log ?? silentLog, lock, writes: { expect: (n, s) => { expected.push([n, s]) } }, ...(opts.planner === undefined ? {} : { planner: opts.planner }) },
+    { files: { config: CONFIG_PATH, env: ENV_PATH }, fingerprintKey: box.derive('fingerprint'), keep: 5, verify: AGENT_DEFAULTS.verify, ...(opts.stagedTtlMs === undefined ? {} : { stagedTtlMs: opts.stagedTtlMs }) }
   )
   return { applier, store, service, verifier, state, lock, expected }
 }

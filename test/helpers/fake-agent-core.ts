@@ -4,8 +4,8 @@
 // plays an apply as a sequence of events a test can pause, fail or make conflict.
 import { buildAgentApp, type AgentApp, type AgentAppDeps } from '../../agent/app.js'
 import type { AgentConfig } from '../../agent/config.js'
-import type { AgentCore, AgentStatus, ApplyEvent, ApplyOutcome, ApplyResult, ApplyStep, PlanResult, RecoverResult, RunningCore } from '../../agent/core.js'
-import { ChangeConflictError, NothingToRollBackError } from '../../agent/errors.js'
+import type { AgentCore, AgentStatus, ApplyEvent, ApplyOutcome, ApplyResult, ApplyStep, PlanResult, RecoverResult, RunningCore, StagedChange } from '../../agent/core.js'
+import { ChangeConflictError, NotStagedError, NothingToRollBackError } from '../../agent/errors.js'
 import { FakeJournal } from '../../agent/os/fake-journal.js'
 import type { UnitStatus } from '../../agent/os/service-manager.js'
 import type { Verdict } from '../../agent/verify/verdict.js'
@@ -68,7 +68,7 @@ export class FakeAgentCore implements RunningCore {
   readonly node: string
   readonly journal = new FakeJournal()
   /** Every call, in order, with its (unvalidated) input. */
-  readonly calls: Array<{ method: 'plan' | 'apply' | 'rollback' | 'status' | 'metrics' | 'ready', change?: Change, input?: unknown, check?: boolean }> = []
+  readonly calls: Array<{ method: 'plan' | 'apply' | 'rollback' | 'status' | 'metrics' | 'ready' | 'stage' | 'commitStaged' | 'discardStaged', change?: Change, input?: unknown, check?: boolean, revision?: number }> = []
   /** Scripts for the next applies/rollbacks, consumed in order; default: a clean success. */
   readonly scripts: ApplyScript[] = []
   readyResult: Awaited<ReturnType<AgentCore['ready']>> = {
@@ -130,6 +130,41 @@ export class FakeAgentCore implements RunningCore {
     return await this.#transaction(revision, { revision, changed: true, restart: true, files: [] }, emit, () => { emit('plan', 'done', `back to revision ${revision}`) })
   }
 
+  /** The staged change (one; memory only, as in the real core). */
+  #staged: { change: Change, view: StagedChange } | undefined
+
+  async stage (change: Change): Promise<StagedChange> {
+    this.#received(change)
+    this.calls.push({ method: 'stage', change, input: toChangeSpec(change) })
+    if (this.#busy !== undefined) throw new ChangeConflictError(this.#busy)
+    const now = Date.now()
+    const view: StagedChange = { revision: change.revision, changeHash: 'f'.repeat(64), stagedAt: now, expiresAt: now + 600_000, plan: this.#plan(change) }
+    this.#staged = { change, view }
+    return view
+  }
+
+  async commitStaged (revision: number, opts: { onEvent?: (e: ApplyEvent) => void, signal?: AbortSignal } = {}): Promise<ApplyResult> {
+    this.calls.push({ method: 'commitStaged', revision })
+    const emit = (step: ApplyStep, status: ApplyEvent['status'], message?: string): void => {
+      opts.onEvent?.({ step, status, at: Date.now(), ...(message === undefined ? {} : { message }) })
+    }
+    const staged = this.#staged
+    return await this.#transaction(revision, staged?.view.plan ?? { revision, changed: false, restart: false, files: [] }, emit, () => {
+      // Under the lock, as in the real core: refused unless this revision is staged; consumed otherwise.
+      if (staged?.change.revision !== revision) throw new NotStagedError(revision, staged?.change.revision)
+      this.#staged = undefined
+      emit('plan', 'done', `staged revision ${revision}`)
+      emit('validate', 'done')
+    })
+  }
+
+  async discardStaged (): Promise<number | undefined> {
+    this.calls.push({ method: 'discardStaged' })
+    const r = this.#staged?.change.revision
+    this.#staged = undefined
+    return r
+  }
+
   async status (): Promise<AgentStatus> {
     this.calls.push({ method: 'status' })
     const status: AgentStatus = {
@@ -139,6 +174,7 @@ export class FakeAgentCore implements RunningCore {
       desiredRevision: this.#desired,
       applying: this.#busy !== undefined,
       drift: [],
+      ...(this.#staged === undefined ? {} : { staged: { revision: this.#staged.view.revision, stagedAt: this.#staged.view.stagedAt, expiresAt: this.#staged.view.expiresAt } }),
       checks: this.readyResult.checks
     }
     if (this.#last !== undefined) {

@@ -58,6 +58,7 @@ export class FakeHsmMigrationControl implements HsmMigrationControl {
       enclave: req.enclave,
       key: req.key,
       keepLocalHsm: req.keepLocalHsm,
+      phaseB: req.phaseB,
       replaceHsm: req.replaceHsm,
       removeLocalSealedCopy: req.removeLocalSealedCopy,
       state: 'running',

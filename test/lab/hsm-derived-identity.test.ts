@@ -6,9 +6,13 @@
 // migration halts with a message naming the cause and what to do; every node serves and is
 // accepted by its peers again, a client with its own identity never failed a read, and neither
 // root API key (the old one nor the one the canary derived) is in any event, answer or log.
+// Then, on the same lab, the way out the halt names: the all-at-once phase B. Refused without
+// allowWriteOutage; with node2 unable to unseal on the external HSM (fault external-hsm-down) every
+// node is rolled back together to a cluster that serves and accepts writes; with the fault gone, a
+// resume completes: every node up in every other node's status, writes accepted, the new root API
+// key works and the old one no longer does, and the measured write outage is printed.
 import { readFile } from 'node:fs/promises'
 import t, { type Test } from 'tap'
-import { HttpAgentClient } from '../../coordinator/agents/http-agent-client.js'
 import { createMinkmsClient } from '../../shared/minkms/client.js'
 import { generateApiKey, parseApiKey } from '../../shared/minkms/keys.js'
 import type { HsmMigration } from '../../shared/schemas/hsm-migration.js'
@@ -18,6 +22,9 @@ import { derivedRootApiKey } from './emulator/root-identity.js'
 import { migrationLab } from './hsm-lab.js'
 import { keyrollLab } from './keyroll-lab.js'
 import { agentUrl } from './lab-agents.js'
+import { ADMIN_KEY_FILE } from './lab-keyroll.js'
+import { HttpAgentClient } from '../../coordinator/agents/http-agent-client.js'
+import { stagingOf } from '../../coordinator/hsm/phase-b-mode.js'
 import { downWindows } from './minkms-downtime.js'
 import { NODE_PATHS } from './node-files.js'
 import { labSkip, startLab, type LabNode } from './start-lab.js'
@@ -55,6 +62,7 @@ t.test('derived root identity: a rolling phase B halts after its canary, rolled 
   const newRoot = derivedRootApiKey(new ExternalKmsHsm({ servers: external, enclave: request.enclave, key: request.key, apiKey }, undefined, 1000))
   t.not(newRoot, oldRoot, 'the external HSM derives another root key')
   const short = (key: string): string => parseApiKey(key).identity.slice(0, 11)
+  const keys: Record<string, string> = { 'the old root API key': oldRoot, "the canary's new root API key": newRoot }
 
   const m = await hm.settle(migration.id)
   answers.push(JSON.stringify(m))
@@ -94,20 +102,128 @@ t.test('derived root identity: a rolling phase B halts after its canary, rolled 
   const count = (n: LabNode): number => windows.filter((w) => w.node === n.name).length
   t.same([count(node2), count(node3)], [1, 1], 'node2 and node3 restarted in phase A only')
 
+  await t.test('the root API key (issue 11 part 4)', async (t) => { await rootKeyChecks(t, lab, kr, node1, oldRoot) })
+  await allAtOnce(t, { lab, kr, hm, cluster, request, oldRoot, answers, keys })
+
   const events = await hm.events(migration.id)
   answers.push(JSON.stringify(events))
   t.ok(events.some((e) => e.message.includes(`root identity changed with phase B's change: ${short(oldRoot)}… → ${short(newRoot)}…`)), 'an event names the identity change')
   const rolloutB = m.rollouts.B
   if (rolloutB !== undefined) answers.push((await kr.call('GET', `/v1/rollouts/${rolloutB}`, undefined, { as: 'viewer' })).text)
-  for (const [what, value] of Object.entries({ 'the old root API key': oldRoot, "the canary's new root API key": newRoot })) {
+  for (const [what, value] of Object.entries(keys)) {
     t.notOk(answers.some((a) => a.includes(value)), `${what}: in no API answer or event`)
     const stored = await lab.exec(lab.node('coord'), ['grep', '-rlF', value, '/var/lib/keyroll-coordinator'], { okCodes: [0, 1] })
     t.equal(stored.stdout.trim(), '', `${what}: not in the coordinator's state in clear`)
     t.notOk((await lab.journal(lab.node('coord'), 'keyroll-coordinator')).includes(value), `${what}: not in the coordinator's log`)
     for (const n of cluster) t.notOk((await lab.journal(n, 'keyroll-agent')).includes(value), `${what}: not in ${n.name}'s agent log`)
   }
-  await t.test('the root API key (issue 11 part 4)', async (t) => { await rootKeyChecks(t, lab, kr, node1, oldRoot) })
 })
+
+interface AllAtOnceContext {
+  lab: Awaited<ReturnType<typeof startLab>>
+  kr: Awaited<ReturnType<typeof keyrollLab>>
+  hm: ReturnType<typeof migrationLab>
+  cluster: LabNode[]
+  request: Record<string, unknown> & { enclave: string, key: string, external: string[] }
+  oldRoot: string
+  /** Every answer and event seen, for the secret grep. */
+  answers: string[]
+  /** The keys no answer, event, state or log may hold, by name (this adds its own). */
+  keys: Record<string, string>
+}
+
+const FAULT = '/var/lib/minkms-emu/faults/external-hsm-down'
+
+// The all-at-once phase B, after the rolling one halted: a failure on one node rolls every node
+// back; then, the failure gone, a resume completes.
+async function allAtOnce (t: Test, c: AllAtOnceContext): Promise<void> {
+  const { lab, kr, hm, cluster, oldRoot, answers } = c
+  const [, node2] = cluster as [LabNode, LabNode, LabNode]
+  const endpoint = (n: LabNode): string => `${n.address}:${n.port}`
+
+  const refused = await kr.call('POST', '/v1/hsm-migrations', { ...c.request, phaseB: 'all-at-once' })
+  answers.push(refused.text)
+  t.equal(refused.status, 400, 'all-at-once without allowWriteOutage is refused')
+  t.match(refused.text, /CRD_HSM_WRITE_OUTAGE.*accepts no writes.*--allow-write-outage/, 'saying why and how')
+  if (stagingOf(HttpAgentClient.prototype) === undefined) {
+    t.comment('the all-at-once phase B is not run: the coordinator\'s agent client cannot stage changes yet (the agent\'s POST /v1/stage)')
+    return
+  }
+
+  // The coordinator asks cluster status with a SysAdmin identity of its own rather than the root
+  // API key, so its cluster calls outlive the root identity's change (a root key it would have to
+  // take up from the new banners otherwise).
+  const coord = lab.node('coord')
+  const sysAdmin = generateApiKey('k1')
+  c.keys["the coordinator's SysAdmin API key"] = sysAdmin.key
+  const root = createMinkmsClient({ endpoints: cluster.map(endpoint), apiKey: oldRoot, ca: lab.ca.pem })
+  t.teardown(async () => { await root.close() })
+  await root.createIdentity('load', { identity: sysAdmin.identity, privilege: 'SysAdmin' })
+  const [uid, gid] = (await lab.exec(coord, ['stat', '-c', '%u %g', ADMIN_KEY_FILE])).stdout.trim().split(' ').map(Number)
+  await lab.writeFile(coord, ADMIN_KEY_FILE, `${sysAdmin.key}\n`, { mode: 0o600, ...(uid === undefined ? {} : { uid }), ...(gid === undefined ? {} : { gid }) })
+  await hm.killCoordinator()
+
+  // (i) node2 cannot unseal without its local HSM (read at its next start: phase A's restart keeps
+  // its soft HSM and passes; the all-at-once restart fails and its agent rolls it back).
+  await lab.writeFile(node2, FAULT, '')
+  t.teardown(async () => { await lab.exec(node2, ['rm', '-f', FAULT]) })
+  const started = await kr.call('POST', '/v1/hsm-migrations', { ...c.request, phaseB: 'all-at-once', allowWriteOutage: true })
+  answers.push(started.text)
+  t.equal(started.status, 201, `the all-at-once migration started (${started.text.slice(0, 200)})`)
+  const { migration, apiKey } = started.json as { migration: HsmMigration, apiKey?: string }
+  if (apiKey === undefined) throw new Error('no API key answered')
+  t.equal(migration.phaseB, 'all-at-once', 'the view shows the mode')
+  const failed = await hm.settle(migration.id)
+  answers.push(JSON.stringify(failed))
+  t.equal(failed.state, 'failed', `halted (${failed.message ?? ''})`)
+  t.equal(failed.phase, 'B')
+  t.match(failed.message, /^phase B failed \(all at once\): node2: .*every node was rolled back .*the cluster serves again/, 'naming node2, every node rolled back')
+  for (const n of cluster) t.match(await lab.readFile(n, NODE_PATHS.envFile), /^MINIO_KMS_HSM_KEY=/m, `${n.name}'s env file holds the local HSM key again`)
+  await wholeCluster(t, lab, cluster, oldRoot, 'after the rollback of every node')
+  t.ok(await hm.serves(cluster), 'every node serves an encrypt/decrypt on its own')
+  if (failed.writeOutage !== undefined) t.comment(`the failed all-at-once phase B's write outage, to the rolled-back cluster: ${failed.writeOutage.ms} ms`)
+
+  // (ii) The fault gone, a resume runs the all-at-once phase B again: every node commits together.
+  await lab.exec(node2, ['rm', '-f', FAULT])
+  const resumed = await hm.steer(migration.id, 'resume')
+  answers.push(JSON.stringify(resumed))
+  const done = await hm.settle(migration.id)
+  answers.push(JSON.stringify(done), JSON.stringify(await hm.events(migration.id)))
+  t.equal(done.state, 'succeeded', `completed (${done.message ?? ''})`)
+  const outage = done.writeOutage
+  t.ok(outage !== undefined && !outage.rolledBack, 'the write outage is measured')
+  t.comment(`all-at-once phase B write outage for ${cluster.length} nodes: ${outage?.ms ?? '?'} ms (target under 5000 ms)`)
+  for (const n of done.nodes) {
+    t.equal(n.phases.B?.state, 'done', `${n.name}: phase B done`)
+    t.equal(n.phases.B?.verdict?.ok, true, `${n.name}: its verdict`)
+    t.equal(n.phases.B?.gate?.ok, true, `${n.name}: its gate`)
+  }
+  for (const n of cluster) t.notMatch(await lab.readFile(n, NODE_PATHS.envFile), /^MINIO_KMS_HSM_KEY=/m, `${n.name}'s env file has no local HSM key`)
+
+  const newRoot = derivedRootApiKey(new ExternalKmsHsm({ servers: c.request.external, enclave: c.request.enclave, key: c.request.key, apiKey }, undefined, 1000))
+  c.keys['the root API key after the all-at-once phase B'] = newRoot
+  await wholeCluster(t, lab, cluster, newRoot, 'after the all-at-once phase B')
+  const after = createMinkmsClient({ endpoints: cluster.map(endpoint), apiKey: newRoot, ca: lab.ca.pem })
+  t.teardown(async () => { await after.close() })
+  await after.createKey('load', 'after-all-at-once')
+  t.pass('the cluster accepts writes, with the new root API key')
+  const old = createMinkmsClient({ endpoints: cluster.map(endpoint), apiKey: oldRoot, ca: lab.ca.pem })
+  t.teardown(async () => { await old.close() })
+  await t.rejects(old.clusterStatus(), 'the old root API key no longer works')
+}
+
+/** Every node up in every node's own cluster status (each up in every other's). */
+async function wholeCluster (t: Test, lab: AllAtOnceContext['lab'], cluster: readonly LabNode[], rootKey: string, when: string): Promise<void> {
+  for (const n of cluster) {
+    const c = createMinkmsClient({ endpoints: [`${n.address}:${n.port}`], apiKey: rootKey, ca: lab.ca.pem })
+    t.teardown(async () => { await c.close() })
+    await lab.waitFor(async () => {
+      const st = await c.clusterStatus().catch(() => undefined)
+      return st !== undefined && Object.keys(st.nodesUp).length === cluster.length && Object.keys(st.nodesDown).length === 0
+    }, { timeoutMs: 30_000, what: `${n.name} to show every node up ${when}` })
+    t.pass(`${n.name} shows every node up ${when}`)
+  }
+}
 
 // ---- issue 11 part 4 (a root API key that changed): checks on the same lab run, kept apart ----
 // After the rolling phase B was rolled back every node is on its old root key again, so the

@@ -111,3 +111,15 @@ t.test('restart: an aborted signal rejects with the abort, not a typed error', a
   t.notOk(err instanceof OsPortError)
   t.ok(err instanceof Error && err.name === 'AbortError')
 })
+
+t.test('restart: an active run that systemd started by itself (NRestarts > 0) is stopped first; a manual one is not', async (t) => {
+  const auto = 'ActiveState=active\nSubState=running\nResult=success\nInvocationID=bb\nNRestarts=3\nMainPID=42\nExecMainStatus=0\nLoadState=loaded\n'
+  const r = scriptedRunner(t)
+    .onRun((a) => a[1] === 'show', { stdout: auto })
+    .onRun((a) => a.includes('stop'), {})
+  await new SystemctlServiceManager({ unit: 'minkms.service', runner: r }).prepareRestart()
+  t.same(r.runs.map((a) => a[1] === 'show' ? 'show' : a[2]), ['show', 'stop'])
+  const manual = scriptedRunner(t).onRun((a) => a[1] === 'show', { stdout: auto.replace('NRestarts=3', 'NRestarts=0') })
+  await new SystemctlServiceManager({ unit: 'minkms.service', runner: manual }).prepareRestart()
+  t.same(manual.runs.map((a) => a[1] === 'show' ? 'show' : a[2]), ['show'], 'nothing to cancel: no stop')
+})

@@ -353,3 +353,53 @@ t.test('rootApiKey: the real agent\'s banner key over mutual TLS, as a Secret; a
   })
   t.match(await rejection(c.rootApiKey(bogus)), { code: 'CRD_AGENT_BAD_ANSWER', message: /not a valid k1:\/k2: API key/ })
 })
+
+t.test('staging against the real agent: stage, status, commitStaged streams to the result, discardStaged', async t => {
+  const { a, node } = await agent(t)
+  const c = clientOf(t)
+  const s = await c.stage(node, spec(1))
+  t.match(s, { revision: 1, plan: { changed: true, restart: true } })
+  t.match(s.changeHash, /^[0-9a-f]{64}$/)
+  t.equal(restarts(a), 0, 'staging restarts nothing')
+  t.match((await c.status(node)).staged, { revision: 1, stagedAt: s.stagedAt, expiresAt: s.expiresAt })
+  const events: ApplyEvent[] = []
+  const r = await c.commitStaged(node, 1, { onEvent: e => events.push(e) })
+  t.match(r, { result: 'changed', revision: 1, restarted: true, verdict: { ok: true } })
+  t.ok(events.some(e => e.step === 'write' && e.status === 'done'), 'progress arrived')
+  t.equal(restarts(a), 1)
+  t.equal((await c.status(node)).staged, undefined)
+
+  t.equal(await c.discardStaged(node), undefined, 'nothing staged')
+  await c.stage(node, { ...spec(2), files: { env: { unset: ['MINIO_KMS_VOLUME'] } } })
+  t.equal(await c.discardStaged(node), 2)
+  t.notOk(a.lines.join('\n').includes(API_KEY.slice(3)), 'no secret in the agent log')
+})
+
+t.test('staging refusals come through as agent codes: not staged, stale, stale revision', async t => {
+  const { a, node } = await agent(t)
+  const c = clientOf(t)
+  t.match(await rejection(c.commitStaged(node, 1)), { code: 'CRD_AGENT_ERROR', agentCode: 'AGT_NOT_STAGED', agentStatus: 409 })
+  await c.stage(node, spec(1))
+  const { writeFile } = await import('node:fs/promises')
+  await writeFile(a.files.env, '# edited\nMINIO_KMS_VOLUME=/x\n')
+  const stale = await rejection(c.commitStaged(node, 1))
+  t.match(stale, { agentCode: 'AGT_STAGED_STALE', agentStatus: 409 })
+  t.ok(isAgentError(stale, 'AGT_STAGED_STALE'))
+  t.equal(restarts(a), 0)
+  await c.apply(node, spec(3))
+  t.match(await rejection(c.stage(node, spec(2))), { agentCode: 'AGT_STALE_REVISION' })
+})
+
+t.test('staging: answers outside the schema are bad answers', async t => {
+  const node = await standIn(t, (req, res) => {
+    const json = (status: number, body: unknown): void => { res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body)) }
+    if (req.url === '/v1/stage' && req.method === 'POST') return json(200, { revision: 1, changeHash: 'x', stagedAt: 1 })
+    if (req.url === '/v1/stage' && req.method === 'DELETE') return json(200, { discarded: 'one' })
+    if (req.url === '/v1/stage/commit') { res.writeHead(200, { 'content-type': 'application/x-ndjson' }).end('{"step":"lock","status":"done","at":1}\n'); return }
+    json(404, {})
+  })
+  const c = clientOf(t)
+  t.match(await rejection(c.stage(node, spec(1))), { code: 'CRD_AGENT_BAD_ANSWER', message: /the staged change does not match the agent API/ })
+  t.match(await rejection(c.discardStaged(node)), { code: 'CRD_AGENT_BAD_ANSWER', message: /the discard does not match/ })
+  t.match(await rejection(c.commitStaged(node, 1)), { code: 'CRD_AGENT_BAD_ANSWER', message: /ended without its result line/ })
+})

@@ -183,6 +183,30 @@ t.test('the timing flags go as the request\'s strategy; a malformed one is refus
   t.equal(c.migrations.calls.length, 2, 'nothing sent')
 })
 
+t.test('--phase-b all-at-once --allow-write-outage go in the request; a mode that is not one is refused with exit 2, nothing sent', async t => {
+  const c = await realCoordinator(t)
+  const ok = await cli(migrateArgs(await adminKeyFile(c), '--dry-run', '--phase-b', 'all-at-once', '--allow-write-outage'), { env: c.env })
+  t.equal(ok.code, 0, ok.stderr)
+  t.match(c.migrations.calls[0]?.request, { phaseB: 'all-at-once', allowWriteOutage: true })
+  const none = await cli(migrateArgs(await adminKeyFile(c), '--dry-run'), { env: c.env })
+  t.equal(none.code, 0, none.stderr)
+  t.match(c.migrations.calls[1]?.request, { phaseB: 'rolling', allowWriteOutage: false }, 'no flag: rolling, no outage accepted')
+  c.migrations.onStart = id => {
+    c.migrations.update(id, { writeOutage: { ms: 2340, from: Date.now(), to: Date.now() + 2340, rolledBack: false } })
+    scriptRun(c.migrations, id, 'succeeded')
+  }
+  const report = join(c.dir, 'report.json')
+  const run = await cli(migrateArgs(await adminKeyFile(c), '--phase-b', 'all-at-once', '--allow-write-outage', '--report', report), { env: c.env })
+  t.equal(run.code, 0, run.stderr)
+  t.match(run.stdout, /phase B removes the local HSM key \(all nodes at once, write outage accepted\)/, 'the mode shown')
+  t.match(run.stdout, /write outage: 2340 ms \(first commit sent .* → writes accepted on every node\)/, 'the window printed')
+  t.match(JSON.parse(await readFile(report, 'utf8')), { phaseB: 'all-at-once', writeOutageMs: 2340 }, 'and in the report')
+  const bad = await cli(migrateArgs(await adminKeyFile(c), '--phase-b', 'sideways'), { env: c.env })
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /--phase-b must be rolling or all-at-once, not "sideways"/)
+  t.equal(c.migrations.calls.length, 3, 'nothing sent')
+})
+
 t.test('the admin key file: missing, empty, world-readable or two lines refused with exit 2 saying what to fix; nothing sent', async t => {
   const c = await realCoordinator(t)
   const cases: Array<[string, string, RegExp]> = [

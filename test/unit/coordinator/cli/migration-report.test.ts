@@ -57,3 +57,11 @@ t.test('aborted and failed are failed; unfinished runs to the last update', asyn
   t.equal(migrationReport(running).durationMs, 50_000)
   t.notOk('message' in migrationReport(migration()), 'no message key when the migration has none')
 })
+
+t.test('an all-at-once phase B: its mode and its write-outage window in the report', async t => {
+  const r = migrationReport(migration({ phaseB: 'all-at-once', writeOutage: { ms: 2340, from: AT + 10_000, to: AT + 12_340, rolledBack: false } }))
+  t.ok(Value.Check(HsmMigrationReportSchema, r), 'matches the schema')
+  t.equal(r.phaseB, 'all-at-once')
+  t.equal(r.writeOutageMs, 2340)
+  t.notOk('writeOutageMs' in migrationReport(migration()), 'no window for a rolling phase B')
+})

@@ -110,6 +110,8 @@ export function harness (t: Test, opts: { nodes?: number, store?: HsmMigrationSt
       keepLocalHsm: false,
       replaceHsm: false,
       removeLocalSealedCopy: false,
+      phaseB: 'rolling',
+      allowWriteOutage: false,
       dryRun: false,
       revealApiKey: false,
       actor: 'alice',

@@ -50,5 +50,6 @@ t.test('the message: what was seen and what to do', async (t) => {
   t.equal(text, 'node1 restarted cleanly but its peers do not accept it: node2 shows node1 (10.77.0.11:7373) down; and its root API key changed ' +
     `(identity ${shortIdentity(oldKey.identity)} → ${shortIdentity(newKey.identity)}): removing the local HSM changes this cluster's identity, ` +
     'so a rolling phase B cannot work; node1 was rolled back and every node still has its local HSM. Keep the local HSM (keepLocalHsm, ' +
-    '--keep-local-hsm) or remove it from every node at once (an all-at-once phase B, with a write outage; keyroll does not offer it yet)')
+    '--keep-local-hsm) or remove it from every node at once: an all-at-once phase B, with a write outage while every node restarts together ' +
+    '(keyroll hsm migrate … --phase-b all-at-once --allow-write-outage; API phaseB: "all-at-once", allowWriteOutage: true)')
 })

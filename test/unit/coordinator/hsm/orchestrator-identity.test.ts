@@ -36,7 +36,7 @@ t.test('the canary\'s root identity changed: halted with the cause and what to d
   t.equal(m.phase, 'B')
   t.match(m.message, /^phase B failed: node1 restarted cleanly but its peers do not accept it: node[23] shows node1 \(.*\) down/)
   t.ok(m.message?.includes(`(identity ${oldKey.identity.slice(0, 11)}… → ${newKey.identity.slice(0, 11)}…)`), m.message ?? '')
-  t.match(m.message, /rolling phase B cannot work; node1 was rolled back and every node still has its local HSM\. Keep the local HSM \(keepLocalHsm, --keep-local-hsm\) or remove it from every node at once \(an all-at-once phase B, with a write outage; keyroll does not offer it yet\)$/)
+  t.match(m.message, /rolling phase B cannot work; node1 was rolled back and every node still has its local HSM\. Keep the local HSM \(keepLocalHsm, --keep-local-hsm\) or remove it from every node at once: an all-at-once phase B, with a write outage while every node restarts together \(keyroll hsm migrate … --phase-b all-at-once --allow-write-outage; API phaseB: "all-at-once", allowWriteOutage: true\)$/)
   t.match(m.nodes[0]?.phases.B?.state, /^(reverted|failed)$/)
   t.same(m.nodes.slice(1).map((n) => n.phases.B?.state), ['skipped', 'skipped'], 'no other node touched in phase B')
   t.same(h.nodes.map((n) => h.agents.node(n).restarts), [3, 1, 1], 'node1: phase A, the canary and its rollback; the others phase A only')

@@ -25,7 +25,7 @@ t.test('a wrong admin key stops at provisioning; no node is touched', async (t) 
   t.equal(m.phase, 'provision')
   t.match(m.message, /provision failed: CRD_HSM_ADMIN_KEY_REFUSED: .*nothing was created/)
   t.same(h.kms.writes(), [])
-  t.notOk(h.agents.calls.some((c) => c.op === 'apply' || c.op === 'preflightExternalKms'), 'no node asked anything but its health')
+  t.notOk(h.agents.calls.some((c) => c.op === 'apply' || c.op === 'stage' || c.op === 'preflightExternalKms'), 'no node asked anything but its health')
 })
 
 t.test('one server down from one node: a warning, and the migration goes on', async (t) => {
@@ -57,7 +57,7 @@ t.test('a node that reaches no server: refused, naming node and servers; no node
   t.equal(m.state, 'failed')
   t.equal(m.phase, 'preflight')
   t.match(m.message, /refused before any node was touched: node node3 cannot use any external server: kms0:7373 \(tls: timeout\), kms1:7373 \(tls: timeout\)/)
-  t.notOk(h.agents.calls.some((c) => c.op === 'apply'))
+  t.notOk(h.agents.calls.some((c) => c.op === 'apply' || c.op === 'stage' || c.op === 'commitStaged'))
   t.equal(m.rollouts.A, undefined)
 })
 
@@ -95,7 +95,7 @@ t.test('an unhealthy node: refused before any node is touched', async (t) => {
   const m = await h.until(migration?.id ?? '', ended)
   t.equal(m.state, 'failed')
   t.match(m.message, /the cluster is not healthy: node1: minkms is not ready/)
-  t.notOk(h.agents.calls.some((c) => c.op === 'apply'))
+  t.notOk(h.agents.calls.some((c) => c.op === 'apply' || c.op === 'stage' || c.op === 'commitStaged'))
 })
 
 t.test('refused at once: a self-sealing server, a busy cluster, removeLocalSealedCopy with keepLocalHsm', async (t) => {
@@ -140,7 +140,7 @@ t.test('a dry run checks everything and stores, creates and applies nothing', as
   t.same(h.kms.writes(), [])
   t.same(await h.store.listMigrations(), [])
   t.same(await h.rollouts.listRollouts(), [])
-  t.notOk(h.agents.calls.some((c) => c.op === 'apply'))
+  t.notOk(h.agents.calls.some((c) => c.op === 'apply' || c.op === 'stage' || c.op === 'commitStaged'))
   t.notOk(JSON.stringify(answer).includes(h.adminKey))
 })
 

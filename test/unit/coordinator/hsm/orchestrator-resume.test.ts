@@ -11,7 +11,8 @@ const restartsOf = (h: Harness): number[] => h.nodes.map((n) => h.agents.node(n)
 t.test('a node failing phase A fails the migration naming it; resume completes, done nodes untouched', async (t) => {
   const h = harness(t)
   sealEverywhere(h)
-  h.agents.script(h.nodes[1]!, 'apply', { outcome: 'rolled-back' })
+  // node2's change was staged while node1 restarted (the engine's stageNext): it fails as its commit.
+  h.agents.script(h.nodes[1]!, 'commitStaged', { outcome: 'rolled-back' })
   const { migration } = await h.hsm.start(h.request({ keepLocalHsm: true }))
   const id = migration?.id ?? ''
   const failed = await h.until(id, ended)
@@ -83,7 +84,7 @@ t.test('phase B\'s plan is made while every sealed copy is checked; a refused ch
   t.equal(checkedWhilePlanning, 3, 'every node\'s sealed copy was asked while phase B was being planned')
   t.equal(m.rollouts.B, undefined, 'no phase B rollout')
   t.equal((await h.rollouts.listRollouts({ cluster: 'c1' })).length, 1, 'phase A\'s rollout only')
-  t.notOk(h.agents.calls.some((c) => c.op === 'apply' && c.revision !== revisionA), 'nothing applied with phase B\'s revision')
+  t.notOk(h.agents.calls.some((c) => (c.op === 'apply' || c.op === 'stage' || c.op === 'commitStaged') && c.revision !== revisionA), 'nothing applied (nor staged) with phase B\'s revision')
   t.same(restartsOf(h), [1, 1, 1])
 })
 

@@ -43,10 +43,11 @@ t.test('start: 201 { migration } + Location; the admin key arrives wrapped, the 
   const call = c.migrations.calls[0]
   t.ok(isSecret(call?.adminKey), 'the admin key is a Secret past the edge')
   t.equal(call?.adminKey?.reveal(), ADMIN_KEY)
-  t.match(call?.request, { cluster: 'c1', enclave: 'keyroll', key: 'minkms-seal', keepLocalHsm: true, replaceHsm: false, removeLocalSealedCopy: false, dryRun: false, revealApiKey: false, strategy: { healthyDeadline: '2m' }, actor: 'bob' })
+  t.match(call?.request, { cluster: 'c1', enclave: 'keyroll', key: 'minkms-seal', keepLocalHsm: true, replaceHsm: false, removeLocalSealedCopy: false, phaseB: 'rolling', allowWriteOutage: false, dryRun: false, revealApiKey: false, strategy: { healthyDeadline: '2m' }, actor: 'bob' })
 
-  const plain = await c.app.inject({ method: 'POST', url: '/v1/hsm-migrations', headers: { ...c.operator, ...JSON_CT }, payload: { ...BODY, cluster: 'c2', adminKey: ADMIN_KEY, revealApiKey: true, replaceHsm: true } })
+  const plain = await c.app.inject({ method: 'POST', url: '/v1/hsm-migrations', headers: { ...c.operator, ...JSON_CT }, payload: { ...BODY, cluster: 'c2', adminKey: ADMIN_KEY, revealApiKey: true, replaceHsm: true, phaseB: 'all-at-once', allowWriteOutage: true } })
   t.equal(plain.statusCode, 201, plain.body)
+  t.match(c.migrations.calls[1]?.request, { phaseB: 'all-at-once', allowWriteOutage: true }, 'the phase B mode passes through')
   t.ok(isSecret(c.migrations.calls[1]?.adminKey), 'a plain admin key is wrapped too')
   t.equal(c.migrations.calls[1]?.adminKey?.reveal(), ADMIN_KEY)
   t.equal(plain.json().apiKey, FAKE_API_KEY, 'revealApiKey: the API key, once')
