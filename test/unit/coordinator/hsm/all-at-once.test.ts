@@ -27,7 +27,7 @@ async function everything (h: Harness, id: string, m: HsmMigration): Promise<str
 }
 
 t.test('every node staged, then committed at once: done, each node judged, the write outage measured', async (t) => {
-  const h = harness(t)
+  const h = harness(t, { engineStaging: false })
   sealEverywhere(h)
   const holds = h.nodes.map(() => held())
   h.nodes.forEach((n, i) => h.agents.script(n, 'commitStaged', { outcome: 'ok', hold: holds[i]?.hold ?? Promise.resolve() }))
@@ -80,7 +80,7 @@ t.test('every node staged, then committed at once: done, each node judged, the w
 })
 
 t.test('refused at once without allowWriteOutage, and with keepLocalHsm: nothing stored, no node asked', async (t) => {
-  const h = harness(t)
+  const h = harness(t, { engineStaging: false })
   await t.rejects(h.hsm.start(h.request({ phaseB: 'all-at-once' })), {
     code: 'CRD_HSM_WRITE_OUTAGE',
     message: /restarts every node together: the cluster accepts no writes, and reads fail, until every node is back .*measures that window.*allowWriteOutage: true \(keyroll hsm migrate … --phase-b all-at-once --allow-write-outage\)/
@@ -92,7 +92,7 @@ t.test('refused at once without allowWriteOutage, and with keepLocalHsm: nothing
 })
 
 t.test('a node refuses the staging: the staged change discarded everywhere, nothing committed', async (t) => {
-  const h = harness(t)
+  const h = harness(t, { engineStaging: false })
   sealEverywhere(h)
   h.agents.script(h.nodes[1]!, 'stage', { fail: 'agent-error', code: 'AGT_CHANGE_CONFLICT', message: 'another change is in progress on this node' })
   const { migration } = await h.hsm.start(h.request(allAtOnce))
@@ -108,7 +108,7 @@ t.test('a node refuses the staging: the staged change discarded everywhere, noth
 })
 
 t.test('one node rolled back by its agent: every other node rolled back with it, the cluster serves again', async (t) => {
-  const h = harness(t)
+  const h = harness(t, { engineStaging: false })
   sealEverywhere(h)
   h.agents.script(h.nodes[1]!, 'commitStaged', { outcome: 'rolled-back' })
   const { migration } = await h.hsm.start(h.request(allAtOnce))
@@ -126,7 +126,7 @@ t.test('one node rolled back by its agent: every other node rolled back with it,
 })
 
 t.test('every node passes its own checks but the cluster as a whole does not serve: all rolled back', async (t) => {
-  const h = harness(t)
+  const h = harness(t, { engineStaging: false })
   sealEverywhere(h)
   const [, node2, node3] = h.nodes as [NodeRef, NodeRef, NodeRef]
   // From node3's run of phase B until its next one, node2 shows node3 down (node3's own gate asks node1).
@@ -147,7 +147,7 @@ t.test('every node passes its own checks but the cluster as a whole does not ser
 })
 
 t.test('the coordinator restarted while committing: every node on phase B and serving → done', async (t) => {
-  const h = harness(t)
+  const h = harness(t, { engineStaging: false })
   sealEverywhere(h)
   const holds = h.nodes.map(() => held())
   h.nodes.forEach((n, i) => h.agents.script(n, 'commitStaged', { outcome: 'ok', hold: holds[i]?.hold ?? Promise.resolve() }))
@@ -168,7 +168,7 @@ t.test('the coordinator restarted while committing: every node on phase B and se
 })
 
 t.test('the coordinator restarted while committing: a node not on phase B → every node rolled back', async (t) => {
-  const h = harness(t)
+  const h = harness(t, { engineStaging: false })
   sealEverywhere(h)
   const holds = h.nodes.map(() => held())
   h.nodes.forEach((n, i) => h.agents.script(n, 'commitStaged', { outcome: i === 2 ? 'rolled-back' : 'ok', hold: holds[i]?.hold ?? Promise.resolve() }))

@@ -57,7 +57,12 @@ export interface Harness {
 
 export const ended = (m: HsmMigration): boolean => ['succeeded', 'failed', 'aborted'].includes(m.state)
 
-export function harness (t: Test, opts: { nodes?: number, store?: HsmMigrationStore, rollouts?: RolloutStore, rootKeys?: (agents: FakeAgentClient, clock: FakeClock) => RootKeyAdopter } = {}): Harness {
+/**
+ * `engineStaging: false`: the phases' rollouts apply every node whole (the engine stages the next
+ * node by default, which turns its apply into commitStaged calls: tests that script commitStaged
+ * for the all-at-once phase B keep phase A's rollout off those scripts).
+ */
+export function harness (t: Test, opts: { nodes?: number, store?: HsmMigrationStore, rollouts?: RolloutStore, engineStaging?: boolean, rootKeys?: (agents: FakeAgentClient, clock: FakeClock) => RootKeyAdopter } = {}): Harness {
   const clock = new FakeClock()
   const cfg = clusterConfig(opts.nodes ?? 3)
   const nodes: NodeRef[] = cfg.nodes.map((n) => ({ cluster: cfg.name, name: n.name, agentUrl: n.agent, minkms: n.minkms }))
@@ -73,7 +78,7 @@ export function harness (t: Test, opts: { nodes?: number, store?: HsmMigrationSt
   let n = 0
   const rootKeys = opts.rootKeys?.(agents, clock)
   const make = (): { engine: Engine & RolloutEngine, hsm: HsmMigrationOrchestrator } => {
-    const engine = createEngine({ store: rollouts, agents, probe, clock, log, sealer: boxSealer(box), fingerprintKey: box.derive('plan fingerprints'), clusters: [cfg], pollMs: 1000, newId: () => `r${++n}` })
+    const engine = createEngine({ store: rollouts, agents, probe, clock, log, sealer: boxSealer(box), fingerprintKey: box.derive('plan fingerprints'), clusters: [cfg], pollMs: 1000, newId: () => `r${++n}`, ...(opts.engineStaging === false ? { staging: false as const } : {}) })
     const hsm = new HsmMigrationOrchestrator({
       store, rollouts: engine, rolloutStore: rollouts, agents, probe, external: externalKmsOver(kms), sealer: boxSealer(box), clock, log, clusters: [cfg], pollMs: 1000, newId: () => `m${++n}`, ...(rootKeys === undefined ? {} : { rootKeys })
     })
