@@ -104,6 +104,7 @@ t.test('derived root identity: a rolling phase B halts after its canary, rolled 
 
   await t.test('the root API key (issue 11 part 4)', async (t) => { await rootKeyChecks(t, lab, kr, node1, oldRoot) })
   await allAtOnce(t, { lab, kr, hm, cluster, request, oldRoot, answers, keys })
+  await t.test('adopting the changed root key (issue 11 part 4)', async (t) => { await adoptionChecks(t, lab, kr, hm, keys['the root API key after the all-at-once phase B'], oldRoot) })
 
   const events = await hm.events(migration.id)
   answers.push(JSON.stringify(events))
@@ -249,4 +250,40 @@ async function rootKeyChecks (t: Test, lab: Awaited<ReturnType<typeof startLab>>
     await agents.close()
   }
   t.notOk((await lab.journal(node1, 'keyroll-agent')).includes(oldRoot), 'the answer reached no agent log')
+}
+
+// After the all-at-once phase B the cluster runs on a new root key; the coordinator used a SysAdmin
+// identity's key, so it adopted nothing. Given the old root key again (as a coordinator configured
+// with the root key would have it), its first root call is refused: it adopts the new key from the
+// banners by itself (no caller knows: a plain rollout's gate passes), shows only its identity, and
+// hands it over once. The final checks above then find the new key in no answer, event, log or the
+// coordinator's state in clear (it is there only sealed).
+async function adoptionChecks (t: Test, lab: Awaited<ReturnType<typeof startLab>>, kr: Awaited<ReturnType<typeof keyrollLab>>, hm: ReturnType<typeof migrationLab>, newRoot: string | undefined, oldRoot: string): Promise<void> {
+  if (newRoot === undefined) {
+    t.comment('not run: the all-at-once phase B did not run')
+    return
+  }
+  const coord = lab.node('coord')
+  const [uid, gid] = (await lab.exec(coord, ['stat', '-c', '%u %g', ADMIN_KEY_FILE])).stdout.trim().split(' ').map(Number)
+  await lab.writeFile(coord, ADMIN_KEY_FILE, `${oldRoot}\n`, { mode: 0o600, ...(uid === undefined ? {} : { uid }), ...(gid === undefined ? {} : { gid }) })
+  await hm.killCoordinator()
+  const nodes = (await kr.call('GET', `/v1/nodes?cluster=${kr.files.cluster}`, undefined, { as: 'viewer' })).json as Array<{ appliedRevision?: number }>
+  // Well above any revision a (possibly older) health view shows: only order matters.
+  const revision = Math.max(...nodes.map((n) => n.appliedRevision ?? 0)) + 1000
+  const rollout = await kr.roll({ revision, files: { config: { set: { 'cache.expiry.any': '5m' } } } }, { minHealthyTime: '0s', healthyDeadline: '30s' })
+  const events = await kr.follow(rollout.id)
+  const end = (await kr.call('GET', `/v1/rollouts/${rollout.id}`, undefined, { as: 'viewer' })).json as { state: string, message?: string }
+  t.equal(end.state, 'succeeded', `a rollout with the old root key configured passes its gates (${end.message ?? ''})`)
+  t.notOk(JSON.stringify(events).includes(newRoot) || JSON.stringify(events).includes(oldRoot), 'no root key in its events')
+  const identity = parseApiKey(newRoot).identity
+  const views = (await kr.call('GET', '/v1/clusters', undefined, { as: 'viewer' })).json as Array<{ name: string, rootKey?: { identity: string } }>
+  t.equal(views.find((c) => c.name === kr.files.cluster)?.rootKey?.identity, identity, 'the view names the adopted key\'s identity')
+  const first = await kr.call('POST', `/v1/clusters/${kr.files.cluster}/root-api-key`)
+  t.equal(first.status, 200)
+  t.ok((first.json as { apiKey?: { $secret?: string } }).apiKey?.$secret === newRoot, 'handed over: the new root key')
+  const again = await kr.call('POST', `/v1/clusters/${kr.files.cluster}/root-api-key`)
+  t.match(again.json, { statusCode: 410, code: 'CRD_ROOT_KEY_HANDED_OVER' }, 'once')
+  const audit = (await kr.call('GET', '/v1/audit', undefined, { as: 'viewer' })).text
+  t.match(audit, /cluster\.root-key\.adopt/, 'the adoption is audited')
+  t.notOk(audit.includes(newRoot), 'without the key')
 }
