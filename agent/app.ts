@@ -15,6 +15,7 @@ import healthRoutes from './routes/health.js'
 import journalRoutes from './routes/journal.js'
 import metricsRoutes from './routes/metrics.js'
 import preflightRoutes from './routes/preflight.js'
+import rootApiKeyRoutes from './routes/root-api-key.js'
 import { ExternalKmsPreflight, type ExternalKmsPreflightPort } from './preflight/external-kms-preflight.js'
 import statusRoutes from './routes/status.js'
 import { createBaseApp, type BaseApp, type TlsMaterial } from '../shared/fastify-base.js'
@@ -74,6 +75,7 @@ export function buildAgentApp (deps: AgentAppDeps): AgentApp {
   app.register(changeRoutes, { core, heartbeatMs, closing, changeDefaults: changeDefaultsOf(config) })
   app.register(journalRoutes, { core, heartbeatMs, closing })
   app.register(metricsRoutes, { core })
+  app.register(rootApiKeyRoutes, { core })
   app.register(preflightRoutes, { preflight: deps.preflight ?? new ExternalKmsPreflight({ node: config.node, configPath: config.files.config.path }) })
   return app
 }

@@ -31,7 +31,8 @@ export const AGENT_CODES = {
   AGT_HTTP_REQUEST_TIMEOUT: { status: 408, meaning: "the client did not send its headers or body within the edge's timeouts (docs/security.md)" },
   AGT_HTTP_HEADERS_TOO_LARGE: { status: 431, meaning: "the request line and headers exceed the parser's limit (16 KiB)" },
   AGT_BODY_TOO_LARGE: { status: 413, meaning: 'the body is larger than the route accepts (1 MiB for plan, apply and stage, 16 KiB elsewhere)' },
-  AGT_CLIENT_NOT_ALLOWED: { status: 403, meaning: "the client certificate chains to `tls.clientCa` but names none of `tls.allowedClients` (e.g. a node's own certificate calling another agent)" }
+  AGT_CLIENT_NOT_ALLOWED: { status: 403, meaning: "the client certificate chains to `tls.clientCa` but names none of `tls.allowedClients` (e.g. a node's own certificate calling another agent)" },
+  AGT_ROOT_KEY_NOT_LOGGED: { status: 404, meaning: "`POST /v1/root-api-key`: minkms is not running, or its current run has not logged its banner's `API Key` line (yet, or it left the journal's newest entries the agent reads); ask again once minkms is up" }
 } as const satisfies Catalogue
 
 /** A code of {@link AGENT_CODES}. */
@@ -49,6 +50,10 @@ export class ClientNotAllowedError extends AgentError {
   constructor (names: readonly string[]) {
     super('AGT_CLIENT_NOT_ALLOWED', `this agent answers only the clients its tls.allowedClients names; this client certificate names ${names.length === 0 ? 'nothing' : names.join(', ')}`)
   }
+}
+/** The current minkms run logged no (usable) `API Key` banner line: nothing to hand over. */
+export class RootKeyNotLoggedError extends AgentError {
+  constructor (detail: string) { super('AGT_ROOT_KEY_NOT_LOGGED', `no root API key to answer: ${detail}`) }
 }
 /** No such route. */
 export class NotFoundError extends AgentError {

@@ -19,6 +19,7 @@ import type { AgentClient } from './ports/agent-client.js'
 import type { ClusterProbe } from './ports/cluster-probe.js'
 import type { HsmMigrationControl } from './ports/hsm-migration-control.js'
 import type { RolloutControl, SlotControl } from './ports/rollout-control.js'
+import type { RootKeyControl } from './ports/root-key-control.js'
 import type { RolloutStore } from './store/rollout-store.js'
 import auditRoutes from './routes/audit.js'
 import clusterRoutes from './routes/clusters.js'
@@ -27,6 +28,7 @@ import healthRoutes, { type CoordinatorReady } from './routes/health.js'
 import hsmMigrationRoutes from './routes/hsm-migrations.js'
 import planRoutes from './routes/plans.js'
 import rolloutRoutes from './routes/rollouts.js'
+import rootKeyRoutes from './routes/root-keys.js'
 import slotRoutes from './routes/slots.js'
 
 /** PEM contents of the files named by `config.tls`. */
@@ -41,6 +43,8 @@ export interface CoordinatorAppDeps {
   slots: SlotControl
   /** HSM migrations (the orchestrator); without it the /v1/hsm-migrations routes do not exist. */
   migrations?: HsmMigrationControl
+  /** Clusters' adopted root API keys; without it the hand-over route does not exist and views show no `rootKey`. */
+  rootKeys?: RootKeyControl
   /** Tokens (auth) and the audit log. */
   store: Pick<RolloutStore, 'tokenByHash' | 'audit'>
   /** Live node health: the agents… */
@@ -123,7 +127,8 @@ export function buildCoordinatorApp (deps: CoordinatorAppDeps, config: Coordinat
       health.warm(configuredNodes).catch(() => {})
     })
   }
-  app.register(clusterRoutes, { config, health, control: deps.control })
+  app.register(clusterRoutes, { config, health, control: deps.control, ...(deps.rootKeys === undefined ? {} : { rootKeys: deps.rootKeys }) })
+  if (deps.rootKeys !== undefined) app.register(rootKeyRoutes, { rootKeys: deps.rootKeys })
   app.register(planRoutes, { control: deps.control })
   app.register(rolloutRoutes, { control: deps.control })
   app.register(eventRoutes, { control: deps.control, heartbeatMs: deps.heartbeatMs ?? HEARTBEAT_MS, closing, onStream: metrics.streams })

@@ -11,17 +11,22 @@ import { HttpAgentClient, readAgentTls } from './agents/http-agent-client.js'
 import { createEngine, boxSealer } from './engine/index.js'
 import { MinkmsClusterProbe } from './gate/minkms-cluster-probe.js'
 import { FileProbeKeyStore, sealedBoxSealer } from './gate/probe-key-store.js'
+import { RootKeyAdoption } from './gate/root-key-adoption.js'
+import { RootKeyHandOver } from './gate/root-key-handover.js'
 import { externalKmsAt } from './hsm/external-kms.js'
 import { HsmMigrationOrchestrator } from './hsm/orchestrator.js'
 import { guardRollouts } from './hsm/rollout-guard.js'
 import { openCoordinatorBox } from './store/coordinator-sealing.js'
 import { SqliteHsmMigrationStore } from './store/sqlite-hsm-migration-store.js'
 import { SqliteRolloutStore } from './store/sqlite-rollout-store.js'
+import { SqliteRootKeyStore } from './store/sqlite-root-key-store.js'
+import { nodeRefs } from './config.js'
+import { Secret } from '../shared/secrets/secret.js'
 import type { CoordinatorAppDeps } from './app.js'
 import type { CoordinatorConfig } from './config-schema.js'
 
 /** Everything the API drives, running, and how to stop it (engine first, then the store). */
-export type CoordinatorParts = Pick<CoordinatorAppDeps, 'control' | 'slots' | 'migrations' | 'store' | 'agents' | 'probe' | 'ready'> & {
+export type CoordinatorParts = Pick<CoordinatorAppDeps, 'control' | 'slots' | 'migrations' | 'rootKeys' | 'store' | 'agents' | 'probe' | 'ready'> & {
   /** Stops the orchestrator and the engine (both resume at the next start) and closes the stores. */
   close: () => Promise<void>
 }
@@ -37,20 +42,39 @@ export type CreateCoordinatorParts = (config: CoordinatorConfig, log: Logger) =>
  * external Key Manager trusting each cluster's `minkms.externalCa`, by default its `minkms.ca`
  * (an external Key Manager whose certificates the cluster's minkms trusts, as the lab's does).
  * The API's RolloutControl refuses a rollout on a cluster whose HSM migration is active.
+ * A cluster whose root API key changed (gate/root-key-adoption.ts) gets its new key adopted and
+ * kept sealed in the same file (SqliteRootKeyStore); the probe's root calls take their key from
+ * the adoption, which falls back to the configured admin key.
  */
 export const createCoordinatorParts: CreateCoordinatorParts = async (config, log) => {
   const box = await openCoordinatorBox(config.stateDir)
   const store = SqliteRolloutStore.inStateDir(config.stateDir)
   let migrations: SqliteHsmMigrationStore | undefined
+  let rootKeyStore: SqliteRootKeyStore | undefined
   try {
     migrations = SqliteHsmMigrationStore.inStateDir(config.stateDir)
+    rootKeyStore = SqliteRootKeyStore.inStateDir(config.stateDir, { seal: (text) => box.sealText(text), open: (sealed) => box.unsealText(sealed, 'adopted root key') })
     const externalCas = new Map(await Promise.all(config.clusters.map(async (c) => [c.name, await readFile(c.minkms.externalCa ?? c.minkms.ca)] as const)))
     const agents = new HttpAgentClient({ tls: await readAgentTls(config.agents) })
+    const adminKeys = new Map(await Promise.all(config.clusters.map(async (c) => [c.name, (await readFile(c.minkms.adminKeyFile, 'utf8')).trim()] as const)))
+    const refs = nodeRefs(config)
+    const adoption = new RootKeyAdoption({
+      agents,
+      store: rootKeyStore,
+      configured: (cluster) => new Secret(adminKeys.get(cluster) ?? ''),
+      nodes: (cluster) => refs.filter((n) => n.cluster === cluster),
+      // A closure: the probe is made below, and adoption is only asked once it exists.
+      verify: async (via, apiKey, opts) => { await probe.checkRootKey(via, apiKey, opts) },
+      clock: systemClock,
+      log: log.child({ component: 'root-key' }),
+      audit: store
+    })
     const probe = new MinkmsClusterProbe({
+      adminKeys: adoption,
       clusters: await Promise.all(config.clusters.map(async (c) => ({
         name: c.name,
         ca: await readFile(c.minkms.ca),
-        adminApiKey: (await readFile(c.minkms.adminKeyFile, 'utf8')).trim(),
+        adminApiKey: adminKeys.get(c.name) ?? '',
         ...(c.minkms.probeEnclave === undefined ? {} : { probeEnclave: c.minkms.probeEnclave }),
         ...(c.minkms.probeKey === undefined ? {} : { probeKey: c.minkms.probeKey })
       }))),
@@ -78,14 +102,17 @@ export const createCoordinatorParts: CreateCoordinatorParts = async (config, log
       sealer: boxSealer(box),
       clock: systemClock,
       log,
-      clusters: config.clusters
+      clusters: config.clusters,
+      rootKeys: adoption
     })
     await hsmMigrations.resumeAll()
     const hsmStore = migrations
+    const rootKeys = rootKeyStore
     let closed = false
     return {
       control: guardRollouts(engine, hsmStore),
       migrations: hsmMigrations,
+      rootKeys: new RootKeyHandOver({ store: rootKeys, audit: store, clock: systemClock, clusters: config.clusters.map((c) => c.name) }),
       slots: engine,
       store,
       agents,
@@ -100,11 +127,13 @@ export const createCoordinatorParts: CreateCoordinatorParts = async (config, log
         await engine.close()
         await Promise.allSettled([agents.close(), probe.close()])
         await hsmStore.close()
+        await rootKeys.close()
         await store.close()
       }
     }
   } catch (err) {
     await migrations?.close()
+    await rootKeyStore?.close()
     await store.close()
     throw err
   }

@@ -31,7 +31,9 @@ export const COORDINATOR_CODES = {
   CRD_HTTP_REQUEST_TIMEOUT: { status: 408, meaning: "the client did not send its headers or body within the edge's timeouts (docs/security.md)" },
   CRD_HTTP_HEADERS_TOO_LARGE: { status: 431, meaning: "the request line and headers exceed the parser's limit (16 KiB)" },
   CRD_BODY_TOO_LARGE: { status: 413, meaning: 'the body is larger than the route accepts (a change plus 64 KiB for plans and rollouts, 16 KiB elsewhere)' },
-  CRD_BAD_INPUT: { status: 400, meaning: 'a request the schema allows but that cannot be served as sent (a YAML change without `?cluster=`, a token name that is not a name)' }
+  CRD_BAD_INPUT: { status: 400, meaning: 'a request the schema allows but that cannot be served as sent (a YAML change without `?cluster=`, a token name that is not a name)' },
+  CRD_ROOT_KEY_NONE: { status: 404, meaning: 'the cluster\'s root API key did not change (the coordinator adopted none): its root key is the one the operator configured (`minkms.adminKeyFile`)' },
+  CRD_ROOT_KEY_HANDED_OVER: { status: 410, meaning: 'the cluster\'s adopted root API key was handed over before (it is handed over once); the message says when: look in the file it was saved to' }
 } as const satisfies Catalogue
 
 /** A code of {@link COORDINATOR_CODES}. */

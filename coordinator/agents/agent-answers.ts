@@ -9,6 +9,7 @@ import { ApplyEventSchema, ApplyResultLineSchema, PlanResultSchema, StreamErrorL
 import { ErrorBodySchema, type ErrorBody } from '../../shared/schemas/errors.js'
 import { JournalEntrySchema } from '../../shared/schemas/journal.js'
 import { ExternalKmsPreflightResultSchema } from '../../shared/schemas/preflight.js'
+import { RootApiKeyAnswerSchema } from '../../shared/schemas/root-api-key.js'
 import { DiscardStagedSchema, StagedChangeSchema } from '../../shared/schemas/staged.js'
 import { AgentBadAnswerError } from './agent-call-errors.js'
 
@@ -44,7 +45,8 @@ export const answers = {
   journalEntry: check(JournalEntrySchema),
   preflight: check(ExternalKmsPreflightResultSchema),
   staged: check(StagedChangeSchema),
-  discarded: check(DiscardStagedSchema)
+  discarded: check(DiscardStagedSchema),
+  rootApiKey: check(RootApiKeyAnswerSchema)
 }
 
 /** Parses one JSON text (a body or a stream line), or throws AgentBadAnswerError naming `what`. */

@@ -9,21 +9,23 @@
 // call assertNoPendingScripts() at teardown (an unused script is a call the engine did not make).
 import type { ChangeSpec, RestartPolicy } from '../../shared/change/schema.js'
 import type { Clock } from '../../shared/clock.js'
-import { MINKMS_READY } from '../../shared/minkms/journal-lines.js'
+import { MINKMS_READY, rootApiKeyOfLine, withSafeApiKey } from '../../shared/minkms/journal-lines.js'
+import { parseApiKey } from '../../shared/minkms/keys.js'
+import { Secret } from '../../shared/secrets/secret.js'
 import type { AgentStatus } from '../../shared/schemas/agent-status.js'
 import type { ApplyEvent, ApplyResult, ApplyStep, PlanResult } from '../../shared/schemas/apply.js'
 import type { JournalEntry } from '../../shared/schemas/journal.js'
 import type { ExternalKmsPreflightRequest, ExternalKmsPreflightResult } from '../../shared/schemas/preflight.js'
 import type { StagedChange } from '../../shared/schemas/staged.js'
 import type { Verdict } from '../../shared/schemas/verdict.js'
-import type { AgentClient, AgentPreflightClient, AgentStagingClient, StreamOptions } from '../ports/agent-client.js'
+import type { AgentClient, AgentPreflightClient, AgentRootKeyClient, AgentStagingClient, NodeRootApiKey, StreamOptions } from '../ports/agent-client.js'
 import type { NodeRef } from '../ports/node-ref.js'
 import { createHash } from 'node:crypto'
 import { AgentAnsweredError, AgentBadAnswerError, AgentUnreachableError } from './agent-call-errors.js'
 
 /** The calls of the port. */
 export type AgentOp = 'status' | 'ready' | 'plan' | 'apply' | 'rollback' | 'journalCursor' | 'journalTail' | 'followJournal' | 'preflightExternalKms' |
-  'stage' | 'commitStaged' | 'discardStaged'
+  'stage' | 'commitStaged' | 'discardStaged' | 'rootApiKey'
 
 /** How an apply or rollback that gets past its checks ends. */
 export type FakeOutcome =
@@ -91,7 +93,7 @@ interface NodeState {
 const STEPS: ApplyStep[] = ['lock', 'plan', 'backup', 'validate', 'write', 'restart', 'verify', 'commit']
 
 /** Nodes in memory behind the AgentClient port. */
-export class FakeAgentClient implements AgentClient, AgentPreflightClient, AgentStagingClient {
+export class FakeAgentClient implements AgentClient, AgentPreflightClient, AgentStagingClient, AgentRootKeyClient {
   /** Every call, in order. */
   readonly calls: FakeAgentCall[] = []
   readonly #clock: Clock
@@ -104,9 +106,13 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient, Agent
 
   /**
    * Lines each new run of a node logs right after `Starting server instance...`, by node name
-   * (e.g. a banner's `API Key` line in the safe form the agent serves it); asked once per restart.
+   * (e.g. a banner's `API Key` line, in clear as minkms logs it or in the safe form); asked once
+   * per restart. Like the agent, the journal calls serve an `API Key` line in its safe form.
    */
   readonly runLines = new Map<string, () => string[]>()
+
+  /** Root API keys answered by rootApiKey() for a node whose current run logged none in clear, by node name. */
+  readonly rootKeys = new Map<string, string>()
 
   /** Adds a node (keyed by cluster and name). */
   addNode (ref: NodeRef, init: FakeNodeInit = {}): this {
@@ -300,6 +306,19 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient, Agent
     return { node: n.ref.name, ok: reachable === servers.length, reachable, trust: { source: 'system' }, servers }
   }
 
+  /**
+   * The current run's banner key in clear (its last `API Key` line), else the key set in
+   * `rootKeys`, else the agent's 404 AGT_ROOT_KEY_NOT_LOGGED.
+   */
+  async rootApiKey (node: NodeRef): Promise<NodeRootApiKey> {
+    const n = await this.#call(node, 'rootApiKey')
+    let key: string | undefined
+    for (const e of n.journal) if (e.invocationId === n.invocationId) key = rootApiKeyOfLine(e.message) ?? key
+    key ??= this.rootKeys.get(n.ref.name)
+    if (key === undefined) throw agentError(n, 'AGT_ROOT_KEY_NOT_LOGGED', `no root API key to answer: the current run (InvocationID ${n.invocationId}) has not logged its banner's API Key line`, 404)
+    return { invocationId: n.invocationId, identity: parseApiKey(key).identity, apiKey: new Secret(key) }
+  }
+
   async journalCursor (node: NodeRef): Promise<string | undefined> {
     const n = await this.#call(node, 'journalCursor')
     return n.journal.at(-1)?.cursor
@@ -307,7 +326,7 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient, Agent
 
   async journalTail (node: NodeRef, opts: { limit: number }): Promise<JournalEntry[]> {
     const n = await this.#call(node, 'journalTail')
-    return n.journal.slice(-opts.limit)
+    return n.journal.slice(-opts.limit).map(safe)
   }
 
   async followJournal (node: NodeRef, opts: { after?: string, signal: AbortSignal, onEntry: (e: JournalEntry) => void }): Promise<void> {
@@ -317,7 +336,7 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient, Agent
     while (!opts.signal.aborted) {
       while (next < n.journal.length) {
         const e = n.journal[next++]
-        if (e !== undefined) opts.onEntry(e)
+        if (e !== undefined) opts.onEntry(safe(e))
         if (opts.signal.aborted) return
       }
       await new Promise<void>((resolve) => {
@@ -467,6 +486,12 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient, Agent
 
 const READY_LINE = '=> Server is up and running...'
 const FATAL_LINE = '2026-01-01 00:00:00 FATAL kms: scripted failure'
+
+/** An entry as the agent serves it: the banner's API key in its safe form. */
+function safe (e: JournalEntry): JournalEntry {
+  const message = withSafeApiKey(e.message)
+  return message === e.message ? e : { ...e, message }
+}
 
 function key (ref: NodeRef): string {
   return `${ref.cluster}/${ref.name}`

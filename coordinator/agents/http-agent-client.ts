@@ -22,9 +22,11 @@ import type { ApplyResult, PlanResult } from '../../shared/schemas/apply.js'
 import type { JournalEntry } from '../../shared/schemas/journal.js'
 import type { ExternalKmsPreflightRequest, ExternalKmsPreflightResult } from '../../shared/schemas/preflight.js'
 import type { StagedChange } from '../../shared/schemas/staged.js'
-import type { AgentClient, AgentPreflightClient, AgentStagingClient, StreamOptions } from '../ports/agent-client.js'
+import type { AgentClient, AgentPreflightClient, AgentRootKeyClient, AgentStagingClient, NodeRootApiKey, StreamOptions } from '../ports/agent-client.js'
 import type { NodeRef } from '../ports/node-ref.js'
 import { tlsConnectMaterial } from '../../shared/tls-context.js'
+import { parseApiKey } from '../../shared/minkms/keys.js'
+import { Secret } from '../../shared/secrets/secret.js'
 import { AgentAnsweredError, AgentBadAnswerError, AgentUnreachableError } from './agent-call-errors.js'
 import { answers, errorBodyOf, parseJson } from './agent-answers.js'
 
@@ -85,7 +87,7 @@ export async function readAgentTls (files: { ca: string, cert: string, key: stri
 }
 
 /** Every node's agent through one connection pool. Safe for concurrent use; close() when done. */
-export class HttpAgentClient implements AgentClient, AgentPreflightClient, AgentStagingClient {
+export class HttpAgentClient implements AgentClient, AgentPreflightClient, AgentStagingClient, AgentRootKeyClient {
   readonly #dispatcher: Agent
   readonly #requestTimeoutMs: number
   readonly #streamIdleMs: number
@@ -160,6 +162,25 @@ export class HttpAgentClient implements AgentClient, AgentPreflightClient, Agent
     const timeoutMs = Math.max(this.#requestTimeoutMs, 4 * (req.timeoutMs ?? 5_000) + 5_000)
     const res = await this.#send(node, { method: 'POST', path: '/v1/preflight/external-kms', body, signal: opts.signal, stream: false, timeoutMs })
     return answers.preflight(node.name, 'the preflight', await this.#json(node, res, [200], opts.signal))
+  }
+
+  /**
+   * POST /v1/root-api-key. The key becomes a Secret as soon as the answer is checked; an answer
+   * whose key does not parse, or names another identity than the answer says, is a bad answer
+   * (the message names neither key nor text).
+   */
+  async rootApiKey (node: NodeRef, opts: { signal?: AbortSignal } = {}): Promise<NodeRootApiKey> {
+    const res = await this.#send(node, { method: 'POST', path: '/v1/root-api-key', body: '{}', signal: opts.signal, stream: false })
+    const a = answers.rootApiKey(node.name, 'the root API key', await this.#json(node, res, [200], opts.signal))
+    const apiKey = new Secret(a.apiKey.$secret)
+    let identity: string
+    try {
+      identity = parseApiKey(apiKey.reveal()).identity
+    } catch {
+      throw new AgentBadAnswerError(node.name, 'the root API key it answered is not a valid k1:/k2: API key')
+    }
+    if (identity !== a.identity) throw new AgentBadAnswerError(node.name, `the root API key it answered has identity ${identity}, not the ${a.identity} it named`)
+    return { invocationId: a.invocationId, identity, apiKey }
   }
 
   /**

@@ -47,6 +47,15 @@ export function printClusters (io: CliIo, clusters: readonly ClusterView[]): voi
       `${c.nodes.length - sick.length}/${c.nodes.length} healthy`, c.activeRollout ?? '-'])
   }
   out(io, table(rows))
+  // A cluster whose root key changed with its HSM: which key the coordinator now uses, and whether it was handed over.
+  for (const c of clusters) {
+    const k = c.rootKey
+    if (k === undefined) continue
+    const handed = k.handedOverAt === undefined
+      ? `not handed over yet: keyroll cluster root-key ${c.name} --out FILE`
+      : `handed over at ${new Date(k.handedOverAt).toISOString()}`
+    out(io, `${c.name}: its root API key changed; the coordinator adopted ${k.identity} at ${new Date(k.adoptedAt).toISOString()} (${handed})`)
+  }
 }
 
 export function printNodes (io: CliIo, nodes: readonly NodeHealth[]): void {

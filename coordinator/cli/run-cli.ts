@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from 'commander'
 import { apiCommands } from './api-commands.js'
 import { hsmCommands } from './hsm-commands.js'
 import { pkiAddAgent, pkiInit } from './pki-commands.js'
+import { clusterRootKey } from './root-key-commands.js'
 import { auditVerify, tokenCreate, tokenRevoke } from './store-commands.js'
 import { EXIT, type CliDeps, type CliIo } from './types.js'
 
@@ -42,6 +43,12 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
     .requiredOption('-f, --file <file>', 'change spec, YAML or JSON (.json)')
     .requiredOption('--cluster <name>', 'the cluster')
     .action(set(api.plan))
+
+  const cluster = applyExit(program.command('cluster').description('one cluster'))
+  client(cluster.command('root-key').description('write the cluster\'s new root API key (adopted when its root key changed with its HSM) to a new 0600 file; handed over once'))
+    .argument('<cluster>', 'the cluster')
+    .requiredOption('--out <file>', 'a new file (mode 0600) for the key; it is never printed')
+    .action(set(async (name: string, o: { out: string }) => await clusterRootKey(io, deps, { ...o, cluster: name })))
 
   const rollout = applyExit(program.command('rollout').description('start, follow and steer rollouts'))
   client(rollout.command('start').description('start a rollout of a planned change'))

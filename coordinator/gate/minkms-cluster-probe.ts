@@ -3,7 +3,11 @@
 // client's failover between endpoints would otherwise answer for a node from another one.
 //
 // Who asks what. Health needs no identity. The cluster status is a root command, asked with the
-// cluster's admin API key (config `clusters[].minkms.adminKeyFile`), which also provisions. The
+// cluster's admin API key (config `clusters[].minkms.adminKeyFile`), which also provisions. When an
+// AdminKeySource is given (gate/root-key-adoption.ts), root calls take their key from it instead:
+// the cluster's adopted root key once its root key changed, else the configured one; a root call
+// minkms refuses (401/403) asks it to adopt once and, when it adopted another key, is sent once
+// more with that key, so no caller has to know the key changed. The
 // client round trip uses the probe identity: an API key made here, kept sealed in the
 // ProbeKeyStore, of which only the `h1:` identity is sent to minkms; it is an Admin of the probe
 // enclave only (an enclave Admin may use the enclave's keys; the enclave holds nothing but the
@@ -13,11 +17,13 @@
 // reason and its request runs out in the background within the client's timeout.
 import { randomBytes } from 'node:crypto'
 import { createMinkmsClient, type MinkmsClient } from '../../shared/minkms/client.js'
-import { isAlreadyExists, isUnreachable } from '../../shared/minkms/errors.js'
+import { isAlreadyExists, isMinkmsError, isUnreachable } from '../../shared/minkms/errors.js'
 import { generateApiKey, parseApiKey } from '../../shared/minkms/keys.js'
 import type { ClusterHsmAdmin, ClusterProbe, HsmStatus, MemberView } from '../ports/cluster-probe.js'
 import type { NodeRef } from '../ports/node-ref.js'
+import type { Secret } from '../../shared/secrets/secret.js'
 import type { ProbeKeyStore } from './probe-key-store.js'
+import type { AdminKeySource } from './root-key-adoption.js'
 import { MinkmsProbeError, MinkmsUnreachableProbeError } from './probe-errors.js'
 
 /** Default name of the probe enclave and of the probe key in it. */
@@ -40,6 +46,8 @@ export interface MinkmsClusterProbeOptions {
   keys: ProbeKeyStore
   /** Per-request timeout (connect, headers, body), ms (default 5 000). */
   timeoutMs?: number
+  /** Where root calls take their key (default: each cluster's `adminApiKey`, never another). */
+  adminKeys?: AdminKeySource
 }
 
 type Who = 'anonymous' | 'admin' | 'probe'
@@ -50,8 +58,10 @@ export class MinkmsClusterProbe implements ClusterProbe, ClusterHsmAdmin {
   readonly #keys: ProbeKeyStore
   readonly #timeoutMs: number
   readonly #clients = new Map<string, MinkmsClient>()
+  readonly #adminKeys: AdminKeySource | undefined
 
   constructor (opts: MinkmsClusterProbeOptions) {
+    this.#adminKeys = opts.adminKeys
     for (const c of opts.clusters) {
       // Fails here, at start, for a malformed admin key; the message never holds the key.
       parseApiKey(c.adminApiKey)
@@ -67,8 +77,7 @@ export class MinkmsClusterProbe implements ClusterProbe, ClusterHsmAdmin {
   }
 
   async members (via: NodeRef, opts: { signal?: AbortSignal } = {}): Promise<MemberView[]> {
-    const client = this.#client(via, 'admin', this.#cluster(via.cluster).adminApiKey)
-    const status = await this.#ask(via, 'cluster status', opts.signal, async () => await client.clusterStatus())
+    const status = await this.#root(via, 'cluster status', opts.signal, async (client) => await client.clusterStatus())
     const members: Array<MemberView & { id: number }> = [
       ...Object.entries(status.nodesUp).map(([id, s]) => ({ id: Number(id), endpoint: s.host, up: true })),
       ...Object.entries(status.nodesDown).map(([id, host]) => ({ id: Number(id), endpoint: host, up: false }))
@@ -79,8 +88,7 @@ export class MinkmsClusterProbe implements ClusterProbe, ClusterHsmAdmin {
   // The node's own entry of the cluster status, found by its endpoint as minkms names it (the
   // same matching as `members`): the answer of the node itself, not of another member.
   async hsmStatus (node: NodeRef, opts: { signal?: AbortSignal } = {}): Promise<HsmStatus> {
-    const client = this.#client(node, 'admin', this.#cluster(node.cluster).adminApiKey)
-    const status = await this.#ask(node, 'HSM status', opts.signal, async () => await client.clusterStatus())
+    const status = await this.#root(node, 'HSM status', opts.signal, async (client) => await client.clusterStatus())
     const own = Object.values(status.nodesUp).find((s) => s.host === node.minkms)
     if (own === undefined) {
       const hosts = [...Object.values(status.nodesUp).map((s) => s.host), ...Object.values(status.nodesDown).map((h) => `${h} (down)`)]
@@ -90,8 +98,7 @@ export class MinkmsClusterProbe implements ClusterProbe, ClusterHsmAdmin {
   }
 
   async removeHsm (via: NodeRef, name: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    const client = this.#client(via, 'admin', this.#cluster(via.cluster).adminApiKey)
-    await this.#ask(via, `CLUSTER:REMOVEHSM ${name}`, opts.signal, async () => { await client.removeHsm(name) })
+    await this.#root(via, `CLUSTER:REMOVEHSM ${name}`, opts.signal, async (client) => { await client.removeHsm(name) })
   }
 
   async clientRoundTrip (node: NodeRef, opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -119,12 +126,25 @@ export class MinkmsClusterProbe implements ClusterProbe, ClusterHsmAdmin {
       await this.#keys.put(c.name, apiKey)
     }
     const identity = parseApiKey(apiKey).identity
-    const admin = this.#client(via, 'admin', c.adminApiKey)
-    await this.#ask(via, 'provisioning', opts.signal, async () => {
+    await this.#root(via, 'provisioning', opts.signal, async (admin) => {
       await existing(admin.createEnclave(enclave))
       await existing(admin.createIdentity(enclave, { identity, privilege: 'Admin', tags: { 'created-by': 'keyroll-coordinator' } }))
       await existing(admin.createKey(enclave, key))
     })
+  }
+
+  /**
+   * A root call (the cluster status) through `via` with `apiKey`, on a connection of its own that
+   * is closed after: resolves when minkms takes the key as root. Root key adoption checks a key
+   * with it before adopting it.
+   */
+  async checkRootKey (via: NodeRef, apiKey: Secret, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const client = createMinkmsClient({ endpoints: [via.minkms], ca: this.#cluster(via.cluster).ca, timeoutMs: this.#timeoutMs, apiKey: apiKey.reveal() })
+    try {
+      await this.#ask(via, 'root key check', opts.signal, async () => { await client.clusterStatus() })
+    } finally {
+      await client.close()
+    }
   }
 
   /** Closes every connection. */
@@ -157,6 +177,30 @@ export class MinkmsClusterProbe implements ClusterProbe, ClusterHsmAdmin {
     return client
   }
 
+  /** The key of the cluster's root calls now: the AdminKeySource's, else the configured one. */
+  async #adminKey (cluster: string): Promise<string> {
+    const c = this.#cluster(cluster)
+    return this.#adminKeys === undefined ? c.adminApiKey : (await this.#adminKeys.current(cluster)).reveal()
+  }
+
+  /**
+   * A root call through `via`. Refused as root (401/403) with an AdminKeySource: it is asked once
+   * to adopt the cluster's changed key; when it did, the call is sent once more with the new key.
+   */
+  async #root<T> (via: NodeRef, what: string, signal: AbortSignal | undefined, run: (client: MinkmsClient) => Promise<T>): Promise<T> {
+    return await this.#ask(via, what, signal, async () => {
+      const first = await this.#adminKey(via.cluster)
+      try {
+        return await run(this.#client(via, 'admin', first))
+      } catch (err) {
+        if (this.#adminKeys === undefined || !isRootRefusal(err) || !(await this.#adminKeys.refused(via.cluster))) throw err
+        const next = await this.#adminKey(via.cluster)
+        if (next === first) throw err
+        return await run(this.#client(via, 'admin', next))
+      }
+    })
+  }
+
   /** Runs one probe, mapping the minkms client's errors to the gate's, and honouring `signal`. */
   async #ask<T> (node: NodeRef, what: string, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
     signal?.throwIfAborted()
@@ -172,6 +216,11 @@ export class MinkmsClusterProbe implements ClusterProbe, ClusterHsmAdmin {
       call.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
     })
   }
+}
+
+/** minkms refused the caller (401, 403): for a root call, the key is not (or no longer) root. */
+function isRootRefusal (err: unknown): boolean {
+  return isMinkmsError(err) && (err.statusCode === 401 || err.statusCode === 403)
 }
 
 function names (c: ProbeCluster): { enclave: string, key: string } {

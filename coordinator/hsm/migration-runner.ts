@@ -36,6 +36,11 @@ import type { Sealer } from '../engine/sealer.js'
 import { resolveStrategy } from '../engine/strategy.js'
 import { runAllAtOnceB } from './all-at-once-phase-b.js'
 
+/** What the runner asks after phase B: adopt the cluster's root API key if it changed (identities only come back). */
+export interface RootKeyAdopter {
+  adopt (cluster: string, opts?: { nodes?: readonly NodeRef[], signal?: AbortSignal }): Promise<{ changed: boolean, from: string, to: string, reason?: string }>
+}
+
 /** What a runner needs (the orchestrator hands in its own). */
 export interface RunnerDeps {
   store: HsmMigrationStore
@@ -52,6 +57,7 @@ export interface RunnerDeps {
   preflightTimeoutMs?: number
   /** The agents' staging calls (the all-at-once phase B); absent when the agent client has none. */
   staging?: AgentStagingClient
+  rootKeys?: RootKeyAdopter
 }
 
 const TERMINAL_ROLLOUT = new Set(['succeeded', 'failed', 'aborted', 'reverted'])
@@ -135,7 +141,7 @@ export class MigrationRunner {
     return await next
   }
 
-  async event (type: 'migration' | 'provision' | 'preflight' | 'phase' | 'info', message: string, data?: unknown): Promise<void> {
+  async event (type: 'migration' | 'provision' | 'preflight' | 'phase' | 'info' | 'root-key', message: string, data?: unknown): Promise<void> {
     await this.#d.events.append(this.#m.id, {
       at: this.#d.clock.now(), type, message, phase: this.#m.phase, ...(data === undefined ? {} : { data })
     }, this.#secretList())
@@ -256,6 +262,7 @@ export class MigrationRunner {
       return undefined
     }
     if (phase === 'A') return await this.#afterA()
+    await this.#adoptRootKey()
     return this.#m.removeLocalSealedCopy ? 'cleanup' : 'done'
   }
 
@@ -290,7 +297,31 @@ export class MigrationRunner {
       healthyDeadlineMs: resolveStrategy(this.#work.strategy).healthyDeadlineMs
     })
     if (!done) return undefined
+    await this.#adoptRootKey()
     return this.#m.removeLocalSealedCopy ? 'cleanup' : 'done'
+  }
+
+  /**
+   * After phase B every node runs without the local HSM: if minkms derives its root API key from
+   * the HSM, the cluster's root key changed with it. The coordinator adopts the new one (kept
+   * sealed; its root calls use it) and the event names the identities only. Never fails the
+   * migration: the probe adopts on its own when a root call is refused, and the answer says why.
+   */
+  async #adoptRootKey (): Promise<void> {
+    if (this.#d.rootKeys === undefined) return
+    let r: Awaited<ReturnType<RootKeyAdopter['adopt']>>
+    try {
+      r = await this.#d.rootKeys.adopt(this.#m.cluster, { nodes: this.#nodes, signal: this.#stop.signal })
+    } catch (err) {
+      this.#checkStop()
+      await this.event('root-key', `could not look at the cluster's root API key after phase B: ${errorText(err)}`)
+      return
+    }
+    if (r.changed) {
+      await this.event('root-key', `the cluster's root API key changed (${shortIdentity(r.from)} → ${shortIdentity(r.to)}); the coordinator keeps it sealed and uses it for its own cluster calls; hand it over with \`keyroll cluster root-key ${this.#m.cluster} --out FILE\``, { from: r.from, to: r.to })
+    } else if (r.reason !== undefined) {
+      await this.event('root-key', `the cluster's root API key was not adopted: ${r.reason}`, { from: r.from })
+    }
   }
 
   /**

@@ -25,7 +25,7 @@ import type { RolloutStore } from '../store/rollout-store.js'
 import { dryRun } from './dry-run.js'
 import type { ExternalKmsAccess } from './external-kms.js'
 import { MigrationEventLog } from './migration-event-log.js'
-import { MigrationRunner, type RunnerDeps } from './migration-runner.js'
+import { MigrationRunner, type RootKeyAdopter, type RunnerDeps } from './migration-runner.js'
 import { openSecrets, sealSecrets } from './migration-secrets.js'
 import { checkPhaseBMode, stagingOf } from './phase-b-mode.js'
 import { selfSealingServers } from './self-seal.js'
@@ -44,6 +44,8 @@ export interface HsmOrchestratorOptions {
   clock: Clock
   log: Logger
   clusters: readonly ClusterConfig[]
+  /** Adopts a cluster's root API key that changed with phase B (gate/root-key-adoption.ts); without it nothing is adopted after phase B. */
+  rootKeys?: RootKeyAdopter
   /** Pause between looks at a phase's rollout when no event woke the runner (default 2 s). */
   pollMs?: number
   /** Per-request timeout of each node's preflight calls, ms (the agent's default when absent). */
@@ -78,6 +80,7 @@ export class HsmMigrationOrchestrator implements HsmMigrationControl {
       log,
       pollMs: o.pollMs ?? 2000,
       ...(staging === undefined ? {} : { staging }),
+      ...(o.rootKeys === undefined ? {} : { rootKeys: o.rootKeys }),
       ...(o.preflightTimeoutMs === undefined ? {} : { preflightTimeoutMs: o.preflightTimeoutMs })
     }
   }

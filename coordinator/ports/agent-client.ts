@@ -8,6 +8,7 @@ import type { ApplyEvent, ApplyResult, PlanResult } from '../../shared/schemas/a
 import type { JournalEntry } from '../../shared/schemas/journal.js'
 import type { ExternalKmsPreflightRequest, ExternalKmsPreflightResult } from '../../shared/schemas/preflight.js'
 import type { StagedChange } from '../../shared/schemas/staged.js'
+import type { Secret } from '../../shared/secrets/secret.js'
 import type { NodeRef } from './node-ref.js'
 
 /** Options of a call that streams progress. */
@@ -80,4 +81,28 @@ export interface AgentStagingClient {
   commitStaged (node: NodeRef, revision: number, opts?: StreamOptions): Promise<ApplyResult>
   /** DELETE /v1/stage: drops the staged change, if any; answers the revision dropped (undefined: none). */
   discardStaged (node: NodeRef, opts?: { signal?: AbortSignal }): Promise<number | undefined>
+}
+
+/** A node's root API key as its agent read it from the current minkms run's banner. */
+export interface NodeRootApiKey {
+  /** InvocationID of the run whose banner logged it. */
+  readonly invocationId: string
+  /** Its `h1:` identity (not secret). */
+  readonly identity: string
+  /** The key: a Secret from the moment it is read, never a plain string in a view. */
+  readonly apiKey: Secret
+}
+
+/**
+ * What the coordinator asks when a cluster's root API key changed (coordinator/gate/
+ * root-key-adoption.ts): a port of its own, like AgentPreflightClient, so nothing else depends on
+ * the one call that carries a key in clear. Both implementations of AgentClient implement it.
+ */
+export interface AgentRootKeyClient {
+  /**
+   * POST /v1/root-api-key: the root API key of the node's current minkms run, from its banner.
+   * Rejects with a CRD_AGENT_* coded error like every AgentClient call; a run that logged none
+   * (yet) is the agent's AGT_ROOT_KEY_NOT_LOGGED (404).
+   */
+  rootApiKey (node: NodeRef, opts?: { signal?: AbortSignal }): Promise<NodeRootApiKey>
 }

@@ -13,6 +13,7 @@ import { nodeRefs } from '../config.js'
 import { NotFoundError } from '../errors.js'
 import type { NodeHealthCache } from '../node-health-cache.js'
 import type { RolloutControl } from '../ports/rollout-control.js'
+import type { RootKeyControl } from '../ports/root-key-control.js'
 import { ClusterName } from './params.js'
 
 /** Options of the cluster routes. */
@@ -20,9 +21,11 @@ export interface ClusterRoutesOptions {
   config: CoordinatorConfig
   health: Pick<NodeHealthCache, 'getMany'>
   control: Pick<RolloutControl, 'list'>
+  /** A cluster's adopted root key (its identity and times): shown as `rootKey` when there is one. */
+  rootKeys?: Pick<RootKeyControl, 'view'>
 }
 
-const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = async (app, { config, health, control }) => {
+const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = async (app, { config, health, control, rootKeys }) => {
   const all = nodeRefs(config)
 
   app.get('/v1/clusters', {
@@ -33,7 +36,12 @@ const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = async (ap
     const active = new Map<string, string>()
     // list() is newest first: the first non-terminal one per cluster is the active one.
     for (const r of rollouts) if (!TERMINAL_ROLLOUT_STATES.includes(r.state) && !active.has(r.cluster)) active.set(r.cluster, r.id)
-    return clusterViews(config.clusters.map(c => c.name), nodes, c => active.get(c))
+    const views = clusterViews(config.clusters.map(c => c.name), nodes, c => active.get(c))
+    if (rootKeys === undefined) return views
+    return await Promise.all(views.map(async (v) => {
+      const rootKey = await rootKeys.view(v.name)
+      return rootKey === undefined ? v : { ...v, rootKey }
+    }))
   })
 
   app.get('/v1/nodes', {

@@ -106,6 +106,22 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (migration_id, idx)
       ) STRICT, WITHOUT ROWID;
     `
+  },
+  {
+    version: 3,
+    name: 'cluster root keys',
+    // The root API key the coordinator adopted for a cluster whose root key changed (the HSM
+    // migration's phase B, when minkms derives it from the HSM): one row per cluster, the key
+    // sealed with coordinator.key, handed to the operator once (handed_over_at).
+    sql: `
+      CREATE TABLE cluster_root_keys (
+        cluster TEXT PRIMARY KEY,
+        identity TEXT NOT NULL,       -- the key's h1: identity (not secret)
+        sealed TEXT NOT NULL,         -- { cluster, identity, apiKey } sealed with coordinator.key
+        adopted_at REAL NOT NULL,
+        handed_over_at REAL           -- when the operator was given it (once); NULL until then
+      ) STRICT;
+    `
   }
 ]
 

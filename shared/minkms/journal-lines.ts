@@ -29,6 +29,15 @@ export function withSafeApiKey (message: string): string {
   }
 }
 
+/**
+ * The root API key a banner `API Key` line names in clear (as minkms writes it), or undefined for
+ * any other line, the safe form included. Only the agent's root-key hand-over calls this
+ * (agent/root-api-key.ts); every other reader sees the line through {@link withSafeApiKey}.
+ */
+export function rootApiKeyOfLine (message: string): string | undefined {
+  return API_KEY_LINE.exec(message)?.[2]
+}
+
 /** The root identity a banner `API Key` line in its safe form names, or undefined for any other line. */
 export function rootIdentityOfLine (message: string): string | undefined {
   return SAFE_API_KEY_LINE.exec(message)?.[1]

@@ -22,10 +22,19 @@ export const NodeHealthSchema = Type.Object({
 export type NodeHealth = Static<typeof NodeHealthSchema>
 
 /** A cluster with its nodes' health. */
+/** A cluster's adopted root API key as views show it: its identity and times, never the key. */
+export const RootKeyViewSchema = Type.Object({
+  identity: Type.String({ description: 'the `h1:` identity of the root API key the coordinator adopted when the cluster\'s root key changed' }),
+  adoptedAt: Type.Number({ description: 'when it was adopted, ms since the epoch' }),
+  handedOverAt: Type.Optional(Type.Number({ description: 'when it was handed to the operator (once), ms since the epoch' }))
+}, { additionalProperties: false })
+export type RootKeyViewWire = Static<typeof RootKeyViewSchema>
+
 export const ClusterViewSchema = Type.Object({
   name: Type.String(),
   healthy: Type.Boolean({ description: 'every node healthy' }),
   activeRollout: Type.Optional(Type.String({ description: 'id of the active rollout, if any' })),
+  rootKey: Type.Optional(RootKeyViewSchema),
   nodes: Type.Array(NodeHealthSchema)
 })
 export type ClusterView = Static<typeof ClusterViewSchema>

@@ -175,7 +175,7 @@ export type HsmMigrationStartAnswer = Static<typeof HsmMigrationStartAnswerSchem
  */
 export const HsmMigrationEventSchema = Type.Object({
   ...RolloutEventSchema.properties,
-  type: Type.Enum(['migration', 'provision', 'preflight', 'phase', 'rollout', 'step', 'apply', 'journal', 'verdict', 'gate', 'stage', 'info']),
+  type: Type.Enum(['migration', 'provision', 'preflight', 'phase', 'rollout', 'step', 'apply', 'journal', 'verdict', 'gate', 'stage', 'info', 'root-key']),
   phase: Type.Optional(HsmMigrationPhaseSchema)
 })
 export type HsmMigrationEvent = Static<typeof HsmMigrationEventSchema>

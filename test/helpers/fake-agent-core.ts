@@ -76,6 +76,8 @@ export class FakeAgentCore implements RunningCore {
     checks: { config: { ok: true, message: 'loaded' }, unit: { ok: true, message: 'active/running' }, journal: { ok: true, message: 'attached' } }
   }
 
+  /** The unit's state status() reports (undefined: systemd could not be asked). */
+  unitStatus: UnitStatus | undefined = runningUnit()
   /** When set, ready() rejects with it. */
   readyError: Error | undefined
   metricsText = '# HELP keyroll_agent_applying 1 while an apply runs.\n# TYPE keyroll_agent_applying gauge\nkeyroll_agent_applying 0\n'
@@ -167,7 +169,7 @@ export class FakeAgentCore implements RunningCore {
     this.calls.push({ method: 'status' })
     const status: AgentStatus = {
       node: this.node,
-      unit: { name: this.unit, status: runningUnit() },
+      unit: { name: this.unit, ...(this.unitStatus === undefined ? {} : { status: this.unitStatus }) },
       appliedRevision: this.#applied,
       desiredRevision: this.#desired,
       applying: this.#busy !== undefined,

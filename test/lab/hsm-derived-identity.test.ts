@@ -11,6 +11,7 @@
 // node is rolled back together to a cluster that serves and accepts writes; with the fault gone, a
 // resume completes: every node up in every other node's status, writes accepted, the new root API
 // key works and the old one no longer does, and the measured write outage is printed.
+import { readFile } from 'node:fs/promises'
 import t, { type Test } from 'tap'
 import { createMinkmsClient } from '../../shared/minkms/client.js'
 import { generateApiKey, parseApiKey } from '../../shared/minkms/keys.js'
@@ -20,6 +21,7 @@ import { ExternalKmsHsm } from './emulator/external-kms-hsm.js'
 import { derivedRootApiKey } from './emulator/root-identity.js'
 import { migrationLab } from './hsm-lab.js'
 import { keyrollLab } from './keyroll-lab.js'
+import { agentUrl } from './lab-agents.js'
 import { ADMIN_KEY_FILE } from './lab-keyroll.js'
 import { HttpAgentClient } from '../../coordinator/agents/http-agent-client.js'
 import { stagingOf } from '../../coordinator/hsm/phase-b-mode.js'
@@ -100,7 +102,9 @@ t.test('derived root identity: a rolling phase B halts after its canary, rolled 
   const count = (n: LabNode): number => windows.filter((w) => w.node === n.name).length
   t.same([count(node2), count(node3)], [1, 1], 'node2 and node3 restarted in phase A only')
 
+  await t.test('the root API key (issue 11 part 4)', async (t) => { await rootKeyChecks(t, lab, kr, node1, oldRoot) })
   await allAtOnce(t, { lab, kr, hm, cluster, request, oldRoot, answers, keys })
+  await t.test('adopting the changed root key (issue 11 part 4)', async (t) => { await adoptionChecks(t, lab, kr, hm, keys['the root API key after the all-at-once phase B'], oldRoot) })
 
   const events = await hm.events(migration.id)
   answers.push(JSON.stringify(events))
@@ -220,4 +224,66 @@ async function wholeCluster (t: Test, lab: AllAtOnceContext['lab'], cluster: rea
     }, { timeoutMs: 30_000, what: `${n.name} to show every node up ${when}` })
     t.pass(`${n.name} shows every node up ${when}`)
   }
+}
+
+// ---- issue 11 part 4 (a root API key that changed): checks on the same lab run, kept apart ----
+// After the rolling phase B was rolled back every node is on its old root key again, so the
+// coordinator adopted nothing: no `rootKey` in the cluster view, and the hand-over answers 404
+// CRD_ROOT_KEY_NONE. The agent's POST /v1/root-api-key (mutual TLS, the lab's client certificate)
+// answers a node's current banner key, the old root key, and the answer reaches no agent log.
+async function rootKeyChecks (t: Test, lab: Awaited<ReturnType<typeof startLab>>, kr: Awaited<ReturnType<typeof keyrollLab>>, node1: LabNode, oldRoot: string): Promise<void> {
+  const clusterName = kr.files.cluster
+  const views = await kr.call('GET', '/v1/clusters', undefined, { as: 'viewer' })
+  t.equal(views.status, 200)
+  t.notOk((views.json as Array<{ name: string, rootKey?: unknown }>).find((c) => c.name === clusterName)?.rootKey, 'no root key adopted')
+  const handOver = await kr.call('POST', `/v1/clusters/${clusterName}/root-api-key`)
+  t.match(handOver.json, { statusCode: 404, code: 'CRD_ROOT_KEY_NONE' }, 'nothing to hand over')
+
+  const client = lab.state.agents?.client
+  if (client === undefined) throw new Error('the lab has no agent client certificate')
+  const agents = new HttpAgentClient({ tls: { ca: await readFile(client.ca), cert: await readFile(client.cert), key: await readFile(client.key) } })
+  try {
+    const got = await agents.rootApiKey({ cluster: clusterName, name: node1.name, agentUrl: agentUrl(node1.address), minkms: `${node1.address}:${node1.port}` })
+    t.equal(got.identity, parseApiKey(oldRoot).identity, `${node1.name}'s banner names the old root key again`)
+    t.ok(got.apiKey.equals(oldRoot), 'and its agent answers that key')
+  } finally {
+    await agents.close()
+  }
+  t.notOk((await lab.journal(node1, 'keyroll-agent')).includes(oldRoot), 'the answer reached no agent log')
+}
+
+// After the all-at-once phase B the cluster runs on a new root key; the coordinator used a SysAdmin
+// identity's key, so it adopted nothing. Given the old root key again (as a coordinator configured
+// with the root key would have it), its first root call is refused: it adopts the new key from the
+// banners by itself (no caller knows: a plain rollout's gate passes), shows only its identity, and
+// hands it over once. The final checks above then find the new key in no answer, event, log or the
+// coordinator's state in clear (it is there only sealed).
+async function adoptionChecks (t: Test, lab: Awaited<ReturnType<typeof startLab>>, kr: Awaited<ReturnType<typeof keyrollLab>>, hm: ReturnType<typeof migrationLab>, newRoot: string | undefined, oldRoot: string): Promise<void> {
+  if (newRoot === undefined) {
+    t.comment('not run: the all-at-once phase B did not run')
+    return
+  }
+  const coord = lab.node('coord')
+  const [uid, gid] = (await lab.exec(coord, ['stat', '-c', '%u %g', ADMIN_KEY_FILE])).stdout.trim().split(' ').map(Number)
+  await lab.writeFile(coord, ADMIN_KEY_FILE, `${oldRoot}\n`, { mode: 0o600, ...(uid === undefined ? {} : { uid }), ...(gid === undefined ? {} : { gid }) })
+  await hm.killCoordinator()
+  const nodes = (await kr.call('GET', `/v1/nodes?cluster=${kr.files.cluster}`, undefined, { as: 'viewer' })).json as Array<{ appliedRevision?: number }>
+  // Well above any revision a (possibly older) health view shows: only order matters.
+  const revision = Math.max(...nodes.map((n) => n.appliedRevision ?? 0)) + 1000
+  const rollout = await kr.roll({ revision, files: { config: { set: { 'cache.expiry.any': '5m' } } } }, { minHealthyTime: '0s', healthyDeadline: '30s' })
+  const events = await kr.follow(rollout.id)
+  const end = (await kr.call('GET', `/v1/rollouts/${rollout.id}`, undefined, { as: 'viewer' })).json as { state: string, message?: string }
+  t.equal(end.state, 'succeeded', `a rollout with the old root key configured passes its gates (${end.message ?? ''})`)
+  t.notOk(JSON.stringify(events).includes(newRoot) || JSON.stringify(events).includes(oldRoot), 'no root key in its events')
+  const identity = parseApiKey(newRoot).identity
+  const views = (await kr.call('GET', '/v1/clusters', undefined, { as: 'viewer' })).json as Array<{ name: string, rootKey?: { identity: string } }>
+  t.equal(views.find((c) => c.name === kr.files.cluster)?.rootKey?.identity, identity, 'the view names the adopted key\'s identity')
+  const first = await kr.call('POST', `/v1/clusters/${kr.files.cluster}/root-api-key`)
+  t.equal(first.status, 200)
+  t.ok((first.json as { apiKey?: { $secret?: string } }).apiKey?.$secret === newRoot, 'handed over: the new root key')
+  const again = await kr.call('POST', `/v1/clusters/${kr.files.cluster}/root-api-key`)
+  t.match(again.json, { statusCode: 410, code: 'CRD_ROOT_KEY_HANDED_OVER' }, 'once')
+  const audit = (await kr.call('GET', '/v1/audit', undefined, { as: 'viewer' })).text
+  t.match(audit, /cluster\.root-key\.adopt/, 'the adoption is audited')
+  t.notOk(audit.includes(newRoot), 'without the key')
 }

@@ -325,6 +325,35 @@ t.test('preflightExternalKms: the key goes as { $secret }; an answer outside the
   t.notMatch(err.message, API_KEY.slice(3), 'the message does not quote the answer')
 })
 
+t.test('rootApiKey: the real agent\'s banner key over mutual TLS, as a Secret; a lying answer is a bad answer', async t => {
+  const { generateApiKey } = await import('../../../../shared/minkms/keys.js')
+  const root = generateApiKey('k1')
+  const { a, node } = await agent(t)
+  const c = clientOf(t)
+  const notYet = await rejection(c.rootApiKey(node))
+  t.ok(isAgentError(notYet, 'AGT_ROOT_KEY_NOT_LOGGED'), 'no banner yet: the agent\'s 404 with its code')
+  const run = a.service.startRun()
+  a.journal.push({ message: 'Starting server instance...', invocationId: run }, { message: `API Key        ${root.key}`, invocationId: run })
+  const got = await c.rootApiKey(node)
+  t.equal(got.invocationId, run)
+  t.equal(got.identity, root.identity)
+  t.ok(got.apiKey.equals(root.key), 'the key')
+  t.equal(JSON.stringify(got), JSON.stringify({ invocationId: run, identity: root.identity, apiKey: '***' }), 'a Secret in every string form')
+  t.notOk(a.lines.join('\n').includes(root.key.slice(3)), 'not in the agent log')
+
+  const other = generateApiKey('k1')
+  const liar = await standIn(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ invocationId: 'x', identity: other.identity, apiKey: { $secret: root.key } }))
+  })
+  const err = await rejection(c.rootApiKey(liar))
+  t.match(err, { code: 'CRD_AGENT_BAD_ANSWER', message: new RegExp(`identity ${root.identity}, not the ${other.identity}`) })
+  t.notMatch(err.message, root.key.slice(3))
+  const bogus = await standIn(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ invocationId: 'x', identity: other.identity, apiKey: { $secret: 'k1:' + 'A'.repeat(40) } }))
+  })
+  t.match(await rejection(c.rootApiKey(bogus)), { code: 'CRD_AGENT_BAD_ANSWER', message: /not a valid k1:\/k2: API key/ })
+})
+
 t.test('staging against the real agent: stage, status, commitStaged streams to the result, discardStaged', async t => {
   const { a, node } = await agent(t)
   const c = clientOf(t)

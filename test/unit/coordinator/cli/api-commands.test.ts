@@ -186,3 +186,15 @@ t.test('status, list, the steering commands and audit: paths, queries, output', 
   t.match(audit.stdout, /#3 1970-01-01T00:00:00\.000Z alice rollout\.create r-42 plan h/)
   t.equal((await run(t, s, ['audit', '--from', 'x'])).code, 2)
 })
+
+t.test('clusters: a cluster whose root key changed says which identity the coordinator adopted and how to get it', async t => {
+  const s = await standIn(t)
+  const identity = 'h1:' + 'A'.repeat(43)
+  s.app.get('/v1/clusters', async () => [{ ...cluster(), rootKey: { identity, adoptedAt: Date.UTC(2026, 11, 3, 6, 0, 0) } }, { ...cluster(), name: 'other', rootKey: { identity, adoptedAt: 0, handedOverAt: Date.UTC(2026, 11, 3, 7, 0, 0) } }])
+  await s.start()
+  const human = await run(t, s, ['clusters'])
+  t.equal(human.code, 0)
+  t.match(human.stdout, `prod: its root API key changed; the coordinator adopted ${identity} at 2026-12-03T06:00:00.000Z (not handed over yet: keyroll cluster root-key prod --out FILE)`)
+  t.match(human.stdout, 'other: its root API key changed; the coordinator adopted')
+  t.match(human.stdout, '(handed over at 2026-12-03T07:00:00.000Z)')
+})

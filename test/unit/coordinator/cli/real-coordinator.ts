@@ -4,6 +4,7 @@
 // files, and every log line captured. `env` is the CLI's environment for the operator.
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { CoordinatorAppDeps } from '../../../../coordinator/app.js'
 import { createCoordinatorLogger } from '../../../../coordinator/logger.js'
 import { subjectNames } from '../../../../coordinator/pki/names.js'
 import { caPaths, coordinatorPaths } from '../../../../coordinator/pki/pki-layout.js'
@@ -25,7 +26,7 @@ export interface RealCoordinator extends TestCoordinator {
   viewerEnv: Record<string, string>
 }
 
-export async function realCoordinator (t: T): Promise<RealCoordinator> {
+export async function realCoordinator (t: T, over: Pick<CoordinatorAppDeps, 'rootKeys'> = {}): Promise<RealCoordinator> {
   const dir = await tempDir(t)
   const pki = join(dir, 'pki')
   await initPki({ dir: pki, coordinatorName: 'coord', coordinatorNames: subjectNames(['127.0.0.1'], 'test'), agents: [] })
@@ -34,6 +35,7 @@ export async function realCoordinator (t: T): Promise<RealCoordinator> {
   const logs: string[] = []
   const migrations = new FakeHsmMigrationControl({ c1: ['node1', 'node2', 'node3'], c2: ['node9'] })
   const c = await buildTestCoordinator(t, {
+    ...over,
     migrations,
     logger: createCoordinatorLogger({ level: 'trace', destination: { write: (l: string) => logs.push(l) } }),
     tls: { cert: await readFile(server.crt), key: await readFile(server.key), clientCa: await readFile(ca) },

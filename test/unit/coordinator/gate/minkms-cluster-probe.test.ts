@@ -168,3 +168,39 @@ t.test('an aborted probe rejects with the reason at once', async t => {
   late.abort(new Error('gate deadline'))
   await t.rejects(p, { message: 'gate deadline' })
 })
+
+t.test('root calls take their key from an AdminKeySource; a refused one adopts once and is sent once more', async t => {
+  const { generateApiKey } = await import('../../../../shared/minkms/keys.js')
+  const { Secret } = await import('../../../../shared/secrets/secret.js')
+  const env = await testEnv(t)
+  const [n0] = await cluster(env, 1) as [TestNode]
+  const stale = generateApiKey('k1').key
+  let key = stale
+  let refusals = 0
+  let adoptsTo: string | undefined = n0.emu.rootApiKey
+  const source = {
+    current: async () => new Secret(key),
+    refused: async () => {
+      refusals++
+      if (adoptsTo === undefined) return false
+      key = adoptsTo
+      return true
+    }
+  }
+  const p = new MinkmsClusterProbe({ clusters: [{ name: 'c1', ca: env.pki.caPem, adminApiKey: stale }], keys: new MemoryProbeKeyStore(), timeoutMs: 3000, adminKeys: source })
+  t.teardown(() => p.close())
+  const via = ref(n0, 'node1')
+  t.same(await p.members(via), [{ endpoint: n0.emu.host, up: true }], 'refused with the old key, answered with the adopted one')
+  t.equal(refusals, 1)
+  await p.members(via)
+  t.equal(refusals, 1, 'the adopted key is used from then on')
+  key = stale
+  adoptsTo = undefined
+  await t.rejects(p.hsmStatus(via), { code: 'CRD_MINKMS_PROBE_FAILED', message: /HSM status: .*access denied/ }, 'nothing adopted: the refusal stands')
+  t.equal(refusals, 2, 'asked once per call')
+  await p.checkRootKey(via, new Secret(n0.emu.rootApiKey))
+  await t.rejects(p.checkRootKey(via, new Secret(stale)), { code: 'CRD_MINKMS_PROBE_FAILED', message: /root key check/ })
+  await n0.emu.close()
+  await t.rejects(p.members(via), { code: 'CRD_MINKMS_UNREACHABLE' })
+  t.equal(refusals, 2, 'an unreachable node is no refusal: nothing adopted')
+})

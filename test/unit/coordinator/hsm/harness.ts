@@ -16,6 +16,7 @@ import type { RolloutEngine } from '../../../../coordinator/engine/engine.js'
 import { FakeClusterProbe } from '../../../../coordinator/gate/fake-cluster-probe.js'
 import { externalKmsOver } from '../../../../coordinator/hsm/external-kms.js'
 import { HsmMigrationOrchestrator } from '../../../../coordinator/hsm/orchestrator.js'
+import type { RootKeyAdopter } from '../../../../coordinator/hsm/migration-runner.js'
 import type { HsmMigrationStart } from '../../../../coordinator/ports/hsm-migration-control.js'
 import type { NodeRef } from '../../../../coordinator/ports/node-ref.js'
 import { coordinatorBoxWithKey } from '../../../../coordinator/store/coordinator-sealing.js'
@@ -61,7 +62,7 @@ export const ended = (m: HsmMigration): boolean => ['succeeded', 'failed', 'abor
  * node by default, which turns its apply into commitStaged calls: tests that script commitStaged
  * for the all-at-once phase B keep phase A's rollout off those scripts).
  */
-export function harness (t: Test, opts: { nodes?: number, store?: HsmMigrationStore, rollouts?: RolloutStore, engineStaging?: boolean } = {}): Harness {
+export function harness (t: Test, opts: { nodes?: number, store?: HsmMigrationStore, rollouts?: RolloutStore, engineStaging?: boolean, rootKeys?: (agents: FakeAgentClient, clock: FakeClock) => RootKeyAdopter } = {}): Harness {
   const clock = new FakeClock()
   const cfg = clusterConfig(opts.nodes ?? 3)
   const nodes: NodeRef[] = cfg.nodes.map((n) => ({ cluster: cfg.name, name: n.name, agentUrl: n.agent, minkms: n.minkms }))
@@ -75,10 +76,11 @@ export function harness (t: Test, opts: { nodes?: number, store?: HsmMigrationSt
   const log = createLogger({ level: 'silent' })
   const adminKey = generateApiKey().key
   let n = 0
+  const rootKeys = opts.rootKeys?.(agents, clock)
   const make = (): { engine: Engine & RolloutEngine, hsm: HsmMigrationOrchestrator } => {
     const engine = createEngine({ store: rollouts, agents, probe, clock, log, sealer: boxSealer(box), fingerprintKey: box.derive('plan fingerprints'), clusters: [cfg], pollMs: 1000, newId: () => `r${++n}`, ...(opts.engineStaging === false ? { staging: false as const } : {}) })
     const hsm = new HsmMigrationOrchestrator({
-      store, rollouts: engine, rolloutStore: rollouts, agents, probe, external: externalKmsOver(kms), sealer: boxSealer(box), clock, log, clusters: [cfg], pollMs: 1000, newId: () => `m${++n}`
+      store, rollouts: engine, rolloutStore: rollouts, agents, probe, external: externalKmsOver(kms), sealer: boxSealer(box), clock, log, clusters: [cfg], pollMs: 1000, newId: () => `m${++n}`, ...(rootKeys === undefined ? {} : { rootKeys })
     })
     t.teardown(async () => { await hsm.close(); await engine.close() })
     return { engine, hsm }

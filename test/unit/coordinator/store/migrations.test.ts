@@ -42,7 +42,7 @@ t.test('a new file is brought to the latest version; an up-to-date one is left a
   const db = openStoreDb(path)
   t.teardown(() => db.close())
   t.equal(schemaVersion(db), latestVersion())
-  t.same(tables(db), ['audit', 'events', 'hsm_migration_events', 'hsm_migrations', 'rollouts', 'schema_version', 'slots', 'tokens'])
+  t.same(tables(db), ['audit', 'cluster_root_keys', 'events', 'hsm_migration_events', 'hsm_migrations', 'rollouts', 'schema_version', 'slots', 'tokens'])
   t.same(migrate(db), { from: latestVersion(), to: latestVersion() }, 'nothing to do the second time')
   t.equal((db.prepare('SELECT COUNT(*) AS n FROM schema_version').get() as { n: number }).n, MIGRATIONS.length, 'one row per migration')
 })
