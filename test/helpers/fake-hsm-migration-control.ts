@@ -85,6 +85,7 @@ export class FakeHsmMigrationControl implements HsmMigrationControl {
     this.resumeOptions.push(opts)
     return this.#steer('resume', id, actor, ['paused', 'failed'], 'running')
   }
+
   async abort (id: string, actor: string): Promise<HsmMigration> { return this.#steer('abort', id, actor, ['pending', 'running', 'paused'], 'aborted') }
 
   async get (id: string): Promise<HsmMigration | undefined> {
