@@ -6,11 +6,14 @@
 // migration halts with a message naming the cause and what to do; every node serves and is
 // accepted by its peers again, a client with its own identity never failed a read, and neither
 // root API key (the old one nor the one the canary derived) is in any event, answer or log.
-// Then, on the same lab, the way out the halt names: the all-at-once phase B. Refused without
-// allowWriteOutage; with node2 unable to unseal on the external HSM (fault external-hsm-down) every
-// node is rolled back together to a cluster that serves and accepts writes; with the fault gone, a
-// resume completes: every node up in every other node's status, writes accepted, the new root API
-// key works and the old one no longer does, and the measured write outage is printed.
+// Then, on the same lab, the way out the halt names: the halted migration resumed with an
+// all-at-once phase B. Refused without allowWriteOutage; with node2 unable to unseal on the external
+// HSM (fault external-hsm-down) every node is rolled back together to a cluster that serves and
+// accepts writes; with the fault gone, a resume completes: every node up in every other node's
+// status, writes accepted, the new root API key works and the old one no longer does, and the
+// measured write outage is printed. The coordinator, still configured with the old root key, takes
+// up the new one from the nodes' banners by itself, keeps using it after a restart, and hands it
+// over once.
 import { readFile } from 'node:fs/promises'
 import t, { type Test } from 'tap'
 import { createMinkmsClient } from '../../shared/minkms/client.js'
@@ -24,7 +27,6 @@ import { keyrollLab } from './keyroll-lab.js'
 import { agentUrl } from './lab-agents.js'
 import { ADMIN_KEY_FILE } from './lab-keyroll.js'
 import { HttpAgentClient } from '../../coordinator/agents/http-agent-client.js'
-import { stagingOf } from '../../coordinator/hsm/phase-b-mode.js'
 import { downWindows } from './minkms-downtime.js'
 import { NODE_PATHS } from './node-files.js'
 import { labSkip, startLab, type LabNode } from './start-lab.js'
@@ -103,8 +105,8 @@ t.test('derived root identity: a rolling phase B halts after its canary, rolled 
   t.same([count(node2), count(node3)], [1, 1], 'node2 and node3 restarted in phase A only')
 
   await t.test('the root API key (issue 11 part 4)', async (t) => { await rootKeyChecks(t, lab, kr, node1, oldRoot) })
-  await allAtOnce(t, { lab, kr, hm, cluster, request, oldRoot, answers, keys })
-  await t.test('adopting the changed root key (issue 11 part 4)', async (t) => { await adoptionChecks(t, lab, kr, hm, keys['the root API key after the all-at-once phase B'], oldRoot) })
+  await allAtOnce(t, { lab, kr, hm, cluster, request, oldRoot, answers, keys, halted: migration.id, apiKey })
+  await t.test('the adopted root key (issue 11 part 4)', async (t) => { await adoptionChecks(t, lab, kr, hm, keys['the root API key after the all-at-once phase B'], oldRoot) })
 
   const events = await hm.events(migration.id)
   answers.push(JSON.stringify(events))
@@ -131,50 +133,41 @@ interface AllAtOnceContext {
   answers: string[]
   /** The keys no answer, event, state or log may hold, by name (this adds its own). */
   keys: Record<string, string>
+  /** The migration whose rolling phase B halted, and its Admin identity's API key. */
+  halted: string
+  apiKey: string
 }
 
 const FAULT = '/var/lib/minkms-emu/faults/external-hsm-down'
 
-// The all-at-once phase B, after the rolling one halted: a failure on one node rolls every node
-// back; then, the failure gone, a resume completes.
+// The all-at-once phase B, the way out the halt names: the halted migration resumed in that mode
+// (phase A is not run again). The coordinator keeps the cluster's old root API key as its admin key
+// (the lab's adminKeyFile), as an operator would: once every node restarted on the external HSM the
+// nodes refuse it, and the coordinator must take up the new key from their banners by itself for
+// its cluster checks (issue 11 part 4). A failure on one node rolls every node back; then, the
+// failure gone, a plain resume completes.
 async function allAtOnce (t: Test, c: AllAtOnceContext): Promise<void> {
-  const { lab, kr, hm, cluster, oldRoot, answers } = c
+  const { lab, kr, hm, cluster, oldRoot, answers, apiKey } = c
   const [, node2] = cluster as [LabNode, LabNode, LabNode]
   const endpoint = (n: LabNode): string => `${n.address}:${n.port}`
 
   const refused = await kr.call('POST', '/v1/hsm-migrations', { ...c.request, phaseB: 'all-at-once' })
   answers.push(refused.text)
-  t.equal(refused.status, 400, 'all-at-once without allowWriteOutage is refused')
+  t.equal(refused.status, 400, 'a new all-at-once migration without allowWriteOutage is refused')
   t.match(refused.text, /CRD_HSM_WRITE_OUTAGE.*accepts no writes.*--allow-write-outage/, 'saying why and how')
-  if (stagingOf(HttpAgentClient.prototype) === undefined) {
-    t.comment('the all-at-once phase B is not run: the coordinator\'s agent client cannot stage changes yet (the agent\'s POST /v1/stage)')
-    return
-  }
+  const refusedResume = await kr.call('POST', `/v1/hsm-migrations/${c.halted}/resume`, { phaseB: 'all-at-once' })
+  answers.push(refusedResume.text)
+  t.equal(refusedResume.status, 400, 'so is a resume in that mode without it')
 
-  // The coordinator asks cluster status with a SysAdmin identity of its own rather than the root
-  // API key, so its cluster calls outlive the root identity's change (a root key it would have to
-  // take up from the new banners otherwise).
-  const coord = lab.node('coord')
-  const sysAdmin = generateApiKey('k1')
-  c.keys["the coordinator's SysAdmin API key"] = sysAdmin.key
-  const root = createMinkmsClient({ endpoints: cluster.map(endpoint), apiKey: oldRoot, ca: lab.ca.pem })
-  t.teardown(async () => { await root.close() })
-  await root.createIdentity('load', { identity: sysAdmin.identity, privilege: 'SysAdmin' })
-  const [uid, gid] = (await lab.exec(coord, ['stat', '-c', '%u %g', ADMIN_KEY_FILE])).stdout.trim().split(' ').map(Number)
-  await lab.writeFile(coord, ADMIN_KEY_FILE, `${sysAdmin.key}\n`, { mode: 0o600, ...(uid === undefined ? {} : { uid }), ...(gid === undefined ? {} : { gid }) })
-  await hm.killCoordinator()
-
-  // (i) node2 cannot unseal without its local HSM (read at its next start: phase A's restart keeps
-  // its soft HSM and passes; the all-at-once restart fails and its agent rolls it back).
+  // (i) node2 cannot unseal without its local HSM (read at its next start: phase A's restart kept
+  // its soft HSM and passed; the all-at-once restart fails and its agent rolls it back).
   await lab.writeFile(node2, FAULT, '')
   t.teardown(async () => { await lab.exec(node2, ['rm', '-f', FAULT]) })
-  const started = await kr.call('POST', '/v1/hsm-migrations', { ...c.request, phaseB: 'all-at-once', allowWriteOutage: true })
-  answers.push(started.text)
-  t.equal(started.status, 201, `the all-at-once migration started (${started.text.slice(0, 200)})`)
-  const { migration, apiKey } = started.json as { migration: HsmMigration, apiKey?: string }
-  if (apiKey === undefined) throw new Error('no API key answered')
-  t.equal(migration.phaseB, 'all-at-once', 'the view shows the mode')
-  const failed = await hm.settle(migration.id)
+  const resumed = await kr.call('POST', `/v1/hsm-migrations/${c.halted}/resume`, { phaseB: 'all-at-once', allowWriteOutage: true })
+  answers.push(resumed.text)
+  t.equal(resumed.status, 200, `the halted migration resumed all at once (${resumed.text.slice(0, 200)})`)
+  t.equal((resumed.json as HsmMigration).phaseB, 'all-at-once', 'the view shows the mode')
+  const failed = await hm.settle(c.halted)
   answers.push(JSON.stringify(failed))
   t.equal(failed.state, 'failed', `halted (${failed.message ?? ''})`)
   t.equal(failed.phase, 'B')
@@ -184,12 +177,11 @@ async function allAtOnce (t: Test, c: AllAtOnceContext): Promise<void> {
   t.ok(await hm.serves(cluster), 'every node serves an encrypt/decrypt on its own')
   if (failed.writeOutage !== undefined) t.comment(`the failed all-at-once phase B's write outage, to the rolled-back cluster: ${failed.writeOutage.ms} ms`)
 
-  // (ii) The fault gone, a resume runs the all-at-once phase B again: every node commits together.
+  // (ii) The fault gone, a plain resume runs the all-at-once phase B again: every node commits together.
   await lab.exec(node2, ['rm', '-f', FAULT])
-  const resumed = await hm.steer(migration.id, 'resume')
-  answers.push(JSON.stringify(resumed))
-  const done = await hm.settle(migration.id)
-  answers.push(JSON.stringify(done), JSON.stringify(await hm.events(migration.id)))
+  answers.push(JSON.stringify(await hm.steer(c.halted, 'resume')))
+  const done = await hm.settle(c.halted)
+  answers.push(JSON.stringify(done), JSON.stringify(await hm.events(c.halted)))
   t.equal(done.state, 'succeeded', `completed (${done.message ?? ''})`)
   const outage = done.writeOutage
   t.ok(outage !== undefined && !outage.rolledBack, 'the write outage is measured')
@@ -252,20 +244,21 @@ async function rootKeyChecks (t: Test, lab: Awaited<ReturnType<typeof startLab>>
   t.notOk((await lab.journal(node1, 'keyroll-agent')).includes(oldRoot), 'the answer reached no agent log')
 }
 
-// After the all-at-once phase B the cluster runs on a new root key; the coordinator used a SysAdmin
-// identity's key, so it adopted nothing. Given the old root key again (as a coordinator configured
-// with the root key would have it), its first root call is refused: it adopts the new key from the
-// banners by itself (no caller knows: a plain rollout's gate passes), shows only its identity, and
-// hands it over once. The final checks above then find the new key in no answer, event, log or the
-// coordinator's state in clear (it is there only sealed).
+// After the all-at-once phase B the cluster runs on a new root key. The coordinator, configured
+// with the old one, adopted the new key from the nodes' banners by itself while it checked the
+// cluster (its first root call refused): the view shows only its identity. It keeps using it after
+// a restart (stored sealed; the admin key file still holds the old key): a plain rollout's gates
+// pass. It hands the key over once. The final checks above then find the new key in no answer,
+// event, log or the coordinator's state in clear (it is there only sealed).
 async function adoptionChecks (t: Test, lab: Awaited<ReturnType<typeof startLab>>, kr: Awaited<ReturnType<typeof keyrollLab>>, hm: ReturnType<typeof migrationLab>, newRoot: string | undefined, oldRoot: string): Promise<void> {
   if (newRoot === undefined) {
     t.comment('not run: the all-at-once phase B did not run')
     return
   }
-  const coord = lab.node('coord')
-  const [uid, gid] = (await lab.exec(coord, ['stat', '-c', '%u %g', ADMIN_KEY_FILE])).stdout.trim().split(' ').map(Number)
-  await lab.writeFile(coord, ADMIN_KEY_FILE, `${oldRoot}\n`, { mode: 0o600, ...(uid === undefined ? {} : { uid }), ...(gid === undefined ? {} : { gid }) })
+  const identity = parseApiKey(newRoot).identity
+  const adopted = (await kr.call('GET', '/v1/clusters', undefined, { as: 'viewer' })).json as Array<{ name: string, rootKey?: { identity: string } }>
+  t.equal(adopted.find((c) => c.name === kr.files.cluster)?.rootKey?.identity, identity, 'adopted during the all-at-once phase B: the view names the new key\'s identity')
+  t.ok((await lab.exec(lab.node('coord'), ['cat', ADMIN_KEY_FILE])).stdout.trim() === oldRoot, 'the admin key file still holds the old root key (untouched)')
   await hm.killCoordinator()
   const nodes = (await kr.call('GET', `/v1/nodes?cluster=${kr.files.cluster}`, undefined, { as: 'viewer' })).json as Array<{ appliedRevision?: number }>
   // Well above any revision a (possibly older) health view shows: only order matters.
@@ -273,9 +266,8 @@ async function adoptionChecks (t: Test, lab: Awaited<ReturnType<typeof startLab>
   const rollout = await kr.roll({ revision, files: { config: { set: { 'cache.expiry.any': '5m' } } } }, { minHealthyTime: '0s', healthyDeadline: '30s' })
   const events = await kr.follow(rollout.id)
   const end = (await kr.call('GET', `/v1/rollouts/${rollout.id}`, undefined, { as: 'viewer' })).json as { state: string, message?: string }
-  t.equal(end.state, 'succeeded', `a rollout with the old root key configured passes its gates (${end.message ?? ''})`)
+  t.equal(end.state, 'succeeded', `after a restart, a rollout with the old root key still configured passes its gates (${end.message ?? ''})`)
   t.notOk(JSON.stringify(events).includes(newRoot) || JSON.stringify(events).includes(oldRoot), 'no root key in its events')
-  const identity = parseApiKey(newRoot).identity
   const views = (await kr.call('GET', '/v1/clusters', undefined, { as: 'viewer' })).json as Array<{ name: string, rootKey?: { identity: string } }>
   t.equal(views.find((c) => c.name === kr.files.cluster)?.rootKey?.identity, identity, 'the view names the adopted key\'s identity')
   const first = await kr.call('POST', `/v1/clusters/${kr.files.cluster}/root-api-key`)
