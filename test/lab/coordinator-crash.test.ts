@@ -62,10 +62,14 @@ async function slotClient (t: TeardownHost, lab: Lab, kr: KeyrollLab, node: LabN
 }
 
 /** Waits until the coordinator sees every node of the cluster healthy. */
+// Only answers read from now on count: the health view may serve an answer up to its TTL (5 s)
+// old, which can predate a power-off and a boot (a resume sent on such an answer found node3's
+// agent still down and paused the rollout again).
 async function clusterHealthy (lab: Lab, kr: KeyrollLab, what: string): Promise<void> {
+  const since = Date.now()
   await lab.waitFor(async () => {
     const r = await kr.call('GET', '/v1/nodes?cluster=lab', undefined, { as: 'viewer' })
-    return r.status === 200 && (r.json as NodeHealth[]).every((n) => n.healthy)
+    return r.status === 200 && (r.json as NodeHealth[]).every((n) => n.healthy && (n.checkedAt ?? 0) >= since)
   }, { timeoutMs: 90_000, intervalMs: 250, what })
 }
 
