@@ -63,11 +63,6 @@ export interface CoordinatorAppDeps {
   healthTtlMs?: number
   /** Age from which the health views wait for a fresh answer, ms (default 60 000; with healthTtlMs 0, 0: asked on every view). */
   healthMaxStaleMs?: number
-  /**
-   * Read every configured node's health once when the app is ready, behind any view, so the first
-   * fleet view does not wait for the sweep (the daemon does; tests that count agent calls do not).
-   */
-  warmHealth?: boolean
   /** Timeouts and bounds of the HTTP edge (default COORDINATOR_EDGE_LIMITS; tests shorten them). */
   limits?: Partial<CoordinatorEdgeLimits>
   /** Names of a request's verified client certificate (default: from the TLS socket). */
@@ -120,13 +115,6 @@ export function buildCoordinatorApp (deps: CoordinatorAppDeps, config: Coordinat
     ...(deps.healthMaxStaleMs === undefined ? {} : { maxStaleMs: deps.healthMaxStaleMs }),
     configured: () => configuredNodes
   })
-  if (deps.warmHealth === true) {
-    app.addHook('onReady', async () => {
-      // Not awaited: readiness does not wait for a thousand agents; a view that comes first waits
-      // only for the nodes it shares with the sweep (single flight, and it goes first).
-      health.warm(configuredNodes).catch(() => {})
-    })
-  }
   app.register(clusterRoutes, { config, health, control: deps.control, ...(deps.rootKeys === undefined ? {} : { rootKeys: deps.rootKeys }) })
   if (deps.rootKeys !== undefined) app.register(rootKeyRoutes, { rootKeys: deps.rootKeys })
   app.register(planRoutes, { control: deps.control })

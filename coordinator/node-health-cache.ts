@@ -97,21 +97,6 @@ export class NodeHealthCache {
     return { ...answer.health, checkedAt: answer.checkedAt, ageMs: Math.max(0, this.#now() - answer.checkedAt) }
   }
 
-  /**
-   * Reads every node of `nodes` that has no answer yet, in the background (behind any view), so
-   * the first fleet view after a start answers from memory instead of waiting for a sweep of the
-   * whole fleet (7 s for 1,000 nodes). Once, at start: the cache still has no poller. Resolves
-   * when all were read; never rejects.
-   */
-  async warm (nodes: readonly NodeRef[]): Promise<void> {
-    this.#prune()
-    await Promise.all(nodes.map(async n => {
-      const key = keyOf(n)
-      if (this.#answers.has(key)) return
-      await this.#refresh(key, n, false).catch(() => {})
-    }))
-  }
-
   /** Health of many nodes, in the given order. */
   async getMany (nodes: readonly NodeRef[]): Promise<NodeHealth[]> {
     return await Promise.all(nodes.map(async n => await this.get(n)))

@@ -73,7 +73,6 @@ export async function serve (o: ServeOptions, io: ServeIo, deps: ServeDeps): Pro
     ...parts,
     logger: log,
     processMetrics: deps.stopSignal === undefined,
-    warmHealth: true,
     ...(tls === undefined ? {} : { tls }),
     ...(deps.heartbeatMs === undefined ? {} : { heartbeatMs: deps.heartbeatMs })
   }, config)

@@ -212,23 +212,3 @@ t.test('GET /v1/clusters and /v1/nodes answer from the cache, with each node\'s 
   t.equal(nodes.json()[0].checkedAt, n1.checkedAt, 'the same answer, reused')
   t.ok(nodes.json()[0].ageMs >= 0)
 })
-
-t.test('warm(): every node without an answer is read once, behind a view; a view then answers from memory', async t => {
-  const c = counted({ hold: true })
-  const now = 1_000_000
-  const cache = new NodeHealthCache({ sources: c.sources, ttlMs: 5000, maxStaleMs: 60_000, maxProbes: 1, now: () => now })
-  const nodes = ['node1', 'node2', 'node3'].map(n => node(n))
-  const warming = cache.warm(nodes)
-  t.ok(await until(() => c.running() === 1), 'the sweep runs within maxProbes')
-  // A view that comes while the sweep is queued goes first.
-  const view = cache.get(node('node3'))
-  c.release()
-  await Promise.all([warming, view])
-  t.same(c.order.slice(0, 2), ['node1', 'node3'], 'the view waited for its node before the sweep went on')
-  t.same([...c.calls.values()], [1, 1, 1], 'each node read once (the view shared the sweep\'s probe)')
-  await cache.warm(nodes)
-  t.equal(c.order.length, 3, 'a second warm() reads nothing: every node has an answer')
-  const later = await cache.get(node('node2'))
-  t.equal(later.checkedAt, 1_000_000, 'served from memory')
-  t.equal(c.order.length, 3)
-})
