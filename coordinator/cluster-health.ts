@@ -21,6 +21,16 @@ export interface HealthSources {
 /** Default per-node timeout: a live node answers in milliseconds. */
 export const HEALTH_TIMEOUT_MS = 3000
 
+/**
+ * How long the health views' clients keep an idle connection, ms. A node's two agent questions
+ * follow each other at once, and its next refresh comes 5 s later at the earliest (the cache's
+ * bound), after a kept connection would have closed anyway: keeping one longer serves no question
+ * but holds its TLS state. A cold fleet view of 1,000 nodes kept well over a thousand idle TLS
+ * connections (agents and minkms) at 4 s, about 90 MB of RSS; at this bound a few hundred
+ * (docs/benchmarks.md).
+ */
+export const HEALTH_IDLE_CONNECTION_MS = 500
+
 /** One node's health. Never rejects. */
 export async function nodeHealth (node: NodeRef, src: HealthSources): Promise<NodeHealth> {
   const ms = src.timeoutMs ?? HEALTH_TIMEOUT_MS

@@ -20,6 +20,7 @@ import { openCoordinatorBox } from './store/coordinator-sealing.js'
 import { SqliteHsmMigrationStore } from './store/sqlite-hsm-migration-store.js'
 import { SqliteRolloutStore } from './store/sqlite-rollout-store.js'
 import { SqliteRootKeyStore } from './store/sqlite-root-key-store.js'
+import { HEALTH_IDLE_CONNECTION_MS } from './cluster-health.js'
 import { nodeRefs } from './config.js'
 import { Secret } from '../shared/secrets/secret.js'
 import type { CoordinatorAppDeps } from './app.js'
@@ -55,7 +56,8 @@ export const createCoordinatorParts: CreateCoordinatorParts = async (config, log
     migrations = SqliteHsmMigrationStore.inStateDir(config.stateDir)
     rootKeyStore = SqliteRootKeyStore.inStateDir(config.stateDir, { seal: (text) => box.sealText(text), open: (sealed) => box.unsealText(sealed, 'adopted root key') })
     const externalCas = new Map(await Promise.all(config.clusters.map(async (c) => [c.name, await readFile(c.minkms.externalCa ?? c.minkms.ca)] as const)))
-    const agents = new HttpAgentClient({ tls: await readAgentTls(config.agents) })
+    const agentTls = await readAgentTls(config.agents)
+    const agents = new HttpAgentClient({ tls: agentTls })
     const adminKeys = new Map(await Promise.all(config.clusters.map(async (c) => [c.name, (await readFile(c.minkms.adminKeyFile, 'utf8')).trim()] as const)))
     const refs = nodeRefs(config)
     const adoption = new RootKeyAdoption({
@@ -69,17 +71,19 @@ export const createCoordinatorParts: CreateCoordinatorParts = async (config, log
       log: log.child({ component: 'root-key' }),
       audit: store
     })
-    const probe = new MinkmsClusterProbe({
-      adminKeys: adoption,
-      clusters: await Promise.all(config.clusters.map(async (c) => ({
-        name: c.name,
-        ca: await readFile(c.minkms.ca),
-        adminApiKey: adminKeys.get(c.name) ?? '',
-        ...(c.minkms.probeEnclave === undefined ? {} : { probeEnclave: c.minkms.probeEnclave }),
-        ...(c.minkms.probeKey === undefined ? {} : { probeKey: c.minkms.probeKey })
-      }))),
-      keys: new FileProbeKeyStore(config.stateDir, sealedBoxSealer(box))
-    })
+    const probeClusters = await Promise.all(config.clusters.map(async (c) => ({
+      name: c.name,
+      ca: await readFile(c.minkms.ca),
+      adminApiKey: adminKeys.get(c.name) ?? '',
+      ...(c.minkms.probeEnclave === undefined ? {} : { probeEnclave: c.minkms.probeEnclave }),
+      ...(c.minkms.probeKey === undefined ? {} : { probeKey: c.minkms.probeKey })
+    })))
+    const probeKeys = new FileProbeKeyStore(config.stateDir, sealedBoxSealer(box))
+    const probe = new MinkmsClusterProbe({ adminKeys: adoption, clusters: probeClusters, keys: probeKeys })
+    // The health views ask every node once per refresh: their own clients, which close an idle
+    // connection soon (cluster-health.ts), so that a fleet view leaves no thousand TLS sockets open.
+    const healthAgents = new HttpAgentClient({ tls: agentTls, idleConnectionMs: HEALTH_IDLE_CONNECTION_MS })
+    const healthProbe = new MinkmsClusterProbe({ clusters: probeClusters, keys: probeKeys, idleSocketMs: HEALTH_IDLE_CONNECTION_MS })
     const engine = createEngine({
       store,
       agents,
@@ -115,8 +119,8 @@ export const createCoordinatorParts: CreateCoordinatorParts = async (config, log
       rootKeys: new RootKeyHandOver({ store: rootKeys, audit: store, clock: systemClock, clusters: config.clusters.map((c) => c.name) }),
       slots: engine,
       store,
-      agents,
-      probe,
+      agents: healthAgents,
+      probe: healthProbe,
       ready: async () => ({
         ok: !closed,
         checks: { store: { ok: !closed, message: closed ? 'closed' : `open (${config.stateDir})` }, engine: { ok: !closed, message: closed ? 'stopped' : 'running' } }
@@ -125,7 +129,7 @@ export const createCoordinatorParts: CreateCoordinatorParts = async (config, log
         closed = true
         await hsmMigrations.close()
         await engine.close()
-        await Promise.allSettled([agents.close(), probe.close()])
+        await Promise.allSettled([agents.close(), probe.close(), healthAgents.close(), healthProbe.close()])
         await hsmStore.close()
         await rootKeys.close()
         await store.close()

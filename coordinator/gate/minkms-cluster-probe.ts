@@ -46,6 +46,8 @@ export interface MinkmsClusterProbeOptions {
   keys: ProbeKeyStore
   /** Per-request timeout (connect, headers, body), ms (default 5 000). */
   timeoutMs?: number
+  /** Idle keep-alive sockets to minkms are closed after this, ms (the minkms client's default when unset). */
+  idleSocketMs?: number
   /** Where root calls take their key (default: each cluster's `adminApiKey`, never another). */
   adminKeys?: AdminKeySource
 }
@@ -59,9 +61,11 @@ export class MinkmsClusterProbe implements ClusterProbe, ClusterHsmAdmin {
   readonly #timeoutMs: number
   readonly #clients = new Map<string, MinkmsClient>()
   readonly #adminKeys: AdminKeySource | undefined
+  readonly #idleSocketMs: number | undefined
 
   constructor (opts: MinkmsClusterProbeOptions) {
     this.#adminKeys = opts.adminKeys
+    this.#idleSocketMs = opts.idleSocketMs
     for (const c of opts.clusters) {
       // Fails here, at start, for a malformed admin key; the message never holds the key.
       parseApiKey(c.adminApiKey)
@@ -170,6 +174,7 @@ export class MinkmsClusterProbe implements ClusterProbe, ClusterHsmAdmin {
         endpoints: [node.minkms],
         ca: this.#cluster(node.cluster).ca,
         timeoutMs: this.#timeoutMs,
+        ...(this.#idleSocketMs === undefined ? {} : { idleSocketMs: this.#idleSocketMs }),
         ...(apiKey === undefined ? {} : { apiKey })
       })
       this.#clients.set(cacheKey, client)

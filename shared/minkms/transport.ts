@@ -25,6 +25,8 @@ export interface TransportOptions {
   servername?: string
   /** Connect, headers and body timeout of each attempt, in ms. */
   timeoutMs: number
+  /** Idle keep-alive sockets are closed after this, ms (HttpsClient's default when unset). */
+  idleSocketMs?: number
   /** Clock for certificate renewal (tests); default Date.now. */
   now?: () => number
 }
@@ -166,10 +168,11 @@ export class MinkmsTransport {
   }
 
   async #createPool (): Promise<PoolState> {
-    const { apiKey, ca, insecureSkipVerify, servername, timeoutMs } = this.#opts
+    const { apiKey, ca, insecureSkipVerify, servername, timeoutMs, idleSocketMs } = this.#opts
     const cert = apiKey === undefined ? undefined : await clientCertificate(apiKey, { now: new Date((this.#opts.now ?? Date.now)()) })
     const http = new HttpsClient({
       timeoutMs,
+      ...(idleSocketMs === undefined ? {} : { idleSocketMs }),
       rejectUnauthorized: insecureSkipVerify !== true,
       ...(ca === undefined ? {} : { ca }),
       ...(servername === undefined ? {} : { servername }),

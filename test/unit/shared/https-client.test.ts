@@ -136,3 +136,26 @@ t.test('an aborted request rejects with the abort', async t => {
   setTimeout(() => { ac.abort() }, 50)
   await t.rejects(pending, { name: 'AbortError' })
 })
+
+/** Resolves when `socket` closes, or rejects after `ms` (a bound, not a measurement). */
+async function closedWithin (socket: unknown, ms: number): Promise<void> {
+  const s = socket as Socket
+  if (s.destroyed) return
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`the connection was still open after ${ms} ms`)) }, ms)
+    s.once('close', () => { clearTimeout(timer); resolve() })
+  })
+}
+
+t.test('idleSocketMs closes an idle kept-alive connection early; the default keeps it', async t => {
+  const srv = await serve(t, (_req, res) => { res.writeHead(200); res.end('ok') })
+  const short = new HttpsClient({ ca: ca.certPem, cert: clientCert.cert, key: clientCert.key, timeoutMs: 2000, idleSocketMs: 50 })
+  t.teardown(async () => { await short.close() })
+  const kept = client(t)
+  for (const c of [kept, short]) await readBody((await c.request({ origin: srv.origin, path: '/', method: 'GET' })).body, 16, false, tooLarge)
+  const [keptSocket, shortSocket] = [...srv.sockets] as Socket[]
+  // Either closes by its own idle bound only: the short one long before the default's 4 s.
+  await closedWithin(shortSocket, 2000)
+  t.ok(shortSocket?.destroyed, 'the short-idle client closed its connection')
+  t.notOk(keptSocket?.destroyed, 'the default client still keeps its connection')
+})

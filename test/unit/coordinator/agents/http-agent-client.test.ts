@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap'
 import { createServer, type Server } from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { HttpAgentClient, readAgentTls, type HttpAgentClientOptions } from '../../../../coordinator/agents/http-agent-client.js'
 import { AgentAnsweredError, AgentBadAnswerError, AgentUnreachableError, isAgentError } from '../../../../coordinator/agents/agent-call-errors.js'
 import type { NodeRef } from '../../../../coordinator/ports/node-ref.js'
@@ -402,4 +402,26 @@ t.test('staging: answers outside the schema are bad answers', async t => {
   t.match(await rejection(c.stage(node, spec(1))), { code: 'CRD_AGENT_BAD_ANSWER', message: /the staged change does not match the agent API/ })
   t.match(await rejection(c.discardStaged(node)), { code: 'CRD_AGENT_BAD_ANSWER', message: /the discard does not match/ })
   t.match(await rejection(c.commitStaged(node, 1)), { code: 'CRD_AGENT_BAD_ANSWER', message: /ended without its result line/ })
+})
+
+t.test('idleConnectionMs closes an idle connection early (the health views); the default keeps it', async t => {
+  const sockets: Socket[] = []
+  const node = await standIn(t, (req, res) => {
+    if (!sockets.includes(req.socket)) sockets.push(req.socket)
+    res.writeHead(200, { 'content-type': 'application/json' })
+    const check = { ok: true, message: 'ok' }
+    res.end(JSON.stringify({ ok: true, checks: { config: check, unit: check, journal: check } }))
+  })
+  const kept = clientOf(t)
+  const short = clientOf(t, { idleConnectionMs: 50 })
+  t.equal(await kept.ready(node), true)
+  t.equal(await short.ready(node), true)
+  t.equal(sockets.length, 2, 'one connection per client')
+  const [keptSocket, shortSocket] = sockets
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error('the short-idle connection was still open after 2 s')) }, 2000)
+    if (shortSocket?.destroyed === true) { clearTimeout(timer); resolve(); return }
+    shortSocket?.once('close', () => { clearTimeout(timer); resolve() })
+  })
+  t.notOk(keptSocket?.destroyed, 'the default client still keeps its connection (4 s)')
 })
