@@ -1,8 +1,9 @@
-// `npm run demo -- [--keep] [--report FILE] [--events FILE] [--min-healthy-time D] [--id N]`: the demo's command line, parsed without
+// `npm run demo -- [--keep] [--report FILE] [--events FILE] [--min-healthy-time D] [--stable-for D] [--id N]`: the demo's command line, parsed without
 // side effects so that a typo is refused before anything boots.
 import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { resolve } from 'node:path'
 import { DURATION_PATTERN } from '../../shared/change/duration.js'
+import { labStableForProblem } from '../lab/lab-agents.js'
 import { MAX_LAB_ID } from '../lab/lab-paths.js'
 
 /** What the demo was asked to do. */
@@ -15,6 +16,8 @@ export interface DemoArgs {
   events?: string
   /** The migration's minHealthyTime (`keyroll hsm migrate --min-healthy-time`); the lab's cluster strategy (1s) otherwise. */
   minHealthyTime?: string
+  /** The lab agents' stability window (`lab up --agent-stable-for`); the lab's 1s otherwise. */
+  stableFor?: string
   /** The lab id (default 0, the one `npm run lab -- …` uses without --id). */
   id: number
 }
@@ -39,6 +42,11 @@ export function parseDemoArgs (argv: readonly string[], cwd: string): DemoArgsRe
       if (!new RegExp(DURATION_PATTERN).test(v)) throw new InvalidArgumentError('expected a duration such as 0s, 1s or 500ms')
       return v
     })
+    .option('--stable-for <duration>', 'the agents\' stability window: how long each node\'s minkms must stay up before its verdict (default: the lab\'s 1s; the shipped agent\'s is 5s)', (v: string) => {
+      const problem = labStableForProblem(v)
+      if (problem !== undefined) throw new InvalidArgumentError(problem)
+      return v
+    })
     .option('--id <id>', `lab id, 0 to ${MAX_LAB_ID}`, (v: string) => {
       const n = Number(v)
       if (!/^\d+$/.test(v) || n > MAX_LAB_ID) throw new InvalidArgumentError(`expected an integer from 0 to ${MAX_LAB_ID}`)
@@ -47,13 +55,14 @@ export function parseDemoArgs (argv: readonly string[], cwd: string): DemoArgsRe
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({ writeOut: (s) => { out += s }, writeErr: (s) => { out += s } })
-    .action((o: { keep?: boolean, report?: string, events?: string, minHealthyTime?: string, id: number }) => {
+    .action((o: { keep?: boolean, report?: string, events?: string, minHealthyTime?: string, stableFor?: string, id: number }) => {
       parsed = {
         keep: o.keep === true,
         id: o.id,
         ...(o.report === undefined ? {} : { report: resolve(cwd, o.report) }),
         ...(o.events === undefined ? {} : { events: resolve(cwd, o.events) }),
-        ...(o.minHealthyTime === undefined ? {} : { minHealthyTime: o.minHealthyTime })
+        ...(o.minHealthyTime === undefined ? {} : { minHealthyTime: o.minHealthyTime }),
+        ...(o.stableFor === undefined ? {} : { stableFor: o.stableFor })
       }
     })
   try {

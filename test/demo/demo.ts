@@ -77,7 +77,8 @@ export async function runDemo (args: DemoArgs, io: DemoIo, signal: AbortSignal):
     step(1, `booting the lab (${args.id}): node1..3 with keyroll-agent, ext1..2 (the external Key Manager), coord (keyroll-coordinator); about a minute`)
     labStarted = true
     const labLog = prefixLines('   lab: ', io.err)
-    const up = await runChild(process.execPath, [labCli, 'up', ...idArgs, '--nodes', '3', '--external', '2', '--keyroll', '--json'],
+    const stableArgs = args.stableFor === undefined ? [] : ['--agent-stable-for', args.stableFor]
+    const up = await runChild(process.execPath, [labCli, 'up', ...idArgs, '--nodes', '3', '--external', '2', '--keyroll', ...stableArgs, '--json'],
       { onStderr: labLog.push, signal, deadlineMs: UP_DEADLINE_MS })
     labLog.flush()
     if (up.stopped === 'interrupted') throw new Interrupted()

@@ -6,6 +6,7 @@
 // (tests) a CA of its own.
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { DURATION_PATTERN, verifyWindowProblems } from '../../shared/change/duration.js'
 import type { LabCa } from './lab-ca.js'
 import type { NodePlan } from './lab-paths.js'
 import { NODE_PATHS, putFile, type ExtraUnit } from './node-files.js'
@@ -16,8 +17,24 @@ export const AGENT_CONFIG = '/etc/keyroll/agent.yaml'
 /** CN of the client certificate `lab up` writes for a person calling the agents. */
 export const LAB_CLIENT_NAME = 'keyroll lab client'
 
+/**
+ * The lab agents' stability window: 1 s, shorter than the agent's shipped 5 s, so that the lab
+ * tier's restarts are proved quickly. `lab up --agent-stable-for D` (and `npm run demo --
+ * --stable-for D`) sets another, e.g. the shipped 5s to measure what an operator's rollout costs.
+ */
+export const LAB_AGENT_STABLE_FOR = '1s'
+/** The lab agents' verify deadline (the shipped default is 60 s). */
+export const LAB_AGENT_DEADLINE = '30s'
+
+/** Why `value` cannot be the lab agents' stability window, or undefined when it can. */
+export function labStableForProblem (value: string): string | undefined {
+  if (!new RegExp(DURATION_PATTERN).test(value)) return 'expected a duration such as 1s, 5s or 500ms'
+  const problems = verifyWindowProblems(LAB_AGENT_DEADLINE, value)
+  return problems.length === 0 ? undefined : `${problems.map((p) => p.message).join('; ')} (the lab agents' deadline is ${LAB_AGENT_DEADLINE})`
+}
+
 /** The agent config of a lab node; `allowedClients`: the client certificate names it answers. */
-export function agentConfig (node: NodePlan, allowedClients: readonly string[]): string {
+export function agentConfig (node: NodePlan, allowedClients: readonly string[], stableFor = LAB_AGENT_STABLE_FOR): string {
   return `# keyroll-agent on ${node.name} (keyroll lab)
 node: ${node.name}
 unit: minkms.service
@@ -34,8 +51,8 @@ minkms:
   endpoint: ${node.address}:${node.port}
   ca: ${NODE_PATHS.caFile}
 verify:
-  deadline: 30s
-  stableFor: 1s
+  deadline: ${LAB_AGENT_DEADLINE}
+  stableFor: ${stableFor}
 `
 }
 
@@ -45,12 +62,12 @@ export async function agentUnit (repo: string): Promise<ExtraUnit> {
 }
 
 /** Puts the agent's certificate, key, client CA and config into a cluster node's root and enables its unit. */
-export async function installAgent (root: string, node: NodePlan, ca: LabCa, allowedClients: readonly string[], extraConfig = ''): Promise<void> {
+export async function installAgent (root: string, node: NodePlan, ca: LabCa, allowedClients: readonly string[], extraConfig = '', stableFor = LAB_AGENT_STABLE_FOR): Promise<void> {
   const server = await ca.issue({ commonName: `${node.name} agent`, ips: [node.address], dns: [node.name], usage: ['server'] })
   await putFile(root, '/etc/keyroll/agent.crt', server.cert, 0o644)
   await putFile(root, '/etc/keyroll/agent.key', server.key, 0o600)
   await putFile(root, '/etc/keyroll/client-ca.pem', ca.certPem, 0o644)
-  await putFile(root, AGENT_CONFIG, agentConfig(node, allowedClients) + extraConfig, 0o640)
+  await putFile(root, AGENT_CONFIG, agentConfig(node, allowedClients, stableFor) + extraConfig, 0o640)
   const wants = join(root, 'etc/systemd/system/multi-user.target.wants')
   await mkdir(wants, { recursive: true })
   await symlink(`/etc/systemd/system/${AGENT_UNIT}`, join(wants, AGENT_UNIT))

@@ -9,6 +9,7 @@ import { downLab } from './lab-down.js'
 import { MAX_LAB_ID, MAX_NODES_PER_ROLE, labLayout } from './lab-paths.js'
 import { readLabState } from './lab-state.js'
 import { labLeftovers, labStatus, statusTable } from './lab-status.js'
+import { LAB_AGENT_STABLE_FOR, labStableForProblem } from './lab-agents.js'
 import { upLab } from './lab-up.js'
 import { networkLabIds } from './netns.js'
 import { LAB_ROOT_IDENTITIES, type LabRootIdentity } from './node-files.js'
@@ -22,13 +23,19 @@ function intIn (min: number, max: number) {
   }
 }
 
+function agentStableFor (value: string): string {
+  const problem = labStableForProblem(value)
+  if (problem !== undefined) throw new InvalidArgumentError(problem)
+  return value
+}
+
 const out = (s: string): void => { process.stdout.write(s + '\n') }
 const err = (s: string): void => { process.stderr.write(s + '\n') }
 
 /** `--id auto` for `up`: the lowest free id from 1. */
 const AUTO = -1
 
-type UpFlags = { id: number, nodes: number, external: number, agents?: boolean, keyroll?: boolean, rootIdentity: LabRootIdentity, json?: boolean, ownerPid?: number }
+type UpFlags = { id: number, nodes: number, external: number, agents?: boolean, keyroll?: boolean, agentStableFor?: string, rootIdentity: LabRootIdentity, json?: boolean, ownerPid?: number }
 
 async function up (o: UpFlags): Promise<number> {
   // With --owner-pid the lab belongs to that process like a test's lab: stale once it exits.
@@ -47,7 +54,7 @@ async function up (o: UpFlags): Promise<number> {
     return 1
   }
   try {
-    const state = await upLab(layout, { nodes: o.nodes, external: o.external, agents: o.agents === true, keyroll: o.keyroll === true, rootIdentity: o.rootIdentity, log: err })
+    const state = await upLab(layout, { nodes: o.nodes, external: o.external, agents: o.agents === true, keyroll: o.keyroll === true, ...(o.agentStableFor === undefined ? {} : { agentStableFor: o.agentStableFor }), rootIdentity: o.rootIdentity, log: err })
     const status = await labStatus(state)
     out(o.json === true ? JSON.stringify(status, null, 2) : statusTable(status))
     return 0
@@ -115,6 +122,7 @@ export async function main (argv: readonly string[]): Promise<number> {
     .option('--id <id>', `lab id, 0 to ${MAX_LAB_ID}, or "auto" for the lowest free one`, parseUpId, 0)
     .option('--agents', 'also run keyroll-agent on every cluster node (certificates from the lab CA)')
     .option('--keyroll', 'keyroll as a whole: the agents plus keyroll-coordinator on a node `coord`, with tokens (prints the KEYROLL_* exports)')
+    .option('--agent-stable-for <duration>', `the agents' stability window (verify.stableFor; default ${LAB_AGENT_STABLE_FOR}, the shipped agent's is 5s)`, agentStableFor)
     .addOption(new Option('--root-identity <mode>', "the emulator's root API key: 'stored' keeps it across HSM changes, 'derived' derives it from the HSM that unsealed it at every start").choices(LAB_ROOT_IDENTITIES).default('stored'))
     .option('--json', 'print the status as JSON')
     .option('--owner-pid <pid>', 'the lab belongs to this process and is stale once it exits (tests)', intIn(1, 2 ** 22))

@@ -3,6 +3,7 @@ import t from 'tap'
 import { X509Certificate } from 'node:crypto'
 import { parseEnv } from 'node:util'
 import { parseDocument } from 'yaml'
+import { LAB_AGENT_STABLE_FOR, agentConfig, labStableForProblem } from './lab-agents.js'
 import { LabCa } from './lab-ca.js'
 import { labLayout, planNodes } from './lab-paths.js'
 import { MINKMS_UNIT, minkmsConfig, minkmsEnv, minkmsWrapper, newHsmKey } from './node-files.js'
@@ -85,6 +86,17 @@ t.test('config and environment files', async (t) => {
     MINIO_KMS_VOLUME: '/mnt/minio-kms',
     MINIO_KMS_OPTS: '--host 10.77.3.11:7373 --config /etc/minkms/config.yaml'
   })
+})
+
+t.test("the lab agents' config: its stability window, 1s unless the lab is asked for another", async (t) => {
+  const [node] = planNodes(labLayout(3), { nodes: 1, external: 0 })
+  if (node === undefined) throw new Error('no node')
+  const verifyOf = (yaml: string): unknown => (parseDocument(yaml).toJS() as { verify: unknown }).verify
+  t.same(verifyOf(agentConfig(node, ['someone'])), { deadline: '30s', stableFor: LAB_AGENT_STABLE_FOR })
+  t.same(verifyOf(agentConfig(node, ['someone'], '5s')), { deadline: '30s', stableFor: '5s' })
+  t.equal(labStableForProblem('5s'), undefined)
+  t.match(labStableForProblem('5 s'), /expected a duration/)
+  t.match(labStableForProblem('45s'), /shorter than deadline.*30s/)
 })
 
 t.test('the lab CA issues server certificates for a node address and name', async (t) => {

@@ -49,6 +49,8 @@ export interface UpOptions {
    * started once the cluster is formed, with operator and viewer tokens in `<base>/keyroll/`.
    */
   keyroll?: boolean
+  /** The agents' `verify.stableFor` (`--agent-stable-for`; default LAB_AGENT_STABLE_FOR, 1s). */
+  agentStableFor?: string
   /**
    * The emulator's root identity mode (`--root-identity`, default `stored`): `derived` makes each
    * node derive its root API key from the HSM that unsealed it at every start, so removing the
@@ -196,7 +198,7 @@ export async function upLab (layout: LabLayout, opts: UpOptions = {}): Promise<L
     prepareNode: async (node, root) => {
       if (agents.some((a) => a.name === node.name)) {
         const allowed = [LAB_CLIENT_NAME, ...(coord === undefined ? [] : [COORDINATOR_CLIENT_NAME])]
-        await installAgent(root, node, ca, allowed, coord === undefined ? '' : await installAgentSlotClient(root, node, coord, ca))
+        await installAgent(root, node, ca, allowed, coord === undefined ? '' : await installAgentSlotClient(root, node, coord, ca), opts.agentStableFor)
       }
       if (node.name === coord?.name) await installCoordinator(root, node, agents, ca)
       await opts.prepareNode?.(node, root)

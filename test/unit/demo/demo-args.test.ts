@@ -8,6 +8,7 @@ t.test('flags and defaults', async (t) => {
   t.same(parseDemoArgs(['--report', '/abs/r.json'], '/here'), { args: { keep: false, id: 0, report: '/abs/r.json' } })
   t.same(parseDemoArgs(['--events', 'e.json', '--min-healthy-time', '0s'], '/here'), { args: { keep: false, id: 0, events: '/here/e.json', minHealthyTime: '0s' } },
     'the events file and the hold the migration is asked for')
+  t.same(parseDemoArgs(['--stable-for', '5s'], '/here'), { args: { keep: false, id: 0, stableFor: '5s' } }, "the agents' stability window the lab is booted with")
 })
 
 t.test('help and bad arguments', async (t) => {
@@ -17,5 +18,7 @@ t.test('help and bad arguments', async (t) => {
   t.match(parseDemoArgs(['--id', '255'], '/'), { error: /integer from 0 to 254/ })
   t.match(parseDemoArgs(['--report'], '/'), { error: /argument missing/ })
   t.match(parseDemoArgs(['--min-healthy-time', '1.5s'], '/'), { error: /expected a duration/ })
+  t.match(parseDemoArgs(['--stable-for', 'five'], '/'), { error: /expected a duration/ })
+  t.match(parseDemoArgs(['--stable-for', '30s'], '/'), { error: /shorter than deadline.*the lab agents' deadline is 30s/ })
   t.match(parseDemoArgs(['extra'], '/'), { error: /too many arguments|unknown command/ })
 })
