@@ -285,21 +285,30 @@ export class ChangeApplier {
       emit('restart', 'skipped', 'nothing changed')
       return { result: 'ok', revision: change.revision, changed: false, restarted: false, message: `revision ${change.revision}: files already as the change wants; nothing written, nothing restarted`, plan: view }
     }
-    // A backup set of this revision from an attempt that was never committed must not mix with
-    // this one (a rollback restores every file of the set): a fresh set unless it is the
-    // committed revision's own.
-    if (applied?.revision !== change.revision) await state.removeBackupSet(String(change.revision))
+    // backups/N is what a rollback of revision N restores: the files as they were before N. A
+    // re-apply of the committed revision (boot convergence after drift, or the same change sent
+    // again) must not overwrite it with the drifted files, so its transaction keeps the files it
+    // replaces in a set of its own (reapply-N), dropped once committed; undone, recovery drops it
+    // as an uncommitted set. Either set starts fresh: one left by an attempt that was never
+    // committed must not mix with this one (a restore puts back every file of the set).
+    const reapply = applied?.revision === change.revision
+    const backupKey = reapply ? `reapply-${change.revision}` : String(change.revision)
+    await state.removeBackupSet(backupKey)
+    const commitReapply = async (txId?: string): Promise<void> => {
+      await commit(txId)
+      await state.removeBackupSet(backupKey)
+    }
     const out = await runTransaction(this.#deps, {
       kind: 'apply',
       revision: change.revision,
       changeHash,
       fromRevision: applied?.revision ?? 0,
-      backupKey: String(change.revision),
+      backupKey,
       files,
       restart: planned.restart,
       verify: change.verify,
       ...(signal === undefined ? {} : { signal })
-    }, emit, commit)
+    }, emit, reapply ? commitReapply : commit)
     return this.#result(change.revision, view, out, view.changed)
   }
 

@@ -10,7 +10,9 @@
 //   pending.json   write-ahead record of an apply in progress (crash recovery reads it)
 //   last.json      the last apply result (no secrets), shown by /v1/status after a restart
 //   backups/<key>/<name>.sealed  the files as they were before a transaction (key: the revision
-//                  applied, or `rollback-<rev>` for a rollback from <rev>)
+//                  applied, which a rollback of it restores; `reapply-<rev>` while the committed
+//                  revision is applied again, e.g. after drift, so that its own set stays; or
+//                  `rollback-<rev>` for a rollback from <rev>)
 // Every record is written with atomicWrite, so a crash leaves the old or the new record, never a
 // torn one (and perhaps a temporary file, which removeLeftovers clears).
 import type { LastResult } from '../../shared/schemas/apply.js'

@@ -138,6 +138,27 @@ t.test('rollback returns to the previous revision', async (t) => {
   t.equal((await f.state.readDesired())?.record.revision, 1, 'desired follows')
 })
 
+t.test('a re-apply of the committed revision after drift keeps its backup: a rollback still restores the files before it', async (t) => {
+  const f = await buildApplier(t.testdir())
+  await f.applier.apply(hsmChange(1))
+  const afterOne = (await f.store.read(CONFIG_PATH)).content
+  await f.applier.apply(hsmChange(2, { unsetHsmKey: true }))
+  const afterTwo = (await f.store.read(ENV_PATH)).content ?? ''
+  // Drift: someone puts the key back by hand and adds a line.
+  const drifted = `${ENV}EDITED_BY_HAND=1\n`
+  await f.store.write(ENV_PATH, drifted)
+  const again = await f.applier.apply(hsmChange(2, { unsetHsmKey: true }))
+  t.equal(again.result, 'changed', 'the drift is undone by the re-apply')
+  t.notMatch((await f.store.read(ENV_PATH)).content, 'MINIO_KMS_HSM_KEY')
+  t.match((await f.store.read(ENV_PATH)).content, 'EDITED_BY_HAND=1', 'the re-apply changes only what the change says')
+  t.same(await f.state.backupNames('reapply-2'), [], "the re-apply's own set is dropped once committed")
+  const r = await f.applier.rollback()
+  t.equal(r.revision, 1)
+  t.equal((await f.store.read(ENV_PATH)).content, ENV, 'env as before revision 2, not as the drift left it')
+  t.equal((await f.store.read(CONFIG_PATH)).content, afterOne, 'config as after revision 1')
+  t.not(afterTwo, ENV)
+})
+
 t.test('recovery undoes an interrupted apply', async (t) => {
   const dir = t.testdir()
   const f = await buildApplier(dir)
