@@ -19,6 +19,14 @@ import { errorText } from './error-text.js'
 /** How long a discard may take before it is given up (the agent drops the change when it expires anyway). */
 const DISCARD_TIMEOUT_MS = 5000
 
+/**
+ * How long a stage may take before it is given up and the node is applied the ordinary way at its
+ * turn. A stage is a plan under the agent's lock (milliseconds; a large config's cold plan, tenths
+ * of a second), and the node's turn waits for it: without its own bound an agent that went away
+ * mid-stage would hold the turn for the HTTP client's whole request timeout (30 s).
+ */
+export const STAGE_TIMEOUT_MS = 10_000
+
 /** What the stager reports per stage: the runner turns it into a `stage` event. */
 export interface StageReport { node: string, revision: number, ok: boolean, ms: number, message: string, code?: string }
 
@@ -38,7 +46,7 @@ export class Stager {
   constructor (
     private readonly client: AgentStagingClient,
     private readonly change: ChangeSpec,
-    private readonly deps: { clock: Clock, log: Logger, signal: AbortSignal, report: (r: StageReport) => Promise<void> }
+    private readonly deps: { clock: Clock, log: Logger, signal: AbortSignal, report: (r: StageReport) => Promise<void>, stageTimeoutMs?: number }
   ) {}
 
   /** Stages the change on `node` in the background, unless it is staged or being staged already. */
@@ -50,7 +58,8 @@ export class Stager {
     const revision = this.change.revision
     entry.done = (async () => {
       try {
-        await this.client.stage(node, this.change, { signal: this.deps.signal })
+        const signal = AbortSignal.any([this.deps.signal, AbortSignal.timeout(this.deps.stageTimeoutMs ?? STAGE_TIMEOUT_MS)])
+        await this.client.stage(node, this.change, { signal })
         entry.ok = true
       } catch (err) {
         entry.ok = false
