@@ -227,12 +227,8 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient, Agent
     const n = this.#node(node)
     const s = this.#take(n, 'apply')
     await this.#call(node, 'apply', change.revision, s)
-    const body = JSON.stringify(change)
-    const applied = n.history.at(-1)
-    if (n.locked) throw agentError(n, 'AGT_CHANGE_CONFLICT', 'another change is in progress on this node', 409)
-    if (applied !== undefined && change.revision < applied.revision) throw agentError(n, 'AGT_STALE_REVISION', `revision ${change.revision} is older than the applied revision ${applied.revision}`, 409)
+    const { body, applied } = refuseRevision(n, change)
     if (applied !== undefined && change.revision === applied.revision) {
-      if (applied.body !== body) throw agentError(n, 'AGT_REVISION_CONFLICT', `revision ${change.revision} was already applied with different content`, 409)
       return this.#finish(n, { result: 'ok', revision: change.revision, changed: false, restarted: false, message: `revision ${change.revision}: files already as the change wants`, plan: planOf(change.revision, false, false) })
     }
     n.desired = change.revision
@@ -255,11 +251,7 @@ export class FakeAgentClient implements AgentClient, AgentPreflightClient, Agent
     const n = this.#node(node)
     const s = this.#take(n, 'stage')
     await this.#call(node, 'stage', change.revision, s)
-    const body = JSON.stringify(change)
-    const applied = n.history.at(-1)
-    if (n.locked) throw agentError(n, 'AGT_CHANGE_CONFLICT', 'another change is in progress on this node', 409)
-    if (applied !== undefined && change.revision < applied.revision) throw agentError(n, 'AGT_STALE_REVISION', `revision ${change.revision} is older than the applied revision ${applied.revision}`, 409)
-    if (applied !== undefined && change.revision === applied.revision && applied.body !== body) throw agentError(n, 'AGT_REVISION_CONFLICT', `revision ${change.revision} was already applied with different content`, 409)
+    const { body } = refuseRevision(n, change)
     const now = this.#clock.now()
     n.staged = { revision: change.revision, body, restart: change.restart, base: baseOf(n), expiresAt: now + 600_000 }
     return { revision: change.revision, changeHash: createHash('sha256').update(body).digest('hex'), stagedAt: now, expiresAt: n.staged.expiresAt, plan: planOf(change.revision, true, change.restart !== 'never') }
@@ -495,6 +487,20 @@ function safe (e: JournalEntry): JournalEntry {
 
 function key (ref: NodeRef): string {
   return `${ref.cluster}/${ref.name}`
+}
+
+/**
+ * The revision rules an apply and a stage share, as the agent applies them: refused while another
+ * change runs, for a revision older than the applied one, or for the applied revision with other
+ * content. Returns the change's body and the applied revision's record.
+ */
+function refuseRevision (n: NodeState, change: ChangeSpec): { body: string, applied: NodeState['history'][number] | undefined } {
+  const body = JSON.stringify(change)
+  const applied = n.history.at(-1)
+  if (n.locked) throw agentError(n, 'AGT_CHANGE_CONFLICT', 'another change is in progress on this node', 409)
+  if (applied !== undefined && change.revision < applied.revision) throw agentError(n, 'AGT_STALE_REVISION', `revision ${change.revision} is older than the applied revision ${applied.revision}`, 409)
+  if (applied !== undefined && change.revision === applied.revision && applied.body !== body) throw agentError(n, 'AGT_REVISION_CONFLICT', `revision ${change.revision} was already applied with different content`, 409)
+  return { body, applied }
 }
 
 function agentError (n: NodeState, code: string, message: string, statusCode: number): AgentAnsweredError {
