@@ -441,15 +441,20 @@ export class ChangeApplier {
       await this.#removeLeftovers(false)
       return undefined
     }
-    return await this.#locked(pending.fromRevision, opts.onEvent, async (emit) => {
+    return await this.#locked(pending.revision, opts.onEvent, async (emit) => {
       await this.#removeLeftovers(true, false)
       const out = await restoreFromPending(this.#deps, pending, this.#opts.verify, emit, { deferRestart: opts.deferRestart === true })
       // The backup set of an undone transaction stays while its record does (a restore still to
       // finish reads it), unless it is a committed revision's own.
       const undone = out.result === 'rolled-back' && await this.#deps.state.readPending() === undefined ? pending : undefined
       const dropped = await this.#dropUncommitted(undone)
-      const plan: PlanResult = { revision: pending.fromRevision, changed: true, restart: out.restarted, files: [] }
-      return this.#result(pending.fromRevision, plan, dropped === undefined ? out : { ...out, message: `${out.message}; ${dropped}` }, true)
+      // The result names the revision the interrupted transaction was for, as an apply's or a
+      // rollback's own result would (a failed apply of N says N, rolled-back). A caller that lost
+      // the apply's answer (the coordinator, asking the status by revision) thus learns that N
+      // was interrupted and undone, rather than that the node never got N, which would make it
+      // send N again, and again if the agent keeps dying.
+      const plan: PlanResult = { revision: pending.revision, changed: true, restart: out.restarted, files: [] }
+      return this.#result(pending.revision, plan, dropped === undefined ? out : { ...out, message: `${out.message}; ${dropped}` }, true)
     })
   }
 
