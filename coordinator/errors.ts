@@ -8,6 +8,7 @@ export const COORDINATOR_CODES = {
   CRD_NOT_FOUND: { status: 404, meaning: 'no such route, cluster, node or rollout' },
   CRD_ROLLOUT_CONFLICT: { status: 409, meaning: 'the cluster already has an active rollout; wait for it, or pause/abort it' },
   CRD_PLAN_HASH_MISMATCH: { status: 409, meaning: 'the plan hash given does not match the plan computed now (a node changed since, or another change); plan again' },
+  CRD_STALE_REVISION: { status: 409, meaning: 'the change\'s revision is older than the revision a node is on: agents refuse an older revision, so a plan or rollout of it would change nothing; give the change a revision above every node\'s (the message names the nodes and the lowest revision to use)' },
   CRD_CLUSTER_UNHEALTHY: { status: 409, meaning: 'a node of the cluster is not healthy, so the rollout does not start; the message names the node and why' },
   CRD_ROLLOUT_STATE: { status: 409, meaning: 'the rollout cannot do that in its current state (e.g. resume a finished rollout)' },
   CRD_AGENT_UNREACHABLE: { status: 502, meaning: 'a node\'s agent could not be reached (connect, TLS, a timeout, or the connection lost before the answer was complete)' },

@@ -43,6 +43,8 @@ export type Input =
   | { type: 'step-applied', node: string, outcome: StepOutcome }
   /** The apply call broke (connection lost): the agent may or may not have run it. */
   | { type: 'apply-error', node: string, message: string }
+  /** The agent refused the change (a 4xx but "another change is in progress"): nothing was written. */
+  | { type: 'apply-refused', node: string, message: string }
   /** Asked after a break or a crash: the agent never got the apply, send it (again). */
   | { type: 'reapply', node: string }
   /** Asked after a break or a crash: no answer from the agent within the healthy deadline. */

@@ -129,6 +129,11 @@ function stepInput (d: Draft, input: StepInput): void {
       d.emit('info', `${s.node}: the apply stream broke (${input.message}); asking the agent what became of revision ${d.r.revision}`, s.node)
       d.effect({ type: 'recover-step', node: s.node })
       return
+    case 'apply-refused':
+      if (s.state !== 'applying') return
+      d.setStep(s, 'failed', `the agent refused revision ${d.r.revision}, nothing was written: ${input.message}`, { finishedAt: d.now })
+      d.effect({ type: 'stop-follow', node: s.node })
+      return
     case 'reapply':
       if (s.state !== 'applying') return
       d.emit('info', `${s.node}: the agent never received revision ${d.r.revision}; sending it`, s.node)

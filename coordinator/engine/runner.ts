@@ -318,6 +318,13 @@ export class RolloutRunner {
       return { type: 'step-applied', node, outcome: r }
     } catch (err) {
       signal.throwIfAborted()
+      // A refusal of the change itself (an older or conflicting revision, a change that would make
+      // invalid files, a unit that cannot restart: 4xx, "nothing was written") fails the step.
+      // Only "another change is in progress" and failures without an answer go to the recovery,
+      // which asks the agent what became of the revision and sends it again if it never ran.
+      if (isAgentError(err) && err.agentStatus >= 400 && err.agentStatus < 500 && err.agentCode !== 'AGT_CHANGE_CONFLICT') {
+        return { type: 'apply-refused', node, message: `${err.agentCode}: ${err.agentMessage}` }
+      }
       return { type: 'apply-error', node, message: errorText(err) }
     }
   }

@@ -35,8 +35,12 @@ export async function recoverStep (c: StepContext): Promise<Input> {
       if (!s.applying) {
         const r = s.lastResult
         if (r !== undefined && r.revision === c.revision) return { type: 'step-applied', node, outcome: r }
-        if (s.appliedRevision >= c.revision) {
+        if (s.appliedRevision === c.revision) {
           return { type: 'step-applied', node, outcome: { result: 'ok', revision: c.revision, restarted: false, message: `the node is already on revision ${s.appliedRevision}` } }
+        }
+        // On a newer revision than ours: someone else changed the node (the agent refuses ours).
+        if (s.appliedRevision > c.revision) {
+          return { type: 'step-lost', node, message: `the node is on revision ${s.appliedRevision}, newer than this rollout's revision ${c.revision}: another change reached it; revision ${c.revision} was not applied` }
         }
         return { type: 'reapply', node }
       }
