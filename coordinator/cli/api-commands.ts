@@ -12,6 +12,7 @@ import { CliError } from './errors.js'
 import { out, printAudit, printClusters, printJson, printNodes, printPlan, printRollout, printRollouts } from './output.js'
 import { EXIT, type CliDeps, type CliIo } from './types.js'
 import { defaultReconnectDelayMs, watchRollout } from './watch.js'
+import { cliName } from './cli-name.js'
 
 /** The strategy flags of `rollout start`, as commander hands them over. */
 export interface StrategyFlags {
@@ -96,7 +97,7 @@ export function apiCommands (io: CliIo, deps: CliDeps) {
       }
       return show(o, rollout, r => {
         out(io, `started rollout ${r.id} on cluster ${r.cluster} (${r.nodes.length} node${r.nodes.length === 1 ? '' : 's'}, revision ${r.revision})`)
-        out(io, `follow it with: keyroll rollout watch ${r.id}`)
+        out(io, `follow it with: ${cliName()} rollout watch ${r.id}`)
       })
     }),
 

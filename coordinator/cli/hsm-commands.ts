@@ -20,6 +20,7 @@ import { reserveSecretFile, type SecretOutFile } from './secret-out-file.js'
 import { EXIT, type CliDeps, type CliIo } from './types.js'
 import { SilentRenderer } from './watch-renderers.js'
 import { defaultReconnectDelayMs, watchToEnd } from './watch.js'
+import { cliName } from './cli-name.js'
 
 /** The flags of `keyroll hsm migrate`, as commander hands them over. */
 export interface MigrateFlags extends ApiOptions {
@@ -87,7 +88,7 @@ export async function watchMigration (api: CoordinatorApi, id: string, io: CliIo
   const m = await watchToEnd<HsmMigration, HsmMigrationEvent>(api, {
     path: migrationPath(id),
     what: 'HSM migration',
-    again: `keyroll hsm watch ${id}`,
+    again: `${cliName()} hsm watch ${id}`,
     terminal,
     // A phase's rollout ending is a `rollout` event: only the migration's own state ends it.
     isEnd: e => e.type === 'migration' && terminal.includes((e.data as { state?: unknown } | undefined)?.state as string),
@@ -196,7 +197,7 @@ export function hsmCommands (io: CliIo, deps: CliDeps) {
         if (f.watch === false) {
           return show(f, view, () => {
             out(io, `started HSM migration ${m.id} on cluster ${m.cluster} (${m.nodes.length} node${m.nodes.length === 1 ? '' : 's'}; external ${m.external.join(', ')})`)
-            out(io, `follow it with: keyroll hsm watch ${m.id}`)
+            out(io, `follow it with: ${cliName()} hsm watch ${m.id}`)
           })
         }
         if (f.json !== true) out(io, `started HSM migration ${m.id} on cluster ${m.cluster}`)

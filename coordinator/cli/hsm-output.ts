@@ -7,6 +7,7 @@ import type { HsmMigration, HsmMigrationStartAnswer, HsmNodePhase } from '../../
 import type { ClusterPlan, GateResult } from '../../shared/schemas/rollout.js'
 import { oneLine, out, table } from './output.js'
 import type { CliIo } from './types.js'
+import { cliName } from './cli-name.js'
 
 /** A duration for people: `850 ms`, `4.2 s`, `3 min 12.4 s`. */
 export function duration (ms: number): string {
@@ -85,7 +86,7 @@ export function printMigration (io: CliIo, m: HsmMigration, now: number = Date.n
   }
   for (const w of m.warnings) out(io, `  warning: ${oneLine(w)}`)
   const rollouts = Object.entries(m.rollouts).filter(([, id]) => id !== undefined).map(([phase, id]) => `${phase} ${String(id)}`)
-  if (rollouts.length > 0) out(io, `  rollouts: ${rollouts.join(', ')} (keyroll rollout status ID for their detail)`)
+  if (rollouts.length > 0) out(io, `  rollouts: ${rollouts.join(', ')} (${cliName()} rollout status ID for their detail)`)
   if (m.phaseBStep !== undefined) out(io, `  phase B all at once: ${m.phaseBStep}`)
   if (m.writeOutage !== undefined) {
     out(io, `  write outage: ${Math.round(m.writeOutage.ms)} ms (first commit sent ${time(m.writeOutage.from)} → writes accepted on every node${m.writeOutage.rolledBack ? ', after the rollback of every node' : ''})`)
@@ -103,8 +104,8 @@ export function printMigration (io: CliIo, m: HsmMigration, now: number = Date.n
     }
   }
   if (m.message !== undefined) out(io, `  ${oneLine(m.message)}`)
-  if (m.state === 'failed') out(io, `  once the cause is fixed, keyroll hsm resume ${m.id} continues from phase ${m.phase} (nodes done are not touched again)`)
-  if (m.state === 'paused') out(io, `  to go on: keyroll hsm resume ${m.id}`)
+  if (m.state === 'failed') out(io, `  once the cause is fixed, ${cliName()} hsm resume ${m.id} continues from phase ${m.phase} (nodes done are not touched again)`)
+  if (m.state === 'paused') out(io, `  to go on: ${cliName()} hsm resume ${m.id}`)
 }
 
 export function printMigrations (io: CliIo, migrations: readonly HsmMigration[]): void {

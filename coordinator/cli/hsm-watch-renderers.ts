@@ -10,6 +10,7 @@ import { printMigration } from './hsm-output.js'
 import { oneLine } from './output.js'
 import { clock, InPlaceBlock, type Renderer } from './watch-renderers.js'
 import type { CliIo } from './types.js'
+import { cliName } from './cli-name.js'
 
 /** Shows a migration as its events arrive. */
 export type MigrationRenderer = Renderer<HsmMigration, HsmMigrationEvent>
@@ -25,7 +26,7 @@ export function migrationEventLine (e: HsmMigrationEvent, id: string): string {
   const line = e.type === 'journal' ? `${clock(e.at)} ${where} | ${oneLine(e.message)}` : `${clock(e.at)} ${where} ${e.type}: ${oneLine(e.message)}`
   if (e.type !== 'migration') return line
   const state = stateOf(e)
-  if (state === 'paused') return `${line}\n  paused; to go on run: keyroll hsm resume ${id}`
+  if (state === 'paused') return `${line}\n  paused; to go on run: ${cliName()} hsm resume ${id}`
   return line
 }
 

@@ -6,6 +6,7 @@ import type { NodeHealth, ClusterView } from '../../shared/schemas/cluster.js'
 import type { ClusterPlan, NodeStep, Rollout } from '../../shared/schemas/rollout.js'
 import type { AuditEntry } from '../store/rollout-store.js'
 import type { CliIo } from './types.js'
+import { cliName } from './cli-name.js'
 
 /** Writes text (one or more lines) to stdout, masked. */
 export function out (io: CliIo, text: string): void {
@@ -91,7 +92,7 @@ export function printPlan (io: CliIo, plan: ClusterPlan, specPath: string): void
   }
   out(io, `plan hash: ${plan.planHash}`)
   out(io, 'to roll it out, run:')
-  out(io, `  keyroll rollout start -f ${shellWord(specPath)} --cluster ${shellWord(plan.cluster)} --plan-hash ${plan.planHash}`)
+  out(io, `  ${cliName()} rollout start -f ${shellWord(specPath)} --cluster ${shellWord(plan.cluster)} --plan-hash ${plan.planHash}`)
 }
 
 function time (ms: number | undefined): string {

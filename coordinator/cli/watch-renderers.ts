@@ -5,6 +5,7 @@ import { maskSecrets } from '../../shared/logger.js'
 import type { Rollout, RolloutEvent } from '../../shared/schemas/rollout.js'
 import { oneLine, printRollout } from './output.js'
 import type { CliIo } from './types.js'
+import { cliName } from './cli-name.js'
 
 /** Shows something followed (a rollout, an HSM migration) as its events arrive. */
 export interface Renderer<T, E> {
@@ -29,7 +30,7 @@ export function eventLine (e: RolloutEvent, rolloutId: string): string {
   const who = e.node ?? '-'
   if (e.type === 'journal') return `${clock(e.at)} ${who} | ${oneLine(e.message)}`
   const line = `${clock(e.at)} ${who} ${e.type}: ${oneLine(e.message)}`
-  return stateOf(e) === 'awaiting-promotion' ? `${line}\n  the canary passed; to go on run: keyroll rollout promote ${rolloutId}` : line
+  return stateOf(e) === 'awaiting-promotion' ? `${line}\n  the canary passed; to go on run: ${cliName()} rollout promote ${rolloutId}` : line
 }
 
 function stateOf (e: RolloutEvent): string | undefined {

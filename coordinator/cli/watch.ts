@@ -15,6 +15,7 @@ import { ApiError, CliError } from './errors.js'
 import { printJson } from './output.js'
 import { PlainRenderer, SilentRenderer, TtyRenderer, type Renderer } from './watch-renderers.js'
 import { EXIT, type CliIo } from './types.js'
+import { cliName } from './cli-name.js'
 
 /** Failures in a row (stream or status) before watch gives up. */
 export const MAX_FAILURES = 10
@@ -137,7 +138,7 @@ export async function watchRollout (api: CoordinatorApi, id: string, io: CliIo, 
   const rollout = await watchToEnd<Rollout, RolloutEvent>(api, {
     path: `/v1/rollouts/${encodeURIComponent(id)}`,
     what: 'rollout',
-    again: `keyroll rollout watch ${id}`,
+    again: `${cliName()} rollout watch ${id}`,
     terminal: TERMINAL_ROLLOUT_STATES,
     isEnd: e => e.type === 'rollout' && TERMINAL_ROLLOUT_STATES.includes((e.data as { state?: unknown } | undefined)?.state as Rollout['state']),
     renderer: first => o.json ? new SilentRenderer() : io.stdout.isTTY === true ? new TtyRenderer(io, first) : new PlainRenderer(io, first.id)
