@@ -10,7 +10,9 @@
 // Views that need a node at the same time share one probe of it (single flight), and at most
 // `maxProbes` nodes are probed at once, so a view of the whole fleet holds a bounded number of
 // connections and handshakes. Probes a view waits for go before background refreshes.
-// Nothing is asked while nobody looks: there is no timer, refreshes come from the views. The
+// An answer asked before keyroll last changed the node (a rollout step there started or ended) is
+// not served at all: the view waits for a fresh one, so it never shows the revision a rollout just
+// replaced. Nothing is asked while nobody looks: there is no timer, refreshes come from the views. The
 // rollout engine never reads from here: its gates ask live (engine/node-health.ts).
 import type { NodeHealth } from '../shared/schemas/cluster.js'
 import { nodeHealth, type HealthSources } from './cluster-health.js'
@@ -79,14 +81,19 @@ export class NodeHealthCache {
     this.#now = opts.now ?? Date.now
   }
 
-  /** `node`'s health, `checkedAt` (when it was asked) and `ageMs` (how old the answer is now). */
-  async get (node: NodeRef): Promise<NodeHealth> {
+  /**
+   * `node`'s health, `checkedAt` (when it was asked) and `ageMs` (how old the answer is now).
+   * `changedAt`: when keyroll last changed the node (a rollout step started or ended there); an
+   * answer asked before it is not served but waited for afresh, so a view read after a rollout
+   * shows what the rollout did, not the revision before it.
+   */
+  async get (node: NodeRef, changedAt?: number): Promise<NodeHealth> {
     const key = keyOf(node)
     this.#prune()
     const kept = this.#answers.get(key)
     const age = kept === undefined ? Infinity : this.#now() - kept.checkedAt
     let answer: Answer
-    if (kept === undefined || age >= this.#maxStaleMs) {
+    if (kept === undefined || age >= this.#maxStaleMs || (changedAt !== undefined && kept.checkedAt < changedAt)) {
       answer = await this.#refresh(key, node, true)
     } else {
       // A refresh never rejects (nodeHealth does not); the catch only keeps a bug from becoming
@@ -97,9 +104,9 @@ export class NodeHealthCache {
     return { ...answer.health, checkedAt: answer.checkedAt, ageMs: Math.max(0, this.#now() - answer.checkedAt) }
   }
 
-  /** Health of many nodes, in the given order. */
-  async getMany (nodes: readonly NodeRef[]): Promise<NodeHealth[]> {
-    return await Promise.all(nodes.map(async n => await this.get(n)))
+  /** Health of many nodes, in the given order (`changedAt` as for {@link get}, per node). */
+  async getMany (nodes: readonly NodeRef[], changedAt?: (node: NodeRef) => number | undefined): Promise<NodeHealth[]> {
+    return await Promise.all(nodes.map(async n => await this.get(n, changedAt?.(n))))
   }
 
   /** Probes running now (for tests and metrics). */

@@ -59,20 +59,27 @@ export function printClusters (io: CliIo, clusters: readonly ClusterView[]): voi
   }
 }
 
+/** From this age a row's answer predates the cache's refresh bound (5 s) and is being refreshed. */
+const STALE_NOTE_MS = 5000
+
 export function printNodes (io: CliIo, nodes: readonly NodeHealth[]): void {
   if (nodes.length === 0) {
     out(io, 'no nodes')
     return
   }
-  const rows = [['CLUSTER', 'NODE', 'HEALTH', 'UNIT', 'MINKMS', 'DRIFT', 'REVISION']]
+  // AGE: the views serve a node's last answer while they refresh it (up to 60 s old), so a
+  // revision read seconds after a rollout may still be the one before it; the column says how old
+  // each row is, and the note says that asking again shows the refreshed answer.
+  const rows = [['CLUSTER', 'NODE', 'HEALTH', 'UNIT', 'MINKMS', 'DRIFT', 'REVISION', 'AGE']]
   for (const n of nodes) {
     const rev = n.appliedRevision === undefined ? '-' : `${n.appliedRevision}${n.desiredRevision !== undefined && n.desiredRevision !== n.appliedRevision ? ` (desired ${n.desiredRevision})` : ''}`
     rows.push([n.cluster, n.node, n.healthy ? 'healthy' : `UNHEALTHY: ${nodeProblem(n)}`,
       n.unit === undefined ? '-' : `${n.unit.activeState}/${n.unit.subState}`,
       n.minkmsReady === undefined ? '-' : n.minkmsReady ? 'ready' : 'not ready',
-      n.drift === undefined ? '-' : n.drift ? 'YES' : 'no', rev])
+      n.drift === undefined ? '-' : n.drift ? 'YES' : 'no', rev, n.ageMs === undefined ? '-' : `${Math.round(n.ageMs / 1000)}s`])
   }
   out(io, table(rows))
+  if (nodes.some((n) => (n.ageMs ?? 0) >= STALE_NOTE_MS)) out(io, 'rows older than a few seconds are being refreshed: ask again for the current answer')
 }
 
 /** A word of a command line, quoted for a POSIX shell when it needs it. */

@@ -38,7 +38,7 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
   const applyExit = (c: Command): Command => c.exitOverride()
 
   client(program.command('clusters').description('list the clusters with their nodes\' health')).action(set(api.clusters))
-  client(program.command('nodes').description('list nodes with live health')).option('--cluster <name>', 'only this cluster').action(set(api.nodes))
+  client(program.command('nodes').description('list nodes with their health (each answer is refreshed when 5 s old and shown up to 60 s old; AGE says how old)')).option('--cluster <name>', 'only this cluster').action(set(api.nodes))
   client(program.command('plan').description('plan a change on a cluster: per-node masked diffs and the plan hash'))
     .requiredOption('-f, --file <file>', 'change spec, YAML or JSON (.json)')
     .requiredOption('--cluster <name>', 'the cluster')

@@ -212,3 +212,34 @@ t.test('GET /v1/clusters and /v1/nodes answer from the cache, with each node\'s 
   t.equal(nodes.json()[0].checkedAt, n1.checkedAt, 'the same answer, reused')
   t.ok(nodes.json()[0].ageMs >= 0)
 })
+
+t.test('an answer asked before keyroll changed the node is not served: the view waits for a fresh one, once', async t => {
+  const c = counted()
+  let now = 1_000_000
+  const cache = new NodeHealthCache({ sources: c.sources, ttlMs: 5000, maxStaleMs: 60_000, now: () => now })
+  await cache.get(node('node1'))
+  now += 1000
+  t.match(await cache.get(node('node1'), 999_000), { checkedAt: 1_000_000 }, 'changed before the answer: served')
+  t.equal(c.calls.get('node1'), 1)
+  t.match(await cache.get(node('node1'), 1_000_500), { checkedAt: 1_001_000, ageMs: 0 }, 'changed after the answer (a rollout step ended): asked afresh, waited for')
+  t.equal(c.calls.get('node1'), 2)
+  now += 1000
+  t.match(await cache.get(node('node1'), 1_000_500), { checkedAt: 1_001_000 }, 'the fresh answer postdates the change: served')
+  t.equal(c.calls.get('node1'), 2)
+})
+
+t.test('GET /v1/nodes right after a rollout step ended on a node shows a fresh answer for it, the kept one for the others', async t => {
+  const c = await buildTestCoordinator(t)
+  const first = (await c.app.inject({ method: 'GET', url: '/v1/nodes?cluster=c1', headers: c.viewer })).json() as Array<{ node: string, checkedAt: number }>
+  const change = { revision: 2, files: { config: { set: { 'log.level': 'debug' } } } }
+  const r = await c.control.start({ cluster: 'c1', change, planHash: c.control.planHash('c1', change), actor: 'bob' })
+  const stored = await c.control.get(r.id)
+  const checked = first.find((n) => n.node === 'node1')?.checkedAt ?? 0
+  const step = stored?.nodes.find((s) => s.node === 'node1')
+  if (step === undefined) throw new Error('no step of node1')
+  Object.assign(step, { state: 'done', startedAt: checked, finishedAt: checked + 1 })
+  t.ok(await until(() => Date.now() > checked + 1), 'the clock moved past the step\'s end')
+  const second = (await c.app.inject({ method: 'GET', url: '/v1/nodes?cluster=c1', headers: c.viewer })).json() as Array<{ node: string, checkedAt: number }>
+  t.ok((second.find((n) => n.node === 'node1')?.checkedAt ?? 0) > checked + 1, 'node1 asked again after its step ended')
+  t.equal(second.find((n) => n.node === 'node2')?.checkedAt, first.find((n) => n.node === 'node2')?.checkedAt, 'node2, untouched, served from the cache')
+})

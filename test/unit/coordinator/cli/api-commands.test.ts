@@ -27,7 +27,7 @@ async function specFile (s: StandIn, name = 'change.yaml', text = SPEC_YAML): Pr
 t.test('clusters and nodes: tables for humans, one JSON document with --json, the bearer token sent', async t => {
   const s = await standIn(t)
   s.app.get('/v1/clusters', async () => [cluster()])
-  s.app.get('/v1/nodes', async () => [node('node1'), node('node2', false)])
+  s.app.get('/v1/nodes', async () => [{ ...node('node1'), ageMs: 1200 }, { ...node('node2', false), ageMs: 7400 }])
   await s.start()
 
   const human = await run(t, s, ['clusters'])
@@ -38,8 +38,9 @@ t.test('clusters and nodes: tables for humans, one JSON document with --json, th
 
   const nodes = await run(t, s, ['nodes', '--cluster', 'prod'])
   t.equal(nodes.code, 0)
-  t.match(nodes.stdout, /node1\s+healthy\s+active\/running\s+ready\s+no\s+3/)
-  t.match(nodes.stdout, /node2\s+UNHEALTHY: agent unreachable/)
+  t.match(nodes.stdout, /node1\s+healthy\s+active\/running\s+ready\s+no\s+3\s+1s/)
+  t.match(nodes.stdout, /node2\s+UNHEALTHY: agent unreachable.*\s7s\n/)
+  t.match(nodes.stdout, /rows older than a few seconds are being refreshed: ask again/, 'a 7 s old row is said to be refreshed')
   t.equal(s.calls.at(-1)?.url, '/v1/nodes?cluster=prod')
   t.ok(s.calls.every(c => c.authorization === `Bearer ${TOKEN}`), 'every request carries the token')
 })
