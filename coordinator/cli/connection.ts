@@ -31,7 +31,7 @@ export async function resolveConnection (o: ConnectionOptions, env: Readonly<Rec
     return v === undefined || v === '' ? undefined : { value: v, source: envName }
   }
   const url = pick(o.url, '--url', 'KEYROLL_URL')
-  if (url === undefined) throw new CliError('CRD_CLI_USAGE', 'no coordinator URL: set KEYROLL_URL (e.g. https://coord.example.net:7500) or pass --url')
+  if (url === undefined) throw new CliError('CRD_CLI_USAGE', 'no coordinator URL: set KEYROLL_URL (e.g. https://coord.example.net:7480) or pass --url')
   let parsed: URL
   try {
     parsed = new URL(url.value)
