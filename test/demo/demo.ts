@@ -74,7 +74,7 @@ export async function runDemo (args: DemoArgs, io: DemoIo, signal: AbortSignal):
   const tmp = await mkdtemp(join(tmpdir(), 'keyroll-demo-'))
   let ok = false
   try {
-    step(1, `booting the lab (${args.id}): node1..3 with keyroll-agent, ext1..2 (the external Key Manager), coord (keyroll-coordinator); about a minute`)
+    step(1, `booting the lab (${args.id}): node1..3 with keyroll-agent, ext1..2 (the external Key Manager), coord (keyroll-coordinator); 10–40 s`)
     labStarted = true
     const labLog = prefixLines('   lab: ', io.err)
     const stableArgs = args.stableFor === undefined ? [] : ['--agent-stable-for', args.stableFor]
@@ -108,7 +108,9 @@ export async function runDemo (args: DemoArgs, io: DemoIo, signal: AbortSignal):
     })
 
     step(3, 'keyroll hsm migrate (the real CLI against the coordinator\'s API; its live output follows)')
-    const reportFile = join(tmp, 'report.json')
+    // With --report the CLI writes the user's file itself (the path it prints then stays true);
+    // otherwise a working copy in the demo's temporary directory, removed at its end.
+    const reportFile = args.report ?? join(tmp, 'report.json')
     const cliArgs = [...hsmMigrateArgs(keyroll.cluster, external), ...(args.minHealthyTime === undefined ? [] : ['--min-healthy-time', args.minHealthyTime]), '--report', reportFile]
     for (const l of keyrollExports(keyroll)) say(`   ${l}`)
     say(`   npx keyroll ${cliArgs.join(' ')}`)
@@ -124,6 +126,7 @@ export async function runDemo (args: DemoArgs, io: DemoIo, signal: AbortSignal):
     })
     if (cli.stopped === 'interrupted') throw new Interrupted()
     const cliMs = Date.now() - cliStart
+    if (args.report === undefined) say('(that report file is the demo\'s working copy, removed when the demo ends; `npm run demo -- --report FILE` keeps one)')
     const loadReport = mergeLoads(await Promise.all(loads.splice(0).map(async (l) => await l.stop())))
 
     step(4, 'checking: the report, the client load, every node (files, restarts, cluster status), secrets in logs')
@@ -142,10 +145,6 @@ export async function runDemo (args: DemoArgs, io: DemoIo, signal: AbortSignal):
         report = parsed.report
         for (const l of reportLines(report)) say(l)
         if (report.result !== 'succeeded') failures.push(`the migration ${report.result}${report.message === undefined ? '' : `: ${report.message}`}`)
-        if (args.report !== undefined) {
-          await writeFile(args.report, JSON.stringify(report, null, 2) + '\n')
-          say(`report written to ${args.report}`)
-        }
         await sayBreakdown(keyroll, report.id, args.events, say)
       }
     }

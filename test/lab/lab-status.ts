@@ -79,7 +79,8 @@ export async function labStatus (state: LabState): Promise<LabStatus> {
 /** Ready-to-paste commands: minkms health per node, how to use a root API key, each agent's status. */
 function howTo (s: LabStatus): string[] {
   const lines = ['minkms (each node answers its health without credentials):']
-  for (const n of s.nodes) lines.push(`  curl --cacert ${s.ca} https://${n.address}:${n.port}/v1/health/ready`)
+  // The coordinator's node runs no minkms: its readiness is keyroll's, printed with the keyroll lines.
+  for (const n of s.nodes) if (n.role !== 'coordinator') lines.push(`  curl --cacert ${s.ca} https://${n.address}:${n.port}/v1/health/ready`)
   lines.push('root API keys are not bearer tokens: minkms turns the key into a client certificate (mTLS). With the minkms CLI (where installed):')
   for (const role of ['cluster', 'external'] as const) {
     const n = s.nodes.find((x) => x.role === role)

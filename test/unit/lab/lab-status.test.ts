@@ -68,3 +68,10 @@ t.test('the minkms wrapper sets the mode only when it is not the default', async
   t.ok(derived.includes('export MINKMS_EMU_ROOT_IDENTITY=derived'), 'derived: exported to the emulator')
   t.equal(derived.at(-2), `exec /usr/bin/node ${main} "$@"`, 'then the emulator runs as before')
 })
+
+t.test('the minkms health lines skip the coordinator node, which runs no minkms', async (t) => {
+  const table = statusTable(await labStatus(state(1, true)))
+  const healthLines = table.split('\n').filter((l) => l.includes('/v1/health/ready'))
+  t.equal(healthLines.length, 4, 'node1..3 and ext1')
+  t.notOk(healthLines.some((l) => l.includes('10.77.253.5:')), 'no line for coord')
+})
