@@ -12,6 +12,7 @@ import { pkiAddAgent, pkiInit } from './pki-commands.js'
 import { clusterRootKey } from './root-key-commands.js'
 import { auditVerify, tokenCreate, tokenRevoke } from './store-commands.js'
 import { EXIT, type CliDeps, type CliIo } from './types.js'
+import { KEYROLL_VERSION } from './version.js'
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
 
@@ -24,7 +25,8 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
     .description('keyroll: roll configuration changes over Key Manager (minkms) clusters through keyroll-coordinator')
     .exitOverride()
     .configureOutput({ writeOut: s => { io.stdout.write(s) }, writeErr: s => { io.stderr.write(s) } })
-    .showHelpAfterError('(run keyroll --help for usage)')
+    .showHelpAfterError('(run keyroll --help, or keyroll COMMAND --help, for usage)')
+    .version(KEYROLL_VERSION, '--version', 'print keyroll\'s version')
     // `audit` has options of its own and a subcommand (`verify`) with some of the same names:
     // a command's options are its own only before its subcommand's name.
     .enablePositionalOptions()
@@ -69,8 +71,15 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
     client(rollout.command(name).description(what)).argument('<id>', 'rollout id')
       .action(set(async (id: string, o: object) => await api[name]({ ...o, id })))
   }
+  const steers = {
+    pause: 'pause a rollout: the steps in flight finish, no node starts until resume',
+    resume: 'resume a paused rollout (or one paused before a node that was unhealthy)',
+    abort: 'stop a rollout after the steps in flight; nodes not reached stay untouched (rollback undoes the others)',
+    promote: 'go on with the other nodes after a canary rollout\'s first node passed',
+    rollback: 'roll every node the rollout changed back to its previous revision, one at a time'
+  } as const
   for (const action of ['pause', 'resume', 'abort', 'promote', 'rollback'] as const) {
-    client(rollout.command(action).description(`${action} a rollout`)).argument('<id>', 'rollout id')
+    client(rollout.command(action).description(steers[action])).argument('<id>', 'rollout id')
       .action(set(async (id: string, o: object) => await api.steer(action, { ...o, id })))
   }
   client(rollout.command('list').description('list rollouts, newest first')).option('--cluster <name>', 'only this cluster').action(set(api.list))
@@ -95,7 +104,7 @@ export async function runCli (argv: readonly string[], io: CliIo, deps: CliDeps 
     .option('--report <file>', 'write the final report as JSON (id, result, durationMs, nodes)')
     .option('--no-watch', 'start it and return (follow it later with keyroll hsm watch ID)')
     .action(set(hsmApi.migrate))
-  client(hsm.command('status').description('show an HSM migration with its report per node')).argument('<id>', 'migration id')
+  client(hsm.command('status').alias('show').description('show an HSM migration with its report per node')).argument('<id>', 'migration id')
     .action(set(async (id: string, o: object) => await hsmApi.status({ ...o, id })))
   client(hsm.command('watch').description('follow an HSM migration until it ends (exit 0 succeeded, 1 failed/aborted)')).argument('<id>', 'migration id')
     .option('--report <file>', 'write the final report as JSON')
