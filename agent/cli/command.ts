@@ -8,6 +8,7 @@ import type { ChangeDefaults } from '../../shared/change/validate-change.js'
 import { parseChangeSpec } from '../../shared/change/parse-change-spec.js'
 import type { ConfigFlag } from '../../shared/config-loader.js'
 import { createLogger, maskSecrets, type Logger } from '../../shared/logger.js'
+import { humanLogDestination } from './human-log.js'
 import type { CoreMode, RunningCore } from '../core.js'
 import { createCore } from '../deps.js'
 import { EXIT, type CliDeps, type CliIo } from './types.js'
@@ -49,7 +50,9 @@ export async function command (o: CommonOptions, io: CliIo, deps: CliDeps, mutat
   let core: RunningCore | undefined
   try {
     const config = await loadConfig(o, deps)
-    const logger = rootLogger(config, deps.logDestination ?? io.stderr, o.logLevel === undefined ? 'warn' : config.log.level)
+    // Warnings for the person at the terminal; with --log-level the daemon's JSON lines, as asked.
+    const destination = deps.logDestination ?? (o.logLevel === undefined ? humanLogDestination(io.stderr) : io.stderr)
+    const logger = rootLogger(config, destination, o.logLevel === undefined ? 'warn' : config.log.level)
     core = await (deps.createCore ?? createCore)(config, logger, { mode })
     return await run(core, config)
   } catch (err) {

@@ -50,7 +50,8 @@ export class JournalctlJournal implements Journal {
     // An empty journal has no cursor: 252 exits 1 with "No journal files were found." (or 0
     // and nothing under -q). Everything that comes later is "after" it.
     if (r.code === 0 || /No journal files were found|No entries/i.test(r.stderr + r.stdout)) return ''
-    throw new OsPortError('AGT_JOURNAL_READ_FAILED', `journalctl --show-cursor printed no cursor: ${r.stderr.trim()}`, { stderr: r.stderr.trim() })
+    const said = r.stderr.trim()
+    throw new OsPortError('AGT_JOURNAL_READ_FAILED', `journalctl --show-cursor printed no cursor (exit ${r.code}${said === '' ? ', nothing on stderr: is systemd-journald running here?' : `: ${said}`})`, { stderr: said })
   }
 
   async read (opts: { unit: string, afterCursor?: string, limit?: number }): Promise<JournalEntry[]> {
