@@ -36,6 +36,8 @@ import {
   applySplices, appendLines, hintFrom, insertPair, isNodeWithText, rangeOf, removePair, replaceValue, rewriteFlow, toJs, type SpliceContext
 } from './yaml-splice.js'
 
+const BOM = '\uFEFF'
+
 /** What to change in a YAML file. Deletes run first, then sets, each in the given order. */
 export interface YamlEdit {
   /** Values to put at dotted paths (dotted-path.ts syntax). */
@@ -51,6 +53,14 @@ export interface YamlEdit {
  * an editor bug was caught before it could write a wrong file.
  */
 export function editYaml (text: string, edit: YamlEdit): string {
+  // A UTF-8 byte order mark (files saved by some Windows editors) is no part of line 1: yaml skips
+  // it, but the splicing would see the first key one column in ("does not start its line") and a
+  // deletion of line 1 would take the mark along. The text after it is edited; the mark stays.
+  if (text.startsWith(BOM)) {
+    const rest = text.slice(BOM.length)
+    const out = editYaml(rest, edit)
+    return out === rest ? text : BOM + out
+  }
   const deletes = (edit.delete ?? []).map(p => ({ path: p, segments: parseDottedPath(p) }))
   const sets = Object.entries(edit.set ?? {}).map(([p, value]) => ({ path: p, segments: parseDottedPath(p), value }))
   const before = parseYamlDocument(text)

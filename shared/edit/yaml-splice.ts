@@ -28,7 +28,7 @@ export function insertPair (ctx: SpliceContext, map: YAMLMap, key: string, value
 export function insertPairsSplice (ctx: SpliceContext, map: YAMLMap, pairs: ReadonlyArray<readonly [string, YamlValue]>): Splice {
   const column = keyColumn(ctx, map.items[0] ?? fail(ctx, 'an empty block mapping'))
   const last = map.items.at(-1) ?? fail(ctx, 'an empty block mapping')
-  let pos = nextLineStart(ctx.text, pairValueEnd(last))
+  let pos = nextLineStart(ctx.text, pairValueEnd(ctx.text, last))
   pos = skipIndentedComments(ctx.text, pos, column)
   return linesSplice(ctx, pos, pairs.flatMap(([k, v]) => renderPairLines(k, v, column, ctx.style)))
 }
@@ -67,7 +67,7 @@ export function replaceValueSplices (ctx: SpliceContext, pair: Pair, value: Yaml
   } else {
     splices.push({ start: colonEnd, end: colonEnd, insert: inline })
     let start = lineStartAt(text, old.range[0])
-    const end = skipIndentedComments(text, nextLineStart(text, old.range[1]), column + 1)
+    const end = skipIndentedComments(text, nextLineStart(text, textEnd(text, old.range[1])), column + 1)
     const atEof = end === text.length && !endsWithNewline(text)
     if (atEof && block.length === 0) start = Math.max(colonEnd, start - eol.length)
     splices.push({ start, end, insert: atEof ? block.join(eol) : block.map(l => l + eol).join('') })
@@ -85,7 +85,7 @@ export function removePairSplice (ctx: SpliceContext, pair: Pair): Splice {
   const { text } = ctx
   const column = keyColumn(ctx, pair)
   let start = lineStartAt(text, rangeOf(pair.key)[0])
-  const end = skipIndentedComments(text, nextLineStart(text, pairValueEnd(pair)), column + 1)
+  const end = skipIndentedComments(text, nextLineStart(text, pairValueEnd(text, pair)), column + 1)
   // Keep "no newline at end of file" when the last line goes: drop the line break before it instead.
   if (end === text.length && !endsWithNewline(text) && start > 0) start -= text[start - 2] === '\r' ? 2 : 1
   return { start, end, insert: '' }
@@ -174,8 +174,17 @@ function colonEndOf (ctx: SpliceContext, pair: Pair): number {
   return keyEnd + m[0].length
 }
 
-function pairValueEnd (pair: Pair): number {
-  return isNodeWithText(pair.value) ? pair.value.range[1] : rangeOf(pair.key)[1]
+function pairValueEnd (text: string, pair: Pair): number {
+  return isNodeWithText(pair.value) ? textEnd(text, pair.value.range[1]) : rangeOf(pair.key)[1]
+}
+
+// yaml ends a block collection whose last lines are comments (`# retry: 3` closing a nested
+// mapping) after the indentation of the line that follows it (`  minio:`). Taken as it is, the
+// "end of the value's last line" was that next line: removing the block took `minio:` along, and
+// keys added after it landed below `minio:`. An end inside a line's leading blanks is that line's start.
+function textEnd (text: string, end: number): number {
+  const start = lineStartAt(text, end)
+  return /^[ \t]+$/.test(text.slice(start, end)) ? start : end
 }
 
 /**
