@@ -17,7 +17,8 @@ export interface EnvCheck {
 const IGNORED_REASON = {
   'no-equals': 'has no "=" and is ignored by systemd',
   'invalid-name': 'is ignored by systemd: the name must match [A-Za-z_][A-Za-z0-9_]*',
-  'export-prefix': 'is ignored by systemd: EnvironmentFile lines take no "export"; write KEY=value'
+  'export-prefix': 'is ignored by systemd: EnvironmentFile lines take no "export"; write KEY=value',
+  'byte-order-mark': 'is ignored by systemd: the file starts with a UTF-8 byte order mark, which systemd reads as part of the first name; save the file without it'
 } as const
 
 /** Checks an EnvironmentFile for minkms: systemd must read it fully and `MINIO_KMS_HSM_KEY`, if set, must be an HSM key. */
