@@ -105,7 +105,10 @@ function locate (ctx: SpliceContext, segments: readonly string[]): Location {
   let map: YAMLMap = root
   for (let i = 0; i < segments.length; i++) {
     if (aliases && map.anchor !== undefined) {
-      throw new YamlUnsupportedError(ctx.path, `${prefix(segments, i) || 'the root'} carries the anchor &${map.anchor} that aliases refer to`, lineAt(ctx.text, rangeOf(map)[0]))
+      // The line of the key holding the mapping (`hsm: &hsm`), where the anchor is written; the
+      // mapping's own range starts at its first entry, a line below.
+      const where = chain.at(-1)?.pair.key ?? map
+      throw new YamlUnsupportedError(ctx.path, `${prefix(segments, i) || 'the root'} carries the anchor &${map.anchor} that aliases refer to`, lineAt(ctx.text, rangeOf(where)[0]))
     }
     const pair = map.items.find(p => keyName(p.key) === segments[i])
     if (pair === undefined) return { kind: 'missing', map, index: i, chain }
