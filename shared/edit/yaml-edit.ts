@@ -18,7 +18,8 @@
 //   path is a no-op. Mappings the deletion leaves empty are removed too, so deleting what a set
 //   added restores the original text.
 // - Refused: paths through a scalar, sequence or alias (YamlPathBlockedError); anchored nodes on
-//   the path of a document that uses aliases, explicit (`? key`) keys (YamlUnsupportedError).
+//   the path of a document that uses aliases, text holding such an anchor that an edit would
+//   replace, remove or re-render, explicit (`? key`) keys (YamlUnsupportedError).
 // - Inside flow collections (`{ a: 1 }`) a scalar replaced by a scalar is spliced in place; any
 //   other edit re-renders the innermost flow collection on the path as a whole (its spacing and
 //   quoting normalised, comments inside it lost). Exception: an empty flow mapping that is the

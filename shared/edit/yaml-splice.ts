@@ -1,8 +1,9 @@
 // Text splicing primitives of the YAML editor (yaml-edit.ts): each takes the current text and a
 // node of its freshly parsed Document and returns the new text, touching only whole lines (or one
 // value inside a line) so every other byte stays as it was.
-import { isAlias, isMap, isScalar, isSeq, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
 import { YamlUnsupportedError } from './errors.js'
+import { hasAliases } from './yaml-document.js'
 import { endsWithNewline, lineAt, lineStartAt, nextLineStart } from './text-lines.js'
 import { isPlainMap, type YamlValue } from './yaml-model.js'
 import { renderFlow, renderPairLines, renderValueAfterKey, type RenderHint, type YamlStyle } from './yaml-render.js'
@@ -35,6 +36,7 @@ export function insertPairsSplice (ctx: SpliceContext, map: YAMLMap, pairs: Read
 
 /** Replaces the value of an existing pair, keeping the key, its line and its comment. */
 export function replaceValue (ctx: SpliceContext, pair: Pair, value: YamlValue): string {
+  refuseAnchorsInside(ctx, pair.value)
   return applySplices(ctx.text, replaceValueSplices(ctx, pair, value))
 }
 
@@ -77,6 +79,7 @@ export function replaceValueSplices (ctx: SpliceContext, pair: Pair, value: Yaml
 
 /** Removes a pair's lines from a block mapping: key line, value lines, comments indented under it. */
 export function removePair (ctx: SpliceContext, pair: Pair): string {
+  refuseAnchorsInside(ctx, pair.value)
   return applySplices(ctx.text, [removePairSplice(ctx, pair)])
 }
 
@@ -93,6 +96,7 @@ export function removePairSplice (ctx: SpliceContext, pair: Pair): Splice {
 
 /** Re-renders a flow mapping after `mutate` changed its plain value. */
 export function rewriteFlow (ctx: SpliceContext, map: YAMLMap, mutate: (js: Record<string, unknown>) => void): string {
+  refuseAnchorsInside(ctx, map)
   const js = toJs(ctx.doc, map)
   const plain: Record<string, unknown> = isPlainMap(js) ? js : {}
   mutate(plain)
@@ -221,6 +225,30 @@ export function toJs (doc: Document, node: unknown): unknown {
   if (node === null || node === undefined) return null
   if (isAlias(node) || isMap(node) || isSeq(node) || isScalar(node)) return node.toJS(doc)
   return null
+}
+
+// Text that is replaced, removed or re-rendered loses the anchors written in it. The editor checks
+// anchors on the edited path, but one deeper inside (`hsm:` deleted, `vault: &v` below it, `other:
+// *v` elsewhere) left an alias without its anchor: the result did not even read back, and the
+// apply failed with an uncoded 500. Refused like an anchor on the path, naming the anchor's line.
+function refuseAnchorsInside (ctx: SpliceContext, node: unknown): void {
+  if (!(isMap(node) || isSeq(node) || isScalar(node)) || !hasAliases(ctx.doc)) return
+  let found: Node | undefined
+  if (node.anchor !== undefined) found = node
+  else {
+    visit(node, {
+      Node (_k, n) {
+        if ((isMap(n) || isSeq(n) || isScalar(n)) && n.anchor !== undefined) { found = n; return visit.BREAK }
+        return undefined
+      }
+    })
+  }
+  if (found === undefined) return
+  const anchor = (found as { anchor?: string }).anchor ?? ''
+  // A mapping's range starts at its first entry; `&name` is written before it (`vault: &v`).
+  const start = rangeOf(found)[0]
+  const written = ctx.text.lastIndexOf(`&${anchor}`, start)
+  throw new YamlUnsupportedError(ctx.path, `the edit would replace or remove the anchor &${anchor} that aliases elsewhere refer to`, lineAt(ctx.text, written === -1 ? start : written))
 }
 
 function fail (ctx: SpliceContext, what: string): never {
