@@ -138,7 +138,10 @@ export class ChangeApplier {
       const m = modes[n]
       if (f === undefined) return []
       const view: FilePlan = { name: n, path: this.#opts.files[n], changed: f.changed || m?.changed === true, diff: f.diff }
-      if (m?.warning !== undefined) view.warnings = [m.warning]
+      // The planner's own findings (env lines systemd ignores, a commented-out HSM key) were
+      // computed and dropped here; the operator sees them like the file-mode warning.
+      const warnings = [...f.warnings.map((w) => w.message), ...(m?.warning === undefined ? [] : [m.warning])]
+      if (warnings.length > 0) view.warnings = warnings
       return [view]
     })
     return { revision: plan.revision, changed: files.some((f) => f.changed), restart: plan.restart, files }

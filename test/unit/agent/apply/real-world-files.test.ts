@@ -175,7 +175,10 @@ for (const c of ENVS) {
     const f = await buildApplier(t.testdir(), { [CONFIG_PATH]: MINIMAL_CONFIG, [ENV_PATH]: before })
     const spec = { revision: 1, files: { env: { unset: ['MINIO_KMS_HSM_KEY'] } }, verify: { deadline: '10s', stableFor: '0s' } }
     const plan = await f.applier.plan(change(spec))
-    noSecrets(t, plan.files.find((x) => x.name === 'env')?.diff ?? '', ['PuKzChdhTmMcYqfbB+', 'CpR7g2aRHbBO7uaMXdqCJmW40='])
+    const envPlan = plan.files.find((x) => x.name === 'env')
+    noSecrets(t, envPlan?.diff ?? '', ['PuKzChdhTmMcYqfbB+', 'CpR7g2aRHbBO7uaMXdqCJmW40='])
+    noSecrets(t, JSON.stringify(envPlan?.warnings ?? []), [])
+    if (c.keeps !== undefined) t.match(envPlan?.warnings, [/^line 1 is a comment that holds an HSM key .*remove that line by hand/], 'the commented-out key is pointed out')
     const r = await f.applier.apply(change(spec))
     t.equal(r.result, c.keeps === undefined ? 'changed' : 'ok', r.message)
     const after = (await f.store.read(ENV_PATH)).content ?? ''
@@ -200,3 +203,11 @@ for (const c of ENVS) {
     t.equal(read.get('MINIO_KMS_NEW'), 'x')
   })
 }
+
+// The planner's findings about the env file (lines systemd ignores) were computed and then dropped
+// from the plan the agent answers; only the file-mode warning reached the operator.
+t.test('env lines systemd ignores are warned about in the plan the agent answers', async (t) => {
+  const f = await buildApplier(t.testdir(), { [CONFIG_PATH]: MINIMAL_CONFIG, [ENV_PATH]: text('env/duplicates-export-spaces.env') })
+  const plan = await f.applier.plan(change({ revision: 1, files: { env: { set: { MINIO_KMS_VOLUME: '/srv/kms' } } }, verify: { deadline: '10s', stableFor: '0s' } }))
+  t.match(plan.files.find((x) => x.name === 'env')?.warnings, [/^line 4 is ignored by systemd: EnvironmentFile lines take no "export"; write KEY=value$/])
+})
