@@ -32,6 +32,7 @@ export const AGENT_CODES = {
   AGT_HTTP_HEADERS_TOO_LARGE: { status: 431, meaning: "the request line and headers exceed the parser's limit (16 KiB)" },
   AGT_BODY_TOO_LARGE: { status: 413, meaning: 'the body is larger than the route accepts (1 MiB for plan, apply and stage, 16 KiB elsewhere)' },
   AGT_CLIENT_NOT_ALLOWED: { status: 403, meaning: "the client certificate chains to `tls.clientCa` but names none of `tls.allowedClients` (e.g. a node's own certificate calling another agent)" },
+  AGT_FILE_NOT_UTF8: { status: 422, meaning: 'a managed file the change edits is not valid UTF-8 (e.g. Latin-1 comments); it could not be written back byte for byte, so nothing is written; convert it to UTF-8 first' },
   AGT_ROOT_KEY_NOT_LOGGED: { status: 404, meaning: "`POST /v1/root-api-key`: minkms is not running, or its current run has not logged its banner's `API Key` line (yet, or it left the journal's newest entries the agent reads); ask again once minkms is up" }
 } as const satisfies Catalogue
 
@@ -54,6 +55,16 @@ export class ClientNotAllowedError extends AgentError {
 /** The current minkms run logged no (usable) `API Key` banner line: nothing to hand over. */
 export class RootKeyNotLoggedError extends AgentError {
   constructor (detail: string) { super('AGT_ROOT_KEY_NOT_LOGGED', `no root API key to answer: ${detail}`) }
+}
+/**
+ * A managed file the change edits holds bytes that are not UTF-8 (a Latin-1 comment, say). The
+ * agent edits text: such bytes would read as U+FFFD and be written back changed, in lines the
+ * change never named, and a rollback would restore the changed bytes. Refused before anything.
+ */
+export class FileNotUtf8Error extends AgentError {
+  constructor (readonly path: string, readonly line: number) {
+    super('AGT_FILE_NOT_UTF8', `${path} is not valid UTF-8 (first bad byte on line ${line}); the agent would not write it back byte for byte, so nothing was written; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8) and try again`)
+  }
 }
 /** No such route. */
 export class NotFoundError extends AgentError {

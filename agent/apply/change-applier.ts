@@ -10,7 +10,7 @@ import type { Problem } from '../../shared/edit/problem.js'
 import type { ApplyEvent, ApplyResult, ApplyStep, FilePlan, PlanResult } from '../core.js'
 import type { FileSnapshot } from '../os/file-store.js'
 import { contentSha, sha256, type AppliedRecord, type PendingRecord } from '../state/agent-state.js'
-import { ChangeConflictError, InvalidResultError, NotStagedError, NothingToRollBackError, RevisionConflictError, StagedStaleError, StaleRevisionError } from '../errors.js'
+import { ChangeConflictError, FileNotUtf8Error, InvalidResultError, NotStagedError, NothingToRollBackError, RevisionConflictError, StagedStaleError, StaleRevisionError } from '../errors.js'
 import type { StagedChange } from '../../shared/schemas/staged.js'
 import { DEFAULT_STAGED_TTL_MS, StagedSlot, stagedView, type Staged } from './staged-change.js'
 import type { ApplyLock } from './apply-lock.js'
@@ -115,6 +115,10 @@ export class ChangeApplier {
   /** Plans `change` against the files as they are now; invalid resulting files → 400. */
   async #plan (change: Change): Promise<{ plan: ChangePlan, current: Record<typeof NAMES[number], FileSnapshot> }> {
     const current = await this.#read()
+    for (const n of NAMES) {
+      const bad = current[n].invalidUtf8
+      if (bad !== undefined && change.files[n] !== undefined) throw new FileNotUtf8Error(this.#opts.files[n], bad.line)
+    }
     const plan = await this.#planner.plan({ config: current.config.content, env: current.env.content }, change, {
       fingerprintKey: this.#opts.fingerprintKey,
       labels: { config: this.#opts.files.config, env: this.#opts.files.env }
@@ -134,7 +138,10 @@ export class ChangeApplier {
       const m = modes[n]
       if (f === undefined) return []
       const view: FilePlan = { name: n, path: this.#opts.files[n], changed: f.changed || m?.changed === true, diff: f.diff }
-      if (m?.warning !== undefined) view.warnings = [m.warning]
+      // The planner's own findings (env lines systemd ignores, a commented-out HSM key) were
+      // computed and dropped here; the operator sees them like the file-mode warning.
+      const warnings = [...f.warnings.map((w) => w.message), ...(m?.warning === undefined ? [] : [m.warning])]
+      if (warnings.length > 0) view.warnings = warnings
       return [view]
     })
     return { revision: plan.revision, changed: files.some((f) => f.changed), restart: plan.restart, files }

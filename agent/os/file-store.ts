@@ -4,8 +4,11 @@
 /** Mode and owner of a file. */
 export interface FileMeta { mode: number, uid: number, gid: number }
 
-/** A file as read: content undefined when it does not exist. */
-export interface FileSnapshot { content: string | undefined, meta: FileMeta | undefined }
+/**
+ * A file as read: content undefined when it does not exist. `invalidUtf8` says the bytes were not
+ * UTF-8 (content then holds U+FFFD for them, so it must not be written back as the file).
+ */
+export interface FileSnapshot { content: string | undefined, meta: FileMeta | undefined, invalidUtf8?: { line: number } }
 
 /** Reads and atomically replaces files. Implementations must be safe for concurrent reads. */
 export interface FileStore {

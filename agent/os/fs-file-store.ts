@@ -1,17 +1,23 @@
 // The real FileStore, on node:fs and shared/fs/atomic-write.
-import { chmod, chown, lstat, realpath, rm, stat } from 'node:fs/promises'
+import { chmod, chown, lstat, readFile, realpath, rm, stat } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { atomicWrite } from '../../shared/fs/atomic-write.js'
-import { readFileIfExists } from '../../shared/fs/read-file-if-exists.js'
+import { decodeUtf8 } from '../../shared/fs/utf8.js'
 import { removeAtomicTemps } from '../../shared/fs/temp-sweep.js'
 import type { FileMeta, FileSnapshot, FileStore } from './file-store.js'
 
 export class FsFileStore implements FileStore {
   async read (path: string): Promise<FileSnapshot> {
-    const content = await readFileIfExists(path)
-    if (content === undefined) return { content, meta: undefined }
+    let bytes: Buffer
+    try {
+      bytes = await readFile(path)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { content: undefined, meta: undefined }
+      throw err
+    }
+    const { text, invalidLine } = decodeUtf8(bytes)
     const s = await stat(path)
-    return { content, meta: { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid } }
+    return { content: text, meta: { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid }, ...(invalidLine === undefined ? {} : { invalidUtf8: { line: invalidLine } }) }
   }
 
   async write (path: string, content: string, meta?: FileMeta): Promise<void> {

@@ -5,6 +5,7 @@
 // reads a leading `*` as an alias.
 import { parse } from 'yaml'
 import type { ChangeSpec } from '../../shared/change/schema.js'
+import { formatDottedPath } from '../../shared/edit/dotted-path.js'
 import type { PlanResult } from '../../shared/schemas/apply.js'
 import type { AgentClient } from '../ports/agent-client.js'
 import type { NodeRef } from '../ports/node-ref.js'
@@ -35,9 +36,11 @@ export function hsmBlocksOfDiff (diff: string): string[] {
   const out: string[] = []
   for (const [vendor, kinds] of Object.entries(hsm)) {
     if (isMap(kinds) && Object.keys(kinds).length > 0 && Object.values(kinds).every(isMap)) {
-      for (const kind of Object.keys(kinds)) out.push(`hsm.${vendor}.${kind}`)
+      // As dotted paths, quoted where a key holds a dot: phase B deletes exactly these paths, and
+      // `hsm.acme.io.x` unquoted names another place, so the delete found nothing and the block stayed.
+      for (const kind of Object.keys(kinds)) out.push(formatDottedPath(['hsm', vendor, kind]))
     } else {
-      out.push(`hsm.${vendor}`)
+      out.push(formatDottedPath(['hsm', vendor]))
     }
   }
   return out.sort()

@@ -8,6 +8,7 @@
 import { inspect } from 'node:util'
 import { editEnvFile } from '../edit/env-file.js'
 import { checkMinkmsConfig } from '../edit/minkms-config.js'
+import { EditError } from '../edit/errors.js'
 import { checkMinkmsEnvFile } from '../edit/minkms-env.js'
 import type { Problem } from '../edit/problem.js'
 import { editYaml } from '../edit/yaml-edit.js'
@@ -101,13 +102,13 @@ export function planChange (current: CurrentFiles, change: Change, opts: PlanOpt
   const oldEnv = current.env ?? ''
   const newConfig = config === undefined
     ? oldConfig
-    : editYaml(oldConfig, {
+    : inFile(opts.labels?.config ?? 'config', () => editYaml(oldConfig, {
       set: Object.fromEntries(Object.entries(config.set).map(([p, v]) => [p, revealConfigValue(v)])),
       delete: config.delete
-    })
+    }))
   const newEnv = env === undefined
     ? oldEnv
-    : editEnvFile(oldEnv, { set: Object.fromEntries(Object.entries(env.set).map(([k, v]) => [k, reveal(v)])), unset: env.unset })
+    : inFile(opts.labels?.env ?? 'env', () => editEnvFile(oldEnv, { set: Object.fromEntries(Object.entries(env.set).map(([k, v]) => [k, reveal(v)])), unset: env.unset }))
 
   const newConfigSecrets = config === undefined ? [] : secretsInYaml(newConfig)
   const newEnvSecrets = env === undefined ? [] : secretsInEnv(newEnv)
@@ -149,6 +150,21 @@ export function planChange (current: CurrentFiles, change: Change, opts: PlanOpt
   const restart = change.restart === 'always' || (change.restart === 'on-change' && changed)
   const ok = (files.config?.problems.length ?? 0) === 0 && (files.env?.problems.length ?? 0) === 0
   return { revision: change.revision, files, changed, restart, ok }
+}
+
+// An editor's refusal that is about the file as it is on the node (it does not parse, it uses YAML
+// the editor will not touch, a line would not read back) says "line 3" without saying of which
+// file; the operator who must fix it by hand is told the file first. Errors about the change
+// itself (a malformed path, a bad variable name or value) are the spec's and stay as they are.
+const SPEC_ERRORS = new Set(['SHR_EDIT_INVALID_PATH', 'SHR_ENV_INVALID_KEY', 'SHR_ENV_INVALID_VALUE'])
+
+function inFile<T> (label: string, edit: () => T): T {
+  try {
+    return edit()
+  } catch (err) {
+    if (err instanceof EditError && !SPEC_ERRORS.has(err.code)) err.message = `${label}: ${err.message}`
+    throw err
+  }
 }
 
 /** The masked view of a plan (what `POST /v1/plan` returns). */

@@ -20,6 +20,10 @@
 // - Names must match [A-Za-z_][A-Za-z0-9_]*; others are dropped with "Ignoring invalid
 //   environment assignment". So `export KEY=value` (name "export KEY") is IGNORED by systemd:
 //   KEY is not set. This parser reports such lines with `valid: false` and `exported: 'KEY'`.
+// - A UTF-8 byte order mark is not skipped: systemd reads it as the first characters of the first
+//   name, which is then invalid and the line ignored. Reported like an `export` line (`exported:
+//   'KEY'`, the name behind the mark), because the line still holds KEY's value. Removing that
+//   line removes the mark with it: left in front of the next line, it would hide that one instead.
 // - Duplicate keys: the last assignment wins.
 // - No `$VAR` expansion (that is ExecStart='s job).
 import { lineAt } from './text-lines.js'
@@ -32,7 +36,7 @@ export interface EnvAssignment {
   readonly value: string
   /** True when systemd uses the assignment (the name is valid). */
   readonly valid: boolean
-  /** For `export KEY=…` lines (ignored by systemd), the KEY. */
+  /** For lines systemd ignores that still name KEY (`export KEY=…`, or KEY behind a byte order mark), the KEY. */
   readonly exported?: string
   /** How the value was written: one quoted string, unquoted, empty, or a mix of parts. */
   readonly quoting: 'plain' | 'single' | 'double' | 'empty' | 'mixed'
@@ -53,7 +57,7 @@ export interface IgnoredEnvLine {
   /** 1-based line. */
   readonly line: number
   /** Why systemd ignores it. */
-  readonly reason: 'no-equals' | 'invalid-name' | 'export-prefix'
+  readonly reason: 'no-equals' | 'invalid-name' | 'export-prefix' | 'byte-order-mark'
   /** The name, for invalid names (names are not secret). */
   readonly key?: string
 }
@@ -71,6 +75,7 @@ export interface EnvFile {
 /** Valid variable names, as systemd's env_name_is_valid. */
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
 const EXPORT_PREFIX = /^export[ \t]+([A-Za-z_][A-Za-z0-9_]*)$/
+const BOM = '\uFEFF'
 
 const WHITESPACE = ' \t\n\r'
 const NEWLINE = '\n\r'
@@ -96,7 +101,8 @@ export function parseEnvFile (text: string): EnvFile {
 
   const push = (endPos: number): void => {
     const name = keyWs === -1 ? key : key.slice(0, keyWs)
-    const exported = EXPORT_PREFIX.exec(name)?.[1]
+    const bom = name.startsWith(BOM)
+    const exported = bom ? (ENV_NAME_PATTERN.test(name.slice(BOM.length)) ? name.slice(BOM.length) : undefined) : EXPORT_PREFIX.exec(name)?.[1]
     const valid = ENV_NAME_PATTERN.test(name)
     const keyLine = lineAt(text, keyPos)
     assignments.push({
@@ -112,9 +118,11 @@ export function parseEnvFile (text: string): EnvFile {
       valueEnd
     })
     if (!valid) {
-      ignored.push(exported === undefined
-        ? { line: keyLine, reason: 'invalid-name', key: name }
-        : { line: keyLine, reason: 'export-prefix', key: exported })
+      ignored.push(bom
+        ? { line: keyLine, reason: 'byte-order-mark', ...(exported === undefined ? {} : { key: exported }) }
+        : exported === undefined
+          ? { line: keyLine, reason: 'invalid-name', key: name }
+          : { line: keyLine, reason: 'export-prefix', key: exported })
     }
   }
   // Position after a line break at `i`, taking CRLF as one break.

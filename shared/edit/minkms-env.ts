@@ -17,7 +17,8 @@ export interface EnvCheck {
 const IGNORED_REASON = {
   'no-equals': 'has no "=" and is ignored by systemd',
   'invalid-name': 'is ignored by systemd: the name must match [A-Za-z_][A-Za-z0-9_]*',
-  'export-prefix': 'is ignored by systemd: EnvironmentFile lines take no "export"; write KEY=value'
+  'export-prefix': 'is ignored by systemd: EnvironmentFile lines take no "export"; write KEY=value',
+  'byte-order-mark': 'is ignored by systemd: the file starts with a UTF-8 byte order mark, which systemd reads as part of the first name; save the file without it'
 } as const
 
 /** Checks an EnvironmentFile for minkms: systemd must read it fully and `MINIO_KMS_HSM_KEY`, if set, must be an HSM key. */
@@ -39,7 +40,21 @@ export function checkMinkmsEnvFile (text: string): EnvCheck {
     message: `line ${i.line} ${IGNORED_REASON[i.reason]}`,
     line: i.line
   }))
+  // A commented-out `#MINIO_KMS_HSM_KEY=hsm:aes256:…` is a comment: an unset leaves it, as it leaves
+  // every comment, but the key is still in the file. Said, so it is removed by hand when due.
+  for (const c of commentsHoldingHsmKeys(text)) {
+    warnings.push({ path: HSM_KEY_VARIABLE, message: `line ${c} is a comment that holds an HSM key (hsm:…); keyroll leaves comments as they are: remove that line by hand once no node needs the key`, line: c })
+  }
   return { problems, warnings }
+}
+
+// Lines of comments (`#` or `;` first) holding an HSM key lookalike.
+function commentsHoldingHsmKeys (text: string): number[] {
+  const out: number[] = []
+  text.split(/\r?\n|\r/).forEach((l, i) => {
+    if (/^[ \t]*[#;]/.test(l) && /hsm:[A-Za-z0-9]+:[A-Za-z0-9+/=_-]{20,}/.test(l)) out.push(i + 1)
+  })
+  return out
 }
 
 /** Why `value` is not an `hsm:aes256:<base64 of 32 bytes>` key, or undefined when it is one. Never shows the value. */

@@ -18,7 +18,8 @@
 //   path is a no-op. Mappings the deletion leaves empty are removed too, so deleting what a set
 //   added restores the original text.
 // - Refused: paths through a scalar, sequence or alias (YamlPathBlockedError); anchored nodes on
-//   the path of a document that uses aliases, explicit (`? key`) keys (YamlUnsupportedError).
+//   the path of a document that uses aliases, text holding such an anchor that an edit would
+//   replace, remove or re-render, explicit (`? key`) keys (YamlUnsupportedError).
 // - Inside flow collections (`{ a: 1 }`) a scalar replaced by a scalar is spliced in place; any
 //   other edit re-renders the innermost flow collection on the path as a whole (its spacing and
 //   quoting normalised, comments inside it lost). Exception: an empty flow mapping that is the
@@ -36,6 +37,8 @@ import {
   applySplices, appendLines, hintFrom, insertPair, isNodeWithText, rangeOf, removePair, replaceValue, rewriteFlow, toJs, type SpliceContext
 } from './yaml-splice.js'
 
+const BOM = '\uFEFF'
+
 /** What to change in a YAML file. Deletes run first, then sets, each in the given order. */
 export interface YamlEdit {
   /** Values to put at dotted paths (dotted-path.ts syntax). */
@@ -51,6 +54,14 @@ export interface YamlEdit {
  * an editor bug was caught before it could write a wrong file.
  */
 export function editYaml (text: string, edit: YamlEdit): string {
+  // A UTF-8 byte order mark (files saved by some Windows editors) is no part of line 1: yaml skips
+  // it, but the splicing would see the first key one column in ("does not start its line") and a
+  // deletion of line 1 would take the mark along. The text after it is edited; the mark stays.
+  if (text.startsWith(BOM)) {
+    const rest = text.slice(BOM.length)
+    const out = editYaml(rest, edit)
+    return out === rest ? text : BOM + out
+  }
   const deletes = (edit.delete ?? []).map(p => ({ path: p, segments: parseDottedPath(p) }))
   const sets = Object.entries(edit.set ?? {}).map(([p, value]) => ({ path: p, segments: parseDottedPath(p), value }))
   const before = parseYamlDocument(text)
@@ -95,7 +106,10 @@ function locate (ctx: SpliceContext, segments: readonly string[]): Location {
   let map: YAMLMap = root
   for (let i = 0; i < segments.length; i++) {
     if (aliases && map.anchor !== undefined) {
-      throw new YamlUnsupportedError(ctx.path, `${prefix(segments, i) || 'the root'} carries the anchor &${map.anchor} that aliases refer to`, lineAt(ctx.text, rangeOf(map)[0]))
+      // The line of the key holding the mapping (`hsm: &hsm`), where the anchor is written; the
+      // mapping's own range starts at its first entry, a line below.
+      const where = chain.at(-1)?.pair.key ?? map
+      throw new YamlUnsupportedError(ctx.path, `${prefix(segments, i) || 'the root'} carries the anchor &${map.anchor} that aliases refer to`, lineAt(ctx.text, rangeOf(where)[0]))
     }
     const pair = map.items.find(p => keyName(p.key) === segments[i])
     if (pair === undefined) return { kind: 'missing', map, index: i, chain }

@@ -1,8 +1,9 @@
 // Text splicing primitives of the YAML editor (yaml-edit.ts): each takes the current text and a
 // node of its freshly parsed Document and returns the new text, touching only whole lines (or one
 // value inside a line) so every other byte stays as it was.
-import { isAlias, isMap, isScalar, isSeq, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml'
 import { YamlUnsupportedError } from './errors.js'
+import { hasAliases } from './yaml-document.js'
 import { endsWithNewline, lineAt, lineStartAt, nextLineStart } from './text-lines.js'
 import { isPlainMap, type YamlValue } from './yaml-model.js'
 import { renderFlow, renderPairLines, renderValueAfterKey, type RenderHint, type YamlStyle } from './yaml-render.js'
@@ -28,13 +29,14 @@ export function insertPair (ctx: SpliceContext, map: YAMLMap, key: string, value
 export function insertPairsSplice (ctx: SpliceContext, map: YAMLMap, pairs: ReadonlyArray<readonly [string, YamlValue]>): Splice {
   const column = keyColumn(ctx, map.items[0] ?? fail(ctx, 'an empty block mapping'))
   const last = map.items.at(-1) ?? fail(ctx, 'an empty block mapping')
-  let pos = nextLineStart(ctx.text, pairValueEnd(last))
+  let pos = nextLineStart(ctx.text, pairValueEnd(ctx.text, last))
   pos = skipIndentedComments(ctx.text, pos, column)
   return linesSplice(ctx, pos, pairs.flatMap(([k, v]) => renderPairLines(k, v, column, ctx.style)))
 }
 
 /** Replaces the value of an existing pair, keeping the key, its line and its comment. */
 export function replaceValue (ctx: SpliceContext, pair: Pair, value: YamlValue): string {
+  refuseAnchorsInside(ctx, pair.value)
   return applySplices(ctx.text, replaceValueSplices(ctx, pair, value))
 }
 
@@ -67,7 +69,7 @@ export function replaceValueSplices (ctx: SpliceContext, pair: Pair, value: Yaml
   } else {
     splices.push({ start: colonEnd, end: colonEnd, insert: inline })
     let start = lineStartAt(text, old.range[0])
-    const end = skipIndentedComments(text, nextLineStart(text, old.range[1]), column + 1)
+    const end = skipIndentedComments(text, nextLineStart(text, textEnd(text, old.range[1])), column + 1)
     const atEof = end === text.length && !endsWithNewline(text)
     if (atEof && block.length === 0) start = Math.max(colonEnd, start - eol.length)
     splices.push({ start, end, insert: atEof ? block.join(eol) : block.map(l => l + eol).join('') })
@@ -77,6 +79,7 @@ export function replaceValueSplices (ctx: SpliceContext, pair: Pair, value: Yaml
 
 /** Removes a pair's lines from a block mapping: key line, value lines, comments indented under it. */
 export function removePair (ctx: SpliceContext, pair: Pair): string {
+  refuseAnchorsInside(ctx, pair.value)
   return applySplices(ctx.text, [removePairSplice(ctx, pair)])
 }
 
@@ -85,7 +88,7 @@ export function removePairSplice (ctx: SpliceContext, pair: Pair): Splice {
   const { text } = ctx
   const column = keyColumn(ctx, pair)
   let start = lineStartAt(text, rangeOf(pair.key)[0])
-  const end = skipIndentedComments(text, nextLineStart(text, pairValueEnd(pair)), column + 1)
+  const end = skipIndentedComments(text, nextLineStart(text, pairValueEnd(text, pair)), column + 1)
   // Keep "no newline at end of file" when the last line goes: drop the line break before it instead.
   if (end === text.length && !endsWithNewline(text) && start > 0) start -= text[start - 2] === '\r' ? 2 : 1
   return { start, end, insert: '' }
@@ -93,6 +96,7 @@ export function removePairSplice (ctx: SpliceContext, pair: Pair): Splice {
 
 /** Re-renders a flow mapping after `mutate` changed its plain value. */
 export function rewriteFlow (ctx: SpliceContext, map: YAMLMap, mutate: (js: Record<string, unknown>) => void): string {
+  refuseAnchorsInside(ctx, map)
   const js = toJs(ctx.doc, map)
   const plain: Record<string, unknown> = isPlainMap(js) ? js : {}
   mutate(plain)
@@ -174,8 +178,17 @@ function colonEndOf (ctx: SpliceContext, pair: Pair): number {
   return keyEnd + m[0].length
 }
 
-function pairValueEnd (pair: Pair): number {
-  return isNodeWithText(pair.value) ? pair.value.range[1] : rangeOf(pair.key)[1]
+function pairValueEnd (text: string, pair: Pair): number {
+  return isNodeWithText(pair.value) ? textEnd(text, pair.value.range[1]) : rangeOf(pair.key)[1]
+}
+
+// yaml ends a block collection whose last lines are comments (`# retry: 3` closing a nested
+// mapping) after the indentation of the line that follows it (`  minio:`). Taken as it is, the
+// "end of the value's last line" was that next line: removing the block took `minio:` along, and
+// keys added after it landed below `minio:`. An end inside a line's leading blanks is that line's start.
+function textEnd (text: string, end: number): number {
+  const start = lineStartAt(text, end)
+  return /^[ \t]+$/.test(text.slice(start, end)) ? start : end
 }
 
 /**
@@ -212,6 +225,30 @@ export function toJs (doc: Document, node: unknown): unknown {
   if (node === null || node === undefined) return null
   if (isAlias(node) || isMap(node) || isSeq(node) || isScalar(node)) return node.toJS(doc)
   return null
+}
+
+// Text that is replaced, removed or re-rendered loses the anchors written in it. The editor checks
+// anchors on the edited path, but one deeper inside (`hsm:` deleted, `vault: &v` below it, `other:
+// *v` elsewhere) left an alias without its anchor: the result did not even read back, and the
+// apply failed with an uncoded 500. Refused like an anchor on the path, naming the anchor's line.
+function refuseAnchorsInside (ctx: SpliceContext, node: unknown): void {
+  if (!(isMap(node) || isSeq(node) || isScalar(node)) || !hasAliases(ctx.doc)) return
+  let found: Node | undefined
+  if (node.anchor !== undefined) found = node
+  else {
+    visit(node, {
+      Node (_k, n) {
+        if ((isMap(n) || isSeq(n) || isScalar(n)) && n.anchor !== undefined) { found = n; return visit.BREAK }
+        return undefined
+      }
+    })
+  }
+  if (found === undefined) return
+  const anchor = (found as { anchor?: string }).anchor ?? ''
+  // A mapping's range starts at its first entry; `&name` is written before it (`vault: &v`).
+  const start = rangeOf(found)[0]
+  const written = ctx.text.lastIndexOf(`&${anchor}`, start)
+  throw new YamlUnsupportedError(ctx.path, `the edit would replace or remove the anchor &${anchor} that aliases elsewhere refer to`, lineAt(ctx.text, written === -1 ? start : written))
 }
 
 function fail (ctx: SpliceContext, what: string): never {

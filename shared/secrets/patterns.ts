@@ -32,16 +32,24 @@ export function isSecretEnvName (name: string): boolean {
 }
 
 // In the minkms YAML, `key` alone is NOT secret (`hsm.minio.minkms.key` names a key,
-// `tls.certs[].key` is a file path), so config keys are matched by exact name, plus `auth.key`.
-const SECRET_CONFIG_KEY = /^(?:api[-_]?key|password|passwd|secret|secret[-_]?id|token|private[-_]?key|credentials?)$/i
+// `tls.certs[].key` is a file path), so config keys are matched by name, plus `auth.key`. HSM
+// blocks of other kinds spell their secrets many ways (`secret-key`, `secret_access_key`,
+// `client_secret`, `session-token`, `pin`), so a name holding one of these words is secret, and so
+// is every value inside a secret-named mapping (`credentials: { accesskey: …, secretkey: … }`):
+// matching exact names only showed such values in clear in the diff that removes the block.
+const SECRET_CONFIG_KEY = /^(?:api[-_]?key|private[-_]?key|pin|credentials?)$|secret|passw(?:or)?d|passphrase|token/i
+// Only these mapping names make everything inside them secret: a kind named after secrets
+// (`hsm.aws.secretsmanager`) holds endpoints and regions too, which stay readable.
+const SECRET_CONFIG_CONTAINER = /^(?:credentials?|secrets?)$/i
 
 /**
  * True when the value at this config path is secret by name: `…auth.key` (the API key of an
- * external HSM), `api-key`, `password`, `secret`, `token`, `private-key`, `credentials`.
+ * external HSM), `api-key`, `private-key`, `pin`, any name holding `secret`, `password`, `passwd`,
+ * `passphrase` or `token`, and anything inside a mapping so named (`credentials.…`).
  */
 export function isSecretConfigPath (segments: readonly string[]): boolean {
   const last = segments.at(-1)
   if (last === undefined) return false
   if (last === 'key' && segments.at(-2) === 'auth') return true
-  return SECRET_CONFIG_KEY.test(last)
+  return SECRET_CONFIG_KEY.test(last) || segments.slice(0, -1).some(s => SECRET_CONFIG_CONTAINER.test(s))
 }

@@ -116,7 +116,7 @@ export interface ApplierFixtureOptions {
 }
 
 /** Builds an applier over fakes with its state in `stateDir`. */
-export async function buildApplier (stateDir: string, files: Record<string, string> = { [CONFIG_PATH]: CONFIG, [ENV_PATH]: ENV }, opts: ApplierFixtureOptions = {}) {
+export async function buildApplier (stateDir: string, files: Record<string, string | Uint8Array> = { [CONFIG_PATH]: CONFIG, [ENV_PATH]: ENV }, opts: ApplierFixtureOptions = {}) {
   const store = new MemoryFileStore(files)
   const service = new FakeServiceManager()
   const verifier = new ScriptedVerifier(service)

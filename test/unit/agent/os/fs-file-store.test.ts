@@ -1,5 +1,5 @@
 import t from 'tap'
-import { readdir, readFile, symlink } from 'node:fs/promises'
+import { readdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FsFileStore } from '../../../../agent/os/fs-file-store.js'
 import { atomicTempName } from '../../../../shared/fs/atomic-write.js'
@@ -27,4 +27,19 @@ t.test('a write leaves no temporary file', async (t) => {
   await store.write(join(dir, 'config.yaml'), 'new')
   t.equal(await readFile(join(dir, 'config.yaml'), 'utf8'), 'new')
   t.same(await readdir(dir), ['config.yaml'])
+})
+
+// readFile(…, 'utf8') reads a Latin-1 byte as U+FFFD without a word; written back, the file would
+// change in a line nobody edited. The store says so (the applier refuses to edit such a file).
+t.test('read: bytes that are not UTF-8 are flagged with their line; a byte order mark stays in the text', async (t) => {
+  const dir = t.testdir()
+  const store = new FsFileStore()
+  await writeFile(join(dir, 'latin1'), Buffer.from('version: v1\n# f\xfcr M\xfcnchen\n', 'latin1'))
+  const bad = await store.read(join(dir, 'latin1'))
+  t.same(bad.invalidUtf8, { line: 2 })
+  await writeFile(join(dir, 'bom'), '\uFEFFversion: v1\n# für München\n')
+  const good = await store.read(join(dir, 'bom'))
+  t.equal(good.content, '\uFEFFversion: v1\n# für München\n')
+  t.equal(good.invalidUtf8, undefined)
+  t.same(await store.read(join(dir, 'missing')), { content: undefined, meta: undefined })
 })

@@ -41,6 +41,7 @@ t.test('the HSM blocks of a config, from the agent\'s own plan diff (secrets mas
   t.same(hsmBlocksOfDiff(diff), ['hsm.aws.kms', 'hsm.minio.minkms'])
   t.same(hsmBlocksOfDiff(diffOf('version: v1\nlog:\n  level: info\n')), [], 'no hsm block: no diff, no block')
   t.same(hsmBlocksOfDiff(diffOf('version: v1\nhsm: { vault: { url: x } }\n')), ['hsm.vault'], 'a flow block, one level')
+  t.same(hsmBlocksOfDiff(diffOf('version: v1\nhsm:\n  "acme.io":\n    hsm:\n      url: x\n')), ['hsm."acme.io".hsm'], 'a key with a dot is quoted, so the path names it')
 })
 
 const ok = { status: 'ok' as const, ms: 1 }

@@ -83,3 +83,16 @@ t.test('any value round-trips through systemd\'s reading', async t => {
     }
   }
 })
+
+// systemd does not skip a UTF-8 byte order mark: it reads it as part of the first name, so that
+// line is ignored, but it still holds the value. An unset must remove it like an `export` line.
+t.test('a byte order mark before the first assignment: unset removes that line with the mark', async t => {
+  const HSM_KEY = 'hsm:aes256:PuKzChdhTmMcYqfbB+CpR7g2aRHbBO7uaMXdqCJmW40='
+  const text = `\uFEFFMINIO_KMS_HSM_KEY=${HSM_KEY}\nMINIO_KMS_VOLUME=/mnt/minio-kms\n`
+  const file = parseEnvFile(text)
+  t.match(file.assignments[0], { valid: false, exported: 'MINIO_KMS_HSM_KEY' })
+  t.same(file.ignored, [{ line: 1, reason: 'byte-order-mark', key: 'MINIO_KMS_HSM_KEY' }])
+  t.equal(editEnvFile(text, { unset: ['MINIO_KMS_HSM_KEY'] }), 'MINIO_KMS_VOLUME=/mnt/minio-kms\n', 'the line and the mark go; the next line stays valid')
+  const other = `\uFEFFA=1\nMINIO_KMS_HSM_KEY=${HSM_KEY}\n`
+  t.equal(editEnvFile(other, { unset: ['MINIO_KMS_HSM_KEY'] }), '\uFEFFA=1\n', 'elsewhere the mark stays where it is')
+})

@@ -43,3 +43,17 @@ t.test('NUL bytes and open quotes at the end are problems', async t => {
   t.same(checkMinkmsEnvFile('A=1\nB=x\0y\n').problems, [{ path: '', message: 'contains a NUL byte; systemd stops reading the file there', line: 2 }])
   t.same(checkMinkmsEnvFile('A=1\nB="open\n').problems, [{ path: '', message: 'ends inside a quoted value or after a trailing backslash', line: 2 }])
 })
+
+t.test('a comment holding an HSM key is pointed out (an unset leaves comments alone)', async t => {
+  const check = checkMinkmsEnvFile('A=1\r\n# MINIO_KMS_HSM_KEY=hsm:aes256:PuKzChdhTmMcYqfbB+CpR7g2aRHbBO7uaMXdqCJmW40=\r\n# hsm: no key here\r\n')
+  t.same(check.problems, [])
+  t.match(check.warnings, [{ path: 'MINIO_KMS_HSM_KEY', line: 2, message: /^line 2 is a comment that holds an HSM key/ }])
+  t.equal(check.warnings.length, 1)
+  t.notMatch(JSON.stringify(check.warnings), /PuKzChdh/, 'the key itself is not shown')
+})
+
+t.test('a byte order mark is named as the reason the first line is ignored', async t => {
+  const check = checkMinkmsEnvFile('\uFEFFMINIO_KMS_VOLUME=/mnt\n')
+  t.same(check.problems, [])
+  t.match(check.warnings, [{ path: 'MINIO_KMS_VOLUME', line: 1, message: /line 1 is ignored by systemd: the file starts with a UTF-8 byte order mark.*save the file without it/ }])
+})

@@ -60,3 +60,15 @@ t.test('malformed paths are refused before anything is parsed', async t => {
   t.throws(() => editYaml('a: 1\n', { set: { 'a..b': 1 } }), { constructor: InvalidPathError, code: 'SHR_EDIT_INVALID_PATH' })
   t.throws(() => editYaml('a: [\n', { delete: [''] }), { code: 'SHR_EDIT_INVALID_PATH' })
 })
+
+// Deleting or replacing a block that holds an anchor deeper down, which an alias outside refers
+// to, left the alias dangling: the result did not read back and an uncoded error (a 500) escaped.
+t.test('an anchor inside a block that is deleted or replaced, with an alias elsewhere: refused with the anchor\'s line', async t => {
+  const text = 'version: v1\nhsm:\n  hashicorp:\n    vault: &v\n      endpoint: v\n  flow: {a: &f 1}\nother: *v\nagain: *f\n'
+  for (const edit of [{ delete: ['hsm'] }, { delete: ['hsm.hashicorp'] }, { set: { hsm: 'x' } }]) {
+    t.throws(() => editYaml(text, edit), { code: 'SHR_YAML_UNSUPPORTED', statusCode: 422, message: /the anchor &v that aliases elsewhere refer to \(line 4\); edit this part by hand/ }, JSON.stringify(edit))
+  }
+  t.throws(() => editYaml(text, { set: { 'hsm.flow.b': 2 } }), { code: 'SHR_YAML_UNSUPPORTED', message: /anchor &f .*\(line 6\)/ }, 'a flow mapping re-rendered would lose its anchor')
+  const noAlias = text.replace('other: *v\nagain: *f\n', '')
+  t.equal(editYaml(noAlias, { delete: ['hsm'] }), 'version: v1\n', 'anchors nobody refers to are no obstacle')
+})

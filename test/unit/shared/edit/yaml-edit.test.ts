@@ -206,3 +206,22 @@ function flatten (v: unknown, prefix = ''): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return { [prefix]: v }
   return Object.assign({}, ...Object.entries(v).map(([k, x]) => flatten(x, prefix === '' ? k : `${prefix}.${k}`)))
 }
+
+// A UTF-8 byte order mark before the first key (a file saved by a Windows editor): yaml skips it,
+// the splicing used to count it as a column and refused ("the key does not start its line").
+t.test('a byte order mark before the first key: edits work and the mark stays', async t => {
+  const text = '\uFEFFversion: v1\ntls:\n  ca: /etc/minkms/certs/CAs\n'
+  const out = editYaml(text, { set: { 'hsm.minio.minkms.enclave': 'e' } })
+  t.equal(out, `${text}hsm:\n  minio:\n    minkms:\n      enclave: e\n`, 'lines added at the end, mark kept')
+  t.equal(editYaml(text, { delete: ['version'] }), '\uFEFFtls:\n  ca: /etc/minkms/certs/CAs\n', 'deleting line 1 keeps the mark')
+  t.equal(editYaml(text, { delete: ['nothing'] }), text, 'nothing to do: the same text')
+})
+
+// yaml ends a nested block whose last line is a comment after the indentation of the next line;
+// the editor took that next line (a sibling key) for part of the block.
+t.test('a nested block ending with a comment line, followed by an indented sibling', async t => {
+  const text = 'hsm:\n  hashicorp:\n    vault:\n      endpoint: v\n      # retry: 3\n  minio:\n    minkms:\n      key: x\n'
+  t.equal(editYaml(text, { delete: ['hsm.hashicorp.vault'] }), 'hsm:\n  minio:\n    minkms:\n      key: x\n', 'the block and its comment go, minio stays')
+  t.equal(editYaml(text, { set: { 'hsm.hashicorp.other': 1 } }), 'hsm:\n  hashicorp:\n    vault:\n      endpoint: v\n      # retry: 3\n    other: 1\n  minio:\n    minkms:\n      key: x\n', 'a new key goes after the comment, above minio')
+  t.equal(editYaml(text, { set: { 'hsm.hashicorp': 'off' } }), 'hsm:\n  hashicorp: off\n  minio:\n    minkms:\n      key: x\n', 'the block replaced by a scalar')
+})

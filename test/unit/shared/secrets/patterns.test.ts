@@ -28,3 +28,16 @@ t.test('secret config paths: auth.key and named secrets, not key names or key fi
   }
   for (const p of [['hsm', 'minio', 'minkms', 'key'], ['tls', 'certs', 'key'], ['key'], [], ['auth']]) t.notOk(isSecretConfigPath(p), p.join('.'))
 })
+
+// HSM blocks of other kinds (an AWS, Azure or PKCS#11 block a replaceHsm migration deletes) name
+// their secrets in compound words or nest them under `credentials`; exact names let them through.
+t.test('secret config paths: compound secret names and everything under credentials', async t => {
+  for (const p of [
+    ['hsm', 'aws', 'kms', 'credentials', 'secret-key'], ['hsm', 'aws', 'kms', 'secret_access_key'], ['hsm', 'aws', 'kms', 'secretkey'],
+    ['hsm', 'azure', 'keyvault', 'client_secret'], ['hsm', 'aws', 'kms', 'session-token'], ['hsm', 'pkcs11', 'pin'],
+    ['hsm', 'aws', 'kms', 'credentials', 'accesskey'], ['x', 'passphrase'], ['x', 'Password']
+  ]) t.ok(isSecretConfigPath(p), p.join('.'))
+  for (const p of [['hsm', 'aws', 'secretsmanager', 'endpoint'], ['hsm', 'aws', 'kms', 'region'], ['hsm', 'pkcs11', 'pin-file', 'x'], ['spin']]) {
+    t.notOk(isSecretConfigPath(p), p.join('.'))
+  }
+})
