@@ -42,7 +42,8 @@ export function phaseLines (p: HsmNodePhase): string[] {
   if (p.verdict !== undefined) {
     const v = p.verdict
     lines.push(`verdict: ${oneLine(v.summary)}`)
-    if (v.timings.readyLineAt !== undefined) lines.push(`  ready line ${duration(v.timings.readyLineAt - v.timings.restartAt)} after the restart`)
+    // The agent's summary usually says it already ("logged its ready line N ms after the restart").
+    if (v.timings.readyLineAt !== undefined && !/ready line/.test(v.summary)) lines.push(`  ready line ${duration(v.timings.readyLineAt - v.timings.restartAt)} after the restart`)
     // The evidence lines prove a failure; on success the summary is enough.
     if (!v.ok) for (const l of v.lines) lines.push(`  ${l.kind}: ${oneLine(l.message)}`)
   }

@@ -200,7 +200,8 @@ function applied (d: Draft, s: NodeStep, o: StepOutcome): void {
     d.effect({ type: 'gate', node: s.node })
     return
   }
-  const verdict = o.verdict === undefined ? '' : `; verdict: ${o.verdict.summary}`
+  // The agent's message often quotes its verdict already ("did not come back: <summary>; …"): said once.
+  const verdict = o.verdict === undefined || o.message.includes(o.verdict.summary) ? '' : `; verdict: ${o.verdict.summary}`
   d.setStep(s, 'failed', `agent: ${o.result}: ${o.message}${verdict}`, { ...patch, finishedAt: d.now })
   d.effect({ type: 'stop-follow', node: s.node })
 }

@@ -64,7 +64,7 @@ export async function rollbackNode (c: StepContext, onEvent: (e: ApplyEvent) => 
       if (!s.applying) {
         if (s.appliedRevision < c.revision) return { ok: true, message: `the node is on revision ${s.appliedRevision}` }
         const r = await c.agents.rollback(c.node, { signal: c.signal, onEvent })
-        const verdict = r.verdict === undefined ? '' : `; verdict: ${r.verdict.summary}`
+        const verdict = r.verdict === undefined || r.message.includes(r.verdict.summary) ? '' : `; verdict: ${r.verdict.summary}`
         return { ok: r.result === 'ok' || r.result === 'changed', message: `${r.result}: ${r.message}${verdict}` }
       }
       last = 'the agent is applying'

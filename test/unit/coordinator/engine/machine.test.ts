@@ -107,6 +107,14 @@ t.test('failure messages name the node, the agent\'s message and the verdict', a
   t.ok(out.effects.some((e) => e.type === 'emit' && e.event.type === 'verdict' && e.event.node === 'n2'))
 })
 
+t.test('a verdict the agent\'s message already quotes is said once', async t => {
+  const o = outcome('rolled-back', false)
+  const quoting = { ...o, message: `did not come back: ${o.verdict?.summary ?? ''}; restored revision 1` }
+  const out = transition(rollout('running', ['done', 'applying', 'pending']), { type: 'step-applied', node: 'n2', outcome: quoting }, NOW)
+  const message = out.rollout.nodes[1]?.message ?? ''
+  t.equal(message.split(o.verdict?.summary ?? '?').length - 1, 1, message)
+})
+
 t.test('a waiting step tells why once, not per poll', async t => {
   const r = rollout('running', [preparing])
   const a = transition(r, { type: 'blocked', node: 'n1', reason: 'unhealthy', message: 'n2 down' }, NOW)
