@@ -1,0 +1,87 @@
+// The agent's API under hostile requests the first hostile-input review did not cover, over real
+// HTTP on loopback with a scripted core: refusals fastify or Node make before a route (a media
+// type no parser reads, a bad percent-encoding, an Expect header, CONNECT, no Host), numbers and
+// booleans in a query read strictly, unknown query parameters on routes that take none. Each is a
+// 4xx with `{ code, message, statusCode }` and a code of docs/errors.md, the core is never asked,
+// and no answer holds the secret sent along.
+import t, { type Test } from 'tap'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { repoRoot } from '../lab/repo.js'
+import { buildTestAgent } from '../helpers/fake-agent-core.js'
+import { get, post, rawRequest, type RawAnswer } from '../helpers/raw-http.js'
+
+const SECRET = 'k2:SuperSecretValueThatMustNeverLeak_0123456789abcdef'
+const SECRET_CORE = 'SuperSecretValueThatMustNeverLeak'
+const CODES = new Set([...(await readFile(join(repoRoot(), 'docs/errors.md'), 'utf8')).matchAll(/`([A-Z]{3}_[A-Z0-9_]+)`/g)].map(m => m[1]))
+
+const { app, core, lines } = await buildTestAgent(t)
+const base = await app.listen({ host: '127.0.0.1', port: 0 })
+const JSON_CT = 'application/json'
+
+/** A documented 4xx: JSON `{ code, message, statusCode }`, a code of the catalogue, no secret. */
+function refused (t: Test, a: RawAnswer, what: string, code?: string | RegExp, status?: number): void {
+  t.ok(a.status >= 400 && a.status < 500, `${what}: 4xx (got ${a.status})`)
+  if (status !== undefined) t.equal(a.status, status, `${what}: ${status}`)
+  t.match(a.headers, /content-type: application\/json/i, `${what}: JSON`)
+  let body: { code?: unknown } = {}
+  try { body = JSON.parse(a.body) } catch { t.fail(`${what}: JSON body (got ${a.body.slice(0, 80)})`) }
+  t.match(body, { code: String, message: String, statusCode: a.status }, `${what}: { code, message, statusCode }`)
+  t.ok(CODES.has(String(body.code)), `${what}: ${String(body.code)} is in docs/errors.md`)
+  if (code !== undefined) t.match(body.code, code, `${what}: code`)
+  t.notOk(a.body.includes(SECRET_CORE), `${what}: no secret in the answer`)
+}
+
+t.test('refusals fastify makes before a route carry a code of the catalogue', async t => {
+  const before = core.calls.length
+  const cases: Array<[string, string | Buffer, string, number]> = [
+    ['application/xml', post('/v1/plan', 'application/xml', `<k>${SECRET}</k>`), 'SHR_UNSUPPORTED_MEDIA_TYPE', 415],
+    ['application/json-patch+json', post('/v1/apply', 'application/json-patch+json', '{}'), 'SHR_UNSUPPORTED_MEDIA_TYPE', 415],
+    ['a Content-Type of ";"', post('/v1/stage', ';', '{}'), 'SHR_UNSUPPORTED_MEDIA_TYPE', 415],
+    ['YAML on the commit', post('/v1/stage/commit', 'application/yaml', 'revision: 1'), 'SHR_UNSUPPORTED_MEDIA_TYPE', 415],
+    ['YAML on the preflight', post('/v1/preflight/external-kms', 'application/yaml', `apiKey: ${SECRET}`), 'SHR_UNSUPPORTED_MEDIA_TYPE', 415]
+  ]
+  for (const [what, payload, code, status] of cases) refused(t, await rawRequest(base, payload), what, code, status)
+  t.same(core.calls.slice(before), [], 'the core was not asked')
+})
+
+t.test('what Node answers by itself has the documented body too', async t => {
+  const body = '{"revision":1,"files":{}}'
+  refused(t, await rawRequest(base, `POST /v1/plan HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Type: ${JSON_CT}\r\nExpect: 200-ok\r\nContent-Length: ${body.length}\r\n\r\n${body}`), 'Expect: 200-ok', 'SHR_HTTP_EXPECTATION_FAILED', 417)
+  refused(t, await rawRequest(base, 'CONNECT evil:443 HTTP/1.1\r\nHost: evil:443\r\n\r\n'), 'CONNECT', 'AGT_HTTP_BAD_REQUEST', 400)
+  refused(t, await rawRequest(base, 'GET /v1/status HTTP/1.1\r\nConnection: close\r\n\r\n'), 'HTTP/1.1 without Host', 'AGT_HTTP_BAD_REQUEST', 400)
+  // 100-continue is still met: the body is read and the change planned.
+  const ok = await rawRequest(base, `POST /v1/plan HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Type: ${JSON_CT}\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+  t.match(ok.body, /"revision":1/, 'Expect: 100-continue is served')
+  t.equal((await rawRequest(base, 'GET /health/live HTTP/1.0\r\n\r\n')).status, 200, 'HTTP/1.0 needs no Host')
+})
+
+t.test('numbers and booleans in a query are read from their plain form only', async t => {
+  const before = core.calls.length
+  for (const q of ['limit=1.5', 'limit=0x10', 'limit=1e3', 'limit=', 'limit=%20', 'limit=true', 'limit=+5', 'limit=007', 'follow=yes', 'follow=', 'follow=2']) {
+    refused(t, await rawRequest(base, get(`/v1/journal?${q}`)), `journal ?${q}`, 'SHR_VALIDATION', 400)
+  }
+  refused(t, await rawRequest(base, post('/v1/apply?check=on', JSON_CT, '{"revision":1,"files":{}}')), 'apply ?check=on', 'SHR_VALIDATION', 400)
+  for (const q of ['limit=2', 'follow=0', 'follow=false']) t.equal((await rawRequest(base, get(`/v1/journal?${q}`))).status, 200, `journal ?${q} is read`)
+  t.same(core.calls.slice(before).filter(c => c.method === 'apply'), [], 'no apply ran')
+})
+
+t.test('a route that takes no query parameter refuses an unknown one and does nothing', async t => {
+  const before = core.calls.length
+  const cases: Array<[string, string | Buffer]> = [
+    ['rollback ?check=1', post('/v1/rollback?check=1', JSON_CT, '{}')],
+    ['commit ?dryRun=1', post('/v1/stage/commit?dryRun=1', JSON_CT, '{"revision":1}')],
+    ['plan ?x=1', post('/v1/plan?x=1', JSON_CT, '{"revision":1,"files":{}}')],
+    ['stage ?x=1', post('/v1/stage?x=1', JSON_CT, '{"revision":1,"files":{}}')],
+    ['discard ?revision=1', 'DELETE /v1/stage?revision=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'],
+    [`status ?token=${SECRET}`, get(`/v1/status?token=${SECRET}`)]
+  ]
+  for (const [what, payload] of cases) refused(t, await rawRequest(base, payload), what, 'SHR_VALIDATION', 400)
+  t.same(core.calls.slice(before).filter(c => c.method !== 'status' && c.method !== 'ready'), [], 'no plan, apply, stage, commit, discard or rollback ran')
+  t.equal((await rawRequest(base, get('/health/live?probe=1'))).status, 200, 'probes stay lenient')
+})
+
+t.test('afterwards: no 5xx, no error logged, no secret in the log', async t => {
+  t.notOk(lines.some(l => /"statusCode":5\d\d/.test(l) || /"level":50/.test(l)), 'no 5xx and no error logged')
+  t.notOk(lines.some(l => l.includes(SECRET_CORE)), 'no log line holds the secret')
+})
