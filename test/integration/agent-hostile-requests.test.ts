@@ -81,6 +81,14 @@ t.test('a route that takes no query parameter refuses an unknown one and does no
   t.equal((await rawRequest(base, get('/health/live?probe=1'))).status, 200, 'probes stay lenient')
 })
 
+t.test('a journal cursor of the schema\'s form that journald cannot read is a 400, not a 502', async t => {
+  const reads = core.journal.calls.length
+  for (const q of ['after=s%3D1', 'after=i%3D5', 'after=s%3D1%3Bi%3D5&follow=1', 'after=t%3D']) {
+    refused(t, await rawRequest(base, get(`/v1/journal?${q}`)), `journal ?${q}`, 'SHR_VALIDATION', 400)
+  }
+  t.equal(core.journal.calls.length, reads, 'journalctl was not run')
+})
+
 t.test('afterwards: no 5xx, no error logged, no secret in the log', async t => {
   t.notOk(lines.some(l => /"statusCode":5\d\d/.test(l) || /"level":50/.test(l)), 'no 5xx and no error logged')
   t.notOk(lines.some(l => l.includes(SECRET_CORE)), 'no log line holds the secret')
