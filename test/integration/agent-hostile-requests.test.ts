@@ -89,6 +89,32 @@ t.test('a journal cursor of the schema\'s form that journald cannot read is a 40
   t.equal(core.journal.calls.length, reads, 'journalctl was not run')
 })
 
+t.test('NUL and lone surrogates in a change are refused, never written as something else', async t => {
+  const before = core.calls.length
+  // Written as JSON escapes: a lone surrogate would reach the file as U+FFFD, another value than planned.
+  const bodies: Array<[string, string]> = [
+    ['config value with a lone surrogate', '{"revision":3,"files":{"config":{"set":{"a":"x\\ud800"}}}}'],
+    ['config value with a lone low surrogate', '{"revision":3,"files":{"config":{"set":{"a":["\\udc00"]}}}}'],
+    ['config path with a lone surrogate', '{"revision":3,"files":{"config":{"set":{"a\\ud800":1}}}}'],
+    ['nested key with a lone surrogate', '{"revision":3,"files":{"config":{"set":{"a":{"\\udbff":1}}}}}'],
+    ['delete path with a lone surrogate', '{"revision":3,"files":{"config":{"delete":["a\\ud800"]}}}'],
+    ['env value with a lone surrogate', '{"revision":3,"files":{"env":{"set":{"A":"\\ud800"}}}}'],
+    ['secret with a lone surrogate', '{"revision":3,"files":{"env":{"set":{"A":{"$secret":"\\ud800"}}}}}'],
+    ['config value with NUL', '{"revision":3,"files":{"config":{"set":{"a":"x\\u0000y"}}}}'],
+    ['config path with NUL', '{"revision":3,"files":{"config":{"set":{"a\\u0000b":1}}}}'],
+    ['nested key with NUL', '{"revision":3,"files":{"config":{"set":{"a":{"\\u0000":1}}}}}'],
+    ['config secret with NUL', `{"revision":3,"files":{"config":{"set":{"auth.key":{"$secret":"${SECRET}\\u0000"}}}}}`]
+  ]
+  for (const [what, body] of bodies) {
+    for (const route of ['/v1/plan', '/v1/apply', '/v1/stage']) refused(t, await rawRequest(base, post(route, JSON_CT, body)), `${route} ${what}`, 'SHR_CHANGE_INVALID', 400)
+  }
+  const yaml = await rawRequest(base, post('/v1/plan', 'application/yaml', 'revision: 3\nfiles:\n  config:\n    set:\n      a: "x\\0y"\n'))
+  refused(t, yaml, 'YAML "\\0" escape', 'SHR_CHANGE_INVALID', 400)
+  t.same(core.calls.slice(before), [], 'nothing was planned, applied or staged')
+  const ok = await rawRequest(base, post('/v1/plan', JSON_CT, '{"revision":3,"files":{"config":{"set":{"a":"\\ud83d\\ude00 caf\\u00e9"}}}}'))
+  t.equal(ok.status, 200, 'a surrogate pair (an emoji) and other text are fine')
+})
+
 t.test('afterwards: no 5xx, no error logged, no secret in the log', async t => {
   t.notOk(lines.some(l => /"statusCode":5\d\d/.test(l) || /"level":50/.test(l)), 'no 5xx and no error logged')
   t.notOk(lines.some(l => l.includes(SECRET_CORE)), 'no log line holds the secret')
