@@ -129,8 +129,9 @@ function ruleProblems (value: unknown, locate: Locate, defaults: ChangeDefaults)
 /**
  * Why a string of a change cannot be written as it was sent, or undefined: a NUL (no config or
  * env file holds one; minkms would read a truncated or different key), or a lone UTF-16 surrogate
- * (JSON's `"\ud800"` escape): not Unicode, so the file would get U+FFFD in its place, silently
- * another value than the one planned and fingerprinted.
+ * (JSON's `"\ud800"` escape): not Unicode, so an env file would get U+FFFD in its place (silently
+ * another value than the one planned and fingerprinted) and a config file a `\ud800` escape that a
+ * YAML parser following the spec refuses.
  */
 function textProblem (s: string): string | undefined {
   if (s.includes('\u0000')) return 'must not contain NUL'
