@@ -16,7 +16,7 @@ import {
 } from '../../shared/schemas/hsm-migration.js'
 import { Secret } from '../../shared/secrets/secret.js'
 import { actorOf } from '../auth/auth-hook.js'
-import { checkedExternalServers } from '../hsm/external-servers.js'
+import { checkedExternalServers } from '../../shared/minkms/external-servers.js'
 import { NotFoundError } from '../errors.js'
 import type { HsmMigrationControl, HsmMigrationStart } from '../ports/hsm-migration-control.js'
 import { eventStreamRoute, type StreamSettings } from './events.js'
@@ -39,7 +39,7 @@ export function migrationStart (body: HsmMigrationRequest, actor: string): HsmMi
   checkStrategy(strategy)
   return {
     cluster: body.cluster,
-    // Checked here, before anything is stored or provisioned (hsm/external-servers.ts).
+    // Checked here, before anything is stored or provisioned (shared/minkms/external-servers.ts).
     external: checkedExternalServers(body.external),
     enclave: body.enclave,
     key: body.key,

@@ -15,7 +15,15 @@ const SECRET = 'k2:SuperSecretValueThatMustNeverLeak_0123456789abcdef'
 const SECRET_CORE = 'SuperSecretValueThatMustNeverLeak'
 const CODES = new Set([...(await readFile(join(repoRoot(), 'docs/errors.md'), 'utf8')).matchAll(/`([A-Z]{3}_[A-Z0-9_]+)`/g)].map(m => m[1]))
 
-const { app, core, lines } = await buildTestAgent(t)
+// The preflight port records what it was asked; it connects nowhere.
+const preflightCalls: string[][] = []
+const preflight = {
+  run: async (req: { servers: string[] }) => {
+    preflightCalls.push(req.servers)
+    return { node: 'node1', ok: false, reachable: 0, trust: { source: 'system' as const }, servers: [] }
+  }
+}
+const { app, core, lines } = await buildTestAgent(t, { preflight })
 const base = await app.listen({ host: '127.0.0.1', port: 0 })
 const JSON_CT = 'application/json'
 
@@ -113,6 +121,17 @@ t.test('NUL and lone surrogates in a change are refused, never written as someth
   t.same(core.calls.slice(before), [], 'nothing was planned, applied or staged')
   const ok = await rawRequest(base, post('/v1/plan', JSON_CT, '{"revision":3,"files":{"config":{"set":{"a":"\\ud83d\\ude00 caf\\u00e9"}}}}'))
   t.equal(ok.status, 200, 'a surrogate pair (an emoji) and other text are fine')
+})
+
+t.test('preflight: external servers that cannot be reached as written are refused before any connection', async t => {
+  const key = 'k1:' + 'A'.repeat(43)
+  for (const servers of [['kms:0'], ['kms:99999'], ['[::1'], ['::1'], ['kms:'], ['...'], ['kms:7373', 'KMS']]) {
+    refused(t, await rawRequest(base, post('/v1/preflight/external-kms', JSON_CT, JSON.stringify({ servers, enclave: 'e', key: 'k', apiKey: { $secret: key } }))), `servers ${JSON.stringify(servers)}`, 'SHR_VALIDATION', 400)
+  }
+  t.same(preflightCalls, [], 'the preflight ran for none of them')
+  const ok = await rawRequest(base, post('/v1/preflight/external-kms', JSON_CT, JSON.stringify({ servers: ['kms1.example', '[fd00::1]:7374'], enclave: 'e', key: 'k', apiKey: { $secret: SECRET } })))
+  t.equal(ok.status, 200)
+  t.same(preflightCalls, [['kms1.example:7373', '[fd00::1]:7374']], 'checked with the port written out')
 })
 
 t.test('afterwards: no 5xx, no error logged, no secret in the log', async t => {

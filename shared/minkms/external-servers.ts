@@ -1,15 +1,17 @@
-// The external Key Manager servers of an HSM migration request, checked at the API's edge. The
-// schema bounds their characters only, and what it let through was stored and started: `h:0`,
-// `h:99999`, `[::1` or `...` reached provisioning (a 502 or a failed migration after the
-// migration and its audit entry were written), and a server given without its port (the schema
-// says port 7373 then) went into phase A's config as written, where the nodes' config check
-// (host:port) refused it after the external Key Manager was provisioned. Here each server is
-// host:port with a port 1-65535 and a DNS name, IPv4 or [IPv6] host (the check the nodes apply),
-// a server without a port gets 7373 written out, and one listed twice in another spelling
-// (`KMS:7373` and `kms`) is refused: nothing is stored or provisioned for a list that breaks this.
-import { RequestValidationError } from '../../shared/errors.js'
-import { hostPortProblem } from '../../shared/edit/minkms-config.js'
-import { DEFAULT_MINKMS_PORT } from '../../shared/minkms/endpoint.js'
+// The external Key Manager servers of a request (an HSM migration on the coordinator, a preflight
+// on an agent), checked at the API's edge. The schema bounds their characters only. What it let
+// through of an HSM migration was stored and started: `h:0`, `h:99999`, `[::1` or `...` reached
+// provisioning (a 502, or a failed migration after it and its audit entry were written), and a
+// server given without its port (the schema says port 7373 then) went into phase A's config as
+// written, where the nodes' config check (host:port) refused it after the external Key Manager
+// was provisioned. An agent's preflight tried `h:0` and answered `h:99999` with a bare "invalid
+// minkms endpoint". Here each server is host:port with a port 1-65535 and a DNS name, IPv4 or
+// [IPv6] host (the check the nodes' config gets), a server without a port gets 7373 written out,
+// and one listed twice in another spelling (`KMS:7373` and `kms`) is refused, naming the field:
+// nothing is stored, provisioned or connected to for a list that breaks this.
+import { RequestValidationError } from '../errors.js'
+import { hostPortProblem } from '../edit/minkms-config.js'
+import { DEFAULT_MINKMS_PORT } from './endpoint.js'
 
 /** The servers with the default port written out; throws RequestValidationError naming each bad one. */
 export function checkedExternalServers (servers: readonly string[], field = 'body.external'): string[] {
