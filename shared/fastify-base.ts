@@ -90,6 +90,13 @@ export function createBaseApp (o: BaseAppOptions): { app: BaseApp, closing: Abor
     if (LENIENT_QUERY.test(route.url ?? '')) return
     route.schema = { ...route.schema, querystring: route.schema?.querystring ?? NO_QUERY }
   })
+  // Likewise a write route that names no body takes none (nothing, null or {}): a steer sent
+  // `{"force": true}` or `{"reason": …}` is refused (400), not obeyed as if the field were read.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    if (!methods.some(m => BODY_METHODS.has(m))) return
+    route.schema = { ...route.schema, body: route.schema?.body ?? NO_BODY }
+  })
   // JSON bodies: nesting bounded before parsing, duplicate keys and __proto__/constructor/
   // prototype keys refused (fastify's parser keeps the last duplicate silently).
   app.removeContentTypeParser('application/json')
@@ -111,6 +118,12 @@ export function createBaseApp (o: BaseAppOptions): { app: BaseApp, closing: Abor
 
 /** Routes that ignore a query they do not know (probes and documents that tools poll). */
 const LENIENT_QUERY = /^\/(?:health\/|metrics$|openapi\.json$)/
+
+/** Methods whose requests may carry a body. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/** The body of a write route that takes none (fastify validates an absent body as null). */
+const NO_BODY = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()], { description: 'no body, or {}' })
 
 /** The query of a route that takes none. */
 const NO_QUERY = Type.Object({}, { additionalProperties: false })

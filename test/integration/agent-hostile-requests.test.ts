@@ -82,6 +82,7 @@ t.test('a route that takes no query parameter refuses an unknown one and does no
     ['plan ?x=1', post('/v1/plan?x=1', JSON_CT, '{"revision":1,"files":{}}')],
     ['stage ?x=1', post('/v1/stage?x=1', JSON_CT, '{"revision":1,"files":{}}')],
     ['discard ?revision=1', 'DELETE /v1/stage?revision=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'],
+    ['discard with a body', `DELETE /v1/stage HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Type: ${JSON_CT}\r\nContent-Length: 16\r\n\r\n{"revision":123}`],
     [`status ?token=${SECRET}`, get(`/v1/status?token=${SECRET}`)]
   ]
   for (const [what, payload] of cases) refused(t, await rawRequest(base, payload), what, 'SHR_VALIDATION', 400)

@@ -60,7 +60,7 @@ t.test('refusals fastify and Node make before a route carry a code of the catalo
   t.same(migrations.calls, [], 'the orchestrator was not asked')
 })
 
-t.test('query numbers are read strictly; unknown query parameters on a route that takes none are refused', async t => {
+t.test('query numbers are read strictly; unknown query parameters, or a body, on a route that takes none are refused', async t => {
   for (const q of ['from=1.5', 'from=0x10', 'from=1e3', 'from=', 'from=true', 'limit=1.5']) {
     refused(t, await rawRequest(base, authed(get(`/v1/audit?${q}`), VIEW)), `audit ?${q}`, 'SHR_VALIDATION', 400)
   }
@@ -72,6 +72,12 @@ t.test('query numbers are read strictly; unknown query parameters on a route tha
     refused(t, await rawRequest(base, authed(post(`/v1/rollouts/${rollout.id}/${steer}?dryRun=1`, JSON_CT, '{}'))), `${steer} ?dryRun=1`, 'SHR_VALIDATION', 400)
   }
   refused(t, await rawRequest(base, authed(post('/v1/hsm-migrations/m1/abort?force=1', JSON_CT, '{}'))), 'HSM abort ?force=1', 'SHR_VALIDATION', 400)
+  // Nor a body: a steer takes none (nothing, null or {}), so a field it would ignore is refused.
+  for (const steer of ['pause', 'abort', 'rollback']) {
+    refused(t, await rawRequest(base, authed(post(`/v1/rollouts/${rollout.id}/${steer}`, JSON_CT, '{"force":true}'))), `${steer} {"force":true}`, 'SHR_VALIDATION', 400)
+    refused(t, await rawRequest(base, authed(post(`/v1/rollouts/${rollout.id}/${steer}`, JSON_CT, '[]'))), `${steer} []`, 'SHR_VALIDATION', 400)
+  }
+  refused(t, await rawRequest(base, authed(post('/v1/hsm-migrations/m1/pause', JSON_CT, `{"reason":"${SECRET}"}`))), 'HSM pause {"reason":…}', 'SHR_VALIDATION', 400)
   refused(t, await rawRequest(base, authed(get(`/v1/clusters?token=${SECRET}`), VIEW)), 'clusters ?token=…', 'SHR_VALIDATION', 400)
   t.same(c.control.calls.slice(before), [], 'no rollout was steered')
   t.equal((await c.control.get(rollout.id))?.state, rollout.state, 'the rollout is as it was')
