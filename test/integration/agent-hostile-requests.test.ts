@@ -135,6 +135,23 @@ t.test('preflight: external servers that cannot be reached as written are refuse
   t.same(preflightCalls, [['kms1.example:7373', '[fd00::1]:7374']], 'checked with the port written out')
 })
 
+t.test('YAML: an alias without its anchor is a 400 (was a 500), a list or mapping as a key too', async t => {
+  const before = core.calls.length
+  const head = 'revision: 3\nfiles:\n  config:\n    set:\n'
+  const specs: Array<[string, string, string]> = [
+    ['alias without anchor', `${head}      a: &a x\n      b: *a\n      c: *nope\n`, 'SHR_CHANGE_SPEC_SYNTAX'],
+    ['alias as the revision', 'revision: *r\nfiles: {}\n', 'SHR_CHANGE_SPEC_SYNTAX'],
+    ['alias before its anchor', `${head}      b: *a\n      a: &a x\n`, 'SHR_CHANGE_SPEC_SYNTAX'],
+    ['a list as a key', `${head}      ? [a, b]\n      : x\n`, 'SHR_CHANGE_SPEC_SYNTAX'],
+    ['a mapping as a key', `${head}      ? {a: 1}\n      : x\n`, 'SHR_CHANGE_SPEC_SYNTAX'],
+    ['5,000 flow levels', `${head}      a: ${'{a: '.repeat(5000)}1${'}'.repeat(5000)}\n`, 'SHR_CHANGE_TOO_DEEP']
+  ]
+  for (const [what, spec, code] of specs) {
+    for (const route of ['/v1/plan', '/v1/apply', '/v1/stage']) refused(t, await rawRequest(base, post(route, 'application/yaml', spec)), `${route} ${what}`, code, 400)
+  }
+  t.same(core.calls.slice(before), [], 'nothing was planned, applied or staged')
+})
+
 t.test('afterwards: no 5xx, no error logged, no secret in the log', async t => {
   t.notOk(lines.some(l => /"statusCode":5\d\d/.test(l) || /"level":50/.test(l)), 'no 5xx and no error logged')
   t.notOk(lines.some(l => l.includes(SECRET_CORE)), 'no log line holds the secret')

@@ -120,6 +120,15 @@ t.test('strategy durations the engine cannot honour are refused (400), not a 500
   t.equal(ok.status, 201, '24h is taken')
 })
 
+t.test('YAML change specs: an alias without its anchor is a 400, not a 500', async t => {
+  const before = c.control.calls.length
+  for (const route of ['/v1/plans?cluster=c1', '/v1/rollouts?cluster=c1&planHash=x']) {
+    refused(t, await rawRequest(base, authed(post(route, 'application/yaml', 'revision: 3\nfiles:\n  config:\n    set:\n      c: *nope\n'))), `${route} alias without anchor`, 'SHR_CHANGE_SPEC_SYNTAX', 400)
+    refused(t, await rawRequest(base, authed(post(route, 'application/yaml', 'revision: 3\nfiles:\n  config:\n    set:\n      ? [a]\n      : 1\n'))), `${route} list as a key`, 'SHR_CHANGE_SPEC_SYNTAX', 400)
+  }
+  t.same(c.control.calls.slice(before), [], 'the engine was not asked')
+})
+
 t.test('afterwards: no 5xx, no error logged, no secret in the log', async t => {
   t.notOk(c.lines.some(l => /"statusCode":5\d\d/.test(l) || /"level":50/.test(l)), 'no 5xx and no error logged')
   t.notOk(c.lines.some(l => l.includes(SECRET_CORE)), 'no log line holds the secret')
