@@ -126,6 +126,11 @@ t.test('YAML change specs: an alias without its anchor is a 400, not a 500', asy
     refused(t, await rawRequest(base, authed(post(route, 'application/yaml', 'revision: 3\nfiles:\n  config:\n    set:\n      c: *nope\n'))), `${route} alias without anchor`, 'SHR_CHANGE_SPEC_SYNTAX', 400)
     refused(t, await rawRequest(base, authed(post(route, 'application/yaml', 'revision: 3\nfiles:\n  config:\n    set:\n      ? [a]\n      : 1\n'))), `${route} list as a key`, 'SHR_CHANGE_SPEC_SYNTAX', 400)
   }
+  for (const route of ['/v1/plans?cluster=c1&cluster=c2', '/v1/rollouts?cluster=c1&planHash=x&planHash=y']) {
+    const a = await rawRequest(base, authed(post(route, 'application/yaml', 'revision: 3\nfiles: {}\n')))
+    refused(t, a, `${route}`, 'CRD_BAD_INPUT', 400)
+    t.match(a.body, /given more than once/, `${route}: says which parameter is repeated`)
+  }
   t.same(c.control.calls.slice(before), [], 'the engine was not asked')
 })
 
