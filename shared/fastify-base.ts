@@ -3,7 +3,9 @@
 // (refused handshakes logged, rate-limited), strict JSON bodies, the error handler, and a signal
 // that fires first thing on close so endless streams end and close() can finish. Each daemon
 // names its limits, its errors and whether a client certificate is required, then adds its
-// plugins and routes.
+// plugins and routes. Hostile requests get the same coded body as every other error, also when
+// fastify or Node refuse them before a route (framework-errors.ts); query text is read strictly
+// (strict-validator.ts), and a route takes no query parameter or body it does not name.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type RawServerDefault } from 'fastify'
@@ -123,7 +125,7 @@ const LENIENT_QUERY = /^\/(?:health\/|metrics$|openapi\.json$)/
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 /** The body of a write route that takes none (fastify validates an absent body as null). */
-const NO_BODY = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()], { description: 'no body, or {}' })
+export const NO_BODY = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()], { description: 'no body, or {}' })
 
 /** The query of a route that takes none. */
 const NO_QUERY = Type.Object({}, { additionalProperties: false })
