@@ -6,7 +6,7 @@
 // response schemas serialise, so only declared fields leave the process.
 import { changeDefaultsOf, type AgentConfig } from './config.js'
 import type { AgentCore } from './core.js'
-import { NotFoundError } from './errors.js'
+import { HttpBadRequestError, NotFoundError } from './errors.js'
 import { HTTP_EDGE_LIMITS, bodyLimitFor, bodyTooLarge, clientErrorHandler, type HttpEdgeLimits } from './http-edge.js'
 import { clientPinningPlugin } from './plugins/client-pinning.js'
 import { secretMaskPlugin } from './plugins/secret-mask.js'
@@ -63,7 +63,7 @@ export function buildAgentApp (deps: AgentAppDeps): AgentApp {
     bodyLimitFor: url => bodyLimitFor(url, limits),
     clientErrorHandler: clientErrorHandler(limits),
     ...(tls === undefined ? {} : { tls: { material: tls, clientCert: 'required' as const } }),
-    errors: { notFound: (method, path) => new NotFoundError(method, path), bodyTooLarge: url => bodyTooLarge(url, limits) }
+    errors: { notFound: (method, path) => new NotFoundError(method, path), bodyTooLarge: url => bodyTooLarge(url, limits), badRequest: reason => new HttpBadRequestError(reason) }
   })
 
   const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS

@@ -11,7 +11,7 @@ import { HEALTH_TIMEOUT_MS } from './cluster-health.js'
 import { NodeHealthCache } from './node-health-cache.js'
 import type { CoordinatorConfig } from './config-schema.js'
 import { nodeRefs } from './config.js'
-import { NotFoundError } from './errors.js'
+import { HttpBadRequestError, NotFoundError } from './errors.js'
 import { COORDINATOR_EDGE_LIMITS, bodyLimitFor, bodyTooLarge, clientErrorHandler, type CoordinatorEdgeLimits } from './http-edge.js'
 import { createCoordinatorMetrics, type CoordinatorMetrics } from './metrics.js'
 import { collectOpenApi } from './openapi.js'
@@ -92,7 +92,7 @@ export function buildCoordinatorApp (deps: CoordinatorAppDeps, config: Coordinat
     bodyLimitFor: url => bodyLimitFor(url, limits),
     clientErrorHandler: clientErrorHandler(limits),
     ...(tls === undefined ? {} : { tls: { material: tls, clientCert: 'optional' as const } }),
-    errors: { notFound: (method, path) => new NotFoundError(`no route ${method} ${path}`), bodyTooLarge: url => bodyTooLarge(url, limits) }
+    errors: { notFound: (method, path) => new NotFoundError(`no route ${method} ${path}`), bodyTooLarge: url => bodyTooLarge(url, limits), badRequest: reason => new HttpBadRequestError(reason) }
   })
   const openapi = collectOpenApi(app, { title: 'keyroll-coordinator', version: '1' })
 

@@ -3,6 +3,7 @@
 // validate and serialise. Routes are collected as they are registered (`onRoute`); the document
 // is built once, on first request.
 import type { FastifyInstance, RouteOptions } from 'fastify'
+import { NO_BODY } from '../shared/fastify-base.js'
 
 interface RouteDoc { method: string, url: string, schema: Record<string, unknown>, access: string }
 
@@ -37,7 +38,8 @@ function build (routes: readonly RouteDoc[], info: { title: string, version: str
       parameters: [...parameters(r.schema.params, 'path'), ...parameters(r.schema.querystring, 'query'), ...parameters(r.schema.headers, 'header')],
       responses: responses(r.schema.response as Json | undefined, r.schema.produces as string[] | undefined)
     }
-    if (r.schema.body !== undefined) {
+    // A route that takes no body got NO_BODY from the base (only to refuse one): no requestBody.
+    if (r.schema.body !== undefined && r.schema.body !== NO_BODY) {
       const types = (r.schema.consumes as string[] | undefined) ?? ['application/json']
       op.requestBody = { required: true, content: Object.fromEntries(types.map(t => [t, t === 'application/json' ? { schema: plain(r.schema.body) } : {}])) }
     }

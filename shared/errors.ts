@@ -56,6 +56,9 @@ export function catalogueError<C extends string> (catalogue: Catalogue<C>) {
 export const SHARED_CODES = {
   SHR_VALIDATION: { status: 400, meaning: 'a request failed schema validation; `problems` names each field' },
   SHR_BAD_REQUEST: { status: 400, meaning: 'a 4xx error that came without a code of its own' },
+  SHR_UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the body\'s Content-Type is not one the route reads (application/json; the change routes also application/yaml)' },
+  SHR_BAD_URL: { status: 400, meaning: 'the request path cannot be read: a bad percent-encoding (a lone `%`, `%zz`, an incomplete UTF-8 sequence) or a path segment longer than 100 characters' },
+  SHR_HTTP_EXPECTATION_FAILED: { status: 417, meaning: 'the request sent an `Expect` header other than `100-continue`, the only expectation the servers meet' },
   SHR_INTERNAL: { status: 500, meaning: 'anything unexpected; the server log has the details' },
   SHR_DAEMON_CONFIG_INVALID: { status: 500, meaning: 'a daemon config (agent.yaml, coordinator.yaml) is invalid; the message lists every problem (CLI exit 2)' },
   SHR_DAEMON_CONFIG_UNREADABLE: { status: 500, meaning: 'a daemon config file cannot be read or parsed (CLI exit 2)' },
@@ -79,6 +82,20 @@ export class RequestValidationError extends SharedError {
 export class BadRequestError extends SharedError {
   constructor (detail: string) { super('SHR_BAD_REQUEST', detail) }
 }
+/** The body's Content-Type is not one the route reads. */
+export class UnsupportedMediaTypeError extends SharedError {
+  constructor (contentType: string) {
+    super('SHR_UNSUPPORTED_MEDIA_TYPE', `the body's Content-Type ${JSON.stringify(contentType.slice(0, 100))} is not read here; send the body as application/json (the change routes also take application/yaml)`)
+  }
+}
+/** The request path cannot be read (bad percent-encoding, a segment too long). */
+export class BadUrlError extends SharedError {
+  constructor (detail: string) { super('SHR_BAD_URL', `the request path cannot be read: ${detail}`) }
+}
+/** An `Expect` header other than 100-continue. */
+export class ExpectationFailedError extends SharedError {
+  constructor () { super('SHR_HTTP_EXPECTATION_FAILED', 'the only Expect header served is "Expect: 100-continue"; send the request without it') }
+}
 /** Anything unexpected; the body never says more than this. */
 export class InternalError extends SharedError {
   constructor (requestId: string) { super('SHR_INTERNAL', `internal error (request ${requestId}); the server log has the details`) }
@@ -91,6 +108,9 @@ export class DaemonConfigInvalidError extends SharedError {
 export class DaemonConfigUnreadableError extends SharedError {
   constructor (path: string, reason: string) { super('SHR_DAEMON_CONFIG_UNREADABLE', `cannot read config file ${path}: ${reason}`) }
 }
+
+/** A code of one of keyroll's catalogues. */
+const OWN_CODE = /^(?:AGT|CRD|SHR)_[A-Z0-9_]+$/
 
 /** An error rendered for a client, with the status to send. */
 export interface RenderedError { statusCode: number, body: ErrorBody }
@@ -109,7 +129,9 @@ export function renderError (err: unknown, request: FastifyRequest): RenderedErr
   }
   const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode <= 599 ? e.statusCode : 500
   if (status < 500) {
-    const code = typeof e.code === 'string' && e.code !== '' ? e.code : 'SHR_BAD_REQUEST'
+    // Only codes of the catalogues leave the process: a 4xx of a library (fastify's FST_ codes)
+    // that no translation knew becomes SHR_BAD_REQUEST, keeping its message.
+    const code = typeof e.code === 'string' && OWN_CODE.test(e.code) ? e.code : 'SHR_BAD_REQUEST'
     const problems = asProblems(e.problems)
     request.log.info({ code, statusCode: status }, 'request rejected')
     const body: ErrorBody = { code, message: mask(String(e.message ?? '')), statusCode: status }
@@ -118,7 +140,7 @@ export function renderError (err: unknown, request: FastifyRequest): RenderedErr
   }
   request.log.error({ err }, 'request failed')
   // A stable code of ours is safe and useful to a client; the message is not (paths, stderr).
-  const code = typeof e.code === 'string' && /^(?:AGT|CRD|SHR)_[A-Z0-9_]+$/.test(e.code) ? e.code : 'SHR_INTERNAL'
+  const code = typeof e.code === 'string' && OWN_CODE.test(e.code) ? e.code : 'SHR_INTERNAL'
   return { statusCode: status, body: { code, message: new InternalError(request.id).message, statusCode: status } }
 }
 

@@ -7,6 +7,9 @@ import { OsPortError } from '../errors.js'
 import type { Journal, JournalEntry } from './journal.js'
 import { fullUnitName } from './journal-entry-parser.js'
 
+/** The sequence-number id of the fake's cursors: 128 bits, as journald's (journal-cursor.ts checks it). */
+const SEQNUM_ID = '0'.repeat(32)
+
 /** What a test pushes: a message plus any fields it cares about. */
 export type EntryInput = Partial<Omit<JournalEntry, 'cursor'>> & { message: string }
 
@@ -58,7 +61,7 @@ export class FakeJournal implements Journal {
   /** Appends entries and wakes the followers. Returns the stored entries. */
   push (...inputs: EntryInput[]): JournalEntry[] {
     const added = inputs.map((i) => {
-      const e: JournalEntry = { realtimeUs: this.#now() * 1000, unit: this.#unit, ...i, cursor: `s=0;i=${(++this.#seq).toString(16)}` }
+      const e: JournalEntry = { realtimeUs: this.#now() * 1000, unit: this.#unit, ...i, cursor: `s=${SEQNUM_ID};i=${(++this.#seq).toString(16)}` }
       this.entries.push(e)
       return e
     })

@@ -8,7 +8,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { AgentCore } from '../core.js'
 import type { JournalEntry as PortEntry } from '../os/journal.js'
-import { renderError } from '../../shared/errors.js'
+import { journalCursorProblem } from '../os/journal-cursor.js'
+import { RequestValidationError, renderError } from '../../shared/errors.js'
 import { withSafeApiKey } from '../../shared/minkms/journal-lines.js'
 import { StreamErrorLineSchema } from '../../shared/schemas/apply.js'
 import { ErrorBodySchema } from '../../shared/schemas/errors.js'
@@ -39,6 +40,9 @@ const journalRoutes: FastifyPluginAsyncTypebox<JournalRoutesOptions> = async (ap
     }
   }, async (req, reply) => {
     const { after, follow, limit } = req.query
+    // A cursor journald cannot read is the client's mistake (400), not journalctl's failure (502).
+    const cursorProblem = after === undefined ? undefined : journalCursorProblem(after)
+    if (cursorProblem !== undefined) throw new RequestValidationError(`querystring.after: ${cursorProblem}`)
     const entryLine = lineSerializer(reply, JournalEntrySchema)
     const unit = core.unit
     // Without follow, read first: a failure is still a proper error response.

@@ -5,6 +5,7 @@
 // mutual TLS. The body's API key (`{ "$secret": … }` or plain) is never answered back or logged:
 // the response schema has no field for it and the secret mask runs on every body.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { checkedExternalServers } from '../../shared/minkms/external-servers.js'
 import { ErrorBodySchema } from '../../shared/schemas/errors.js'
 import { ExternalKmsPreflightRequestSchema, ExternalKmsPreflightResultSchema } from '../../shared/schemas/preflight.js'
 import type { ExternalKmsPreflightPort } from '../preflight/external-kms-preflight.js'
@@ -18,7 +19,12 @@ const preflightRoutes: FastifyPluginAsyncTypebox<PreflightRoutesOptions> = async
       body: ExternalKmsPreflightRequestSchema,
       response: { 200: ExternalKmsPreflightResultSchema, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema }
     }
-  }, async (req) => await preflight.run(req.body))
+  }, async (req) => {
+    // Each server checked as the node's config would check it, ports written out, before any
+    // connection is made (shared/minkms/external-servers.ts).
+    const servers = checkedExternalServers(req.body.servers, 'body.servers')
+    return await preflight.run({ ...req.body, servers })
+  })
 }
 
 export default preflightRoutes

@@ -37,11 +37,22 @@ async function auth (app: FastifyInstance, opts: AuthOptions): Promise<void> {
 async function authenticate (req: FastifyRequest, opts: AuthOptions): Promise<Principal> {
   const header = req.headers.authorization
   if (header === undefined || header === '') throw new UnauthenticatedError('no bearer token')
+  // Node keeps the first of two Authorization headers and drops the rest; a proxy in front may
+  // pick the last. Which token a request carries must not depend on who reads it: refused.
+  if (authorizationHeaders(req) > 1) throw new UnauthenticatedError('the request has more than one Authorization header; send exactly one')
   const m = /^Bearer +(\S+) *$/i.exec(header)
   if (m?.[1] === undefined) throw new UnauthenticatedError('the Authorization header is not "Bearer <token>"')
   const principal = await principalOf(opts.store, m[1])
   if (principal === undefined) throw new UnauthenticatedError('unknown or revoked token')
   return principal
+}
+
+/** How many Authorization headers the request came with (rawHeaders: names and values alternate). */
+function authorizationHeaders (req: FastifyRequest): number {
+  const raw = req.raw.rawHeaders
+  let n = 0
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]?.toLowerCase() === 'authorization') n++
+  return n
 }
 
 /** The actor of a request for the audit log: its token's name. */

@@ -68,6 +68,10 @@ export function changeBodyParsers (app: FastifyInstance): void {
     try {
       const query = req.query as Record<string, unknown>
       const cluster = query.cluster
+      // Repeated (`?cluster=a&cluster=b`) arrives as a list: which one was meant is not ours to pick.
+      for (const name of ['cluster', 'planHash']) {
+        if (Array.isArray(query[name])) throw new BadInputError(`?${name}= is given more than once; give it once`)
+      }
       if (typeof cluster !== 'string' || cluster === '') throw new BadInputError('a YAML change spec body needs the cluster in the query: ?cluster=NAME')
       const text = String(body)
       const change = parseChangeSpec(text, 'yaml')

@@ -16,9 +16,11 @@ import {
 } from '../../shared/schemas/hsm-migration.js'
 import { Secret } from '../../shared/secrets/secret.js'
 import { actorOf } from '../auth/auth-hook.js'
+import { checkedExternalServers } from '../../shared/minkms/external-servers.js'
 import { NotFoundError } from '../errors.js'
 import type { HsmMigrationControl, HsmMigrationStart } from '../ports/hsm-migration-control.js'
 import { eventStreamRoute, type StreamSettings } from './events.js'
+import { checkStrategy } from './rollouts.js'
 import { ClusterName, Limit, RolloutParams } from './params.js'
 
 /** Options of the HSM migration routes. */
@@ -34,9 +36,11 @@ const STEER_SUMMARY: Record<Steer, string> = {
 /** The request as the port takes it: the admin key wrapped, the flags defaulted. */
 export function migrationStart (body: HsmMigrationRequest, actor: string): HsmMigrationStart {
   const { adminKey, strategy } = body
+  checkStrategy(strategy)
   return {
     cluster: body.cluster,
-    external: body.external,
+    // Checked here, before anything is stored or provisioned (shared/minkms/external-servers.ts).
+    external: checkedExternalServers(body.external),
     enclave: body.enclave,
     key: body.key,
     adminKey: new Secret(typeof adminKey === 'string' ? adminKey : adminKey.$secret),

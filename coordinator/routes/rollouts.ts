@@ -4,7 +4,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { ErrorBodySchema } from '../../shared/schemas/errors.js'
-import { RolloutSchema, StrategySchema } from '../../shared/schemas/rollout.js'
+import { RequestValidationError } from '../../shared/errors.js'
+import { RolloutSchema, StrategySchema, type Strategy } from '../../shared/schemas/rollout.js'
+import { strategyProblems } from '../engine/strategy.js'
 import { actorOf } from '../auth/auth-hook.js'
 import { NotFoundError } from '../errors.js'
 import type { RolloutControl } from '../ports/rollout-control.js'
@@ -20,6 +22,12 @@ export const StartBodySchema = Type.Object({
   planHash: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9:_-]+$', description: 'planHash of POST /v1/plans for this cluster and change' }),
   strategy: Type.Optional(StrategySchema)
 }, { additionalProperties: false })
+
+/** Refuses (400) strategy durations the engine cannot honour (engine/strategy.ts), before anything is asked. */
+export function checkStrategy (strategy: Strategy | undefined): void {
+  const problems = strategyProblems(strategy)
+  if (problems.length > 0) throw new RequestValidationError(problems.map(p => `body.strategy.${p.field}: ${p.message}`).join('; '))
+}
 
 const STEERS = ['pause', 'resume', 'abort', 'promote', 'rollback'] as const
 const STEER_SUMMARY: Record<typeof STEERS[number], string> = {
@@ -44,6 +52,7 @@ const startRoute: FastifyPluginAsyncTypebox<RolloutRoutesOptions> = async (app, 
     }
   }, async (req, reply) => {
     const { cluster, change, planHash, strategy } = req.body
+    checkStrategy(strategy)
     const rollout = await control.start({ cluster, change: wireChange(change), planHash, actor: actorOf(req), ...(strategy === undefined ? {} : { strategy }) })
     req.log.info({ rollout: rollout.id, cluster, planHash }, 'rollout started')
     return await reply.code(201).header('location', `/v1/rollouts/${encodeURIComponent(rollout.id)}`).send(rollout)

@@ -2,7 +2,7 @@
 // In YAML, `!secret <value>` marks a secret; it reads as `{ $secret: <value> }`, the JSON form,
 // so both formats go through the same validation. Parse errors never quote the source text:
 // the broken line may be the one holding a secret.
-import { isMap, isSeq, parseDocument, type Document, type ScalarTag } from 'yaml'
+import { isAlias, isCollection, isMap, isSeq, parseDocument, visit, type Document, type ScalarTag } from 'yaml'
 import { EditError, YamlParseError } from '../edit/errors.js'
 import { lineColumnAt } from '../edit/text-lines.js'
 import { keyName, parseYamlDocument } from '../edit/yaml-document.js'
@@ -67,8 +67,16 @@ function readYaml (text: string): { value: unknown, locate: Locate } {
     // The composer recurses per nesting level: a deep enough text overflows the stack.
     if (err instanceof RangeError) throw new ChangeTooDeepError(CHANGE_LIMITS.maxDepth)
     if (!(err instanceof EditError)) throw err
+    // The same overflow, met while the parser reported its errors: the limit is what to say.
+    if (err instanceof YamlParseError && /call stack/i.test(err.reason)) throw new ChangeTooDeepError(CHANGE_LIMITS.maxDepth)
     if (err instanceof YamlParseError) throw new ChangeSpecSyntaxError(err.reason, { line: err.line, column: err.column })
     throw new ChangeSpecSyntaxError(err.message)
+  }
+  // A list or mapping as a key (`? [a, b]`) would become the text "[ a, b ]" as a path, with a
+  // process warning from yaml; a spec's keys are names and paths.
+  const complexKey = firstComplexKey(doc, text)
+  if (complexKey !== undefined) {
+    throw new ChangeSpecSyntaxError('a key is a list or a mapping; keys of a change spec are names and dotted paths (strings)', complexKey)
   }
   // yaml only warns about tags it cannot apply; in a spec they are mistakes.
   const warning = doc.warnings[0]
@@ -85,9 +93,45 @@ function readYaml (text: string): { value: unknown, locate: Locate } {
   } catch (err) {
     if (err instanceof RangeError) throw new ChangeTooDeepError(CHANGE_LIMITS.maxDepth)
     if (/alias count/i.test((err as Error).message)) throw new ChangeYamlAliasesError(MAX_YAML_ALIASES)
+    // `*b` with no `&b` before it: yaml throws a ReferenceError here, which was a 500.
+    if (err instanceof ReferenceError) throw new ChangeSpecSyntaxError('an alias (*name) refers to no anchor (&name) set before it; set the anchor first or write the value out', firstUnresolvedAlias(doc, text))
     throw err
   }
   return { value, locate: locator(doc, text) }
+}
+
+/** Line and column of the first mapping key that is a list or a mapping, if any. */
+function firstComplexKey (doc: Document.Parsed, text: string): { line: number, column: number } | undefined {
+  let at: { line: number, column: number } | undefined
+  visit(doc, {
+    Pair (_, pair) {
+      if (isCollection(pair.key)) {
+        at = positionOf(text, pair.key.range?.[0])
+        return visit.BREAK
+      }
+      return undefined
+    }
+  })
+  return at
+}
+
+/** Line and column of the first alias whose anchor is not set before it (for the message). */
+function firstUnresolvedAlias (doc: Document.Parsed, text: string): { line?: number, column?: number } {
+  const anchors = new Set<string>()
+  let at: { line: number, column: number } | undefined
+  visit(doc, {
+    Node (_, node) {
+      if (isAlias(node)) {
+        if (!anchors.has(node.source)) { at = positionOf(text, node.range?.[0]); return visit.BREAK }
+      } else if (node.anchor !== undefined) anchors.add(node.anchor)
+      return undefined
+    }
+  })
+  return at ?? {}
+}
+
+function positionOf (text: string, offset: number | undefined): { line: number, column: number } | undefined {
+  return offset === undefined ? undefined : lineColumnAt(text, offset)
 }
 
 function readJson (text: string): { value: unknown, locate: Locate } {

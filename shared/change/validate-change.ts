@@ -81,10 +81,16 @@ function ruleProblems (value: unknown, locate: Locate, defaults: ChangeDefaults)
   }
   for (const [p, v] of Object.entries(asObject(config?.set) ?? {})) {
     const at = ['files', 'config', 'set', p]
-    checkPath(at, p, `set ${p}`)
+    const bad = textProblem(p)
+    if (bad !== undefined) add(at, `the path ${bad}`)
+    else checkPath(at, p, `set ${p}`)
     checkConfigValue(v, at, add)
   }
-  asArray(config?.delete).forEach((p, i) => { checkPath(['files', 'config', 'delete', i], p, `delete ${String(p)}`) })
+  asArray(config?.delete).forEach((p, i) => {
+    const bad = typeof p === 'string' ? textProblem(p) : undefined
+    if (bad !== undefined) add(['files', 'config', 'delete', i], `the path ${bad}`)
+    else checkPath(['files', 'config', 'delete', i], p, `delete ${String(p)}`)
+  })
   for (const [a, b] of overlaps(paths)) {
     add(a.at, `overlaps "${b.label}" (${formatDottedPath(b.segments)}): one path contains the other; combine them into one edit`)
   }
@@ -94,7 +100,7 @@ function ruleProblems (value: unknown, locate: Locate, defaults: ChangeDefaults)
     if (isReservedKey(k)) add(['files', 'env', 'set', k], 'is a reserved name (__proto__, constructor and prototype are refused)')
     const raw = isSecretRef(v) ? v.$secret : v
     if (typeof raw !== 'string') continue // the schema reports the type
-    const problem = envValueProblem(raw)
+    const problem = envValueProblem(raw) ?? textProblem(raw)
     if (problem !== undefined) add(['files', 'env', 'set', k], problem)
   }
   asArray(env?.unset).forEach((k, i) => {
@@ -120,9 +126,27 @@ function ruleProblems (value: unknown, locate: Locate, defaults: ChangeDefaults)
   return problems
 }
 
+/**
+ * Why a string of a change cannot be written as it was sent, or undefined: a NUL (no config or
+ * env file holds one; minkms would read a truncated or different key), or a lone UTF-16 surrogate
+ * (JSON's `"\ud800"` escape): not Unicode, so an env file would get U+FFFD in its place (silently
+ * another value than the one planned and fingerprinted) and a config file a `\ud800` escape that a
+ * YAML parser following the spec refuses.
+ */
+function textProblem (s: string): string | undefined {
+  if (s.includes('\u0000')) return 'must not contain NUL'
+  if (LONE_SURROGATE.test(s)) return 'holds a lone UTF-16 surrogate (a \\ud800-\\udfff escape without its pair), which is not Unicode text; send the character itself'
+  return undefined
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
 function checkConfigValue (v: unknown, at: ValuePath, add: (path: ValuePath, message: string) => void): void {
   if (typeof v === 'number' && !Number.isFinite(v)) add(at, 'must be a finite number')
-  else if (Array.isArray(v)) v.forEach((x, i) => { checkConfigValue(x, [...at, i], add) })
+  else if (typeof v === 'string') {
+    const bad = textProblem(v)
+    if (bad !== undefined) add(at, bad)
+  } else if (Array.isArray(v)) v.forEach((x, i) => { checkConfigValue(x, [...at, i], add) })
   else if (typeof v === 'object' && v !== null) {
     if (Object.hasOwn(v, '$secret') && !isSecretRef(v)) {
       add(at, '{ "$secret": … } holds exactly one key, $secret, whose value is a non-empty string')
@@ -130,10 +154,13 @@ function checkConfigValue (v: unknown, at: ValuePath, add: (path: ValuePath, mes
     }
     if (isSecretRef(v)) {
       if (v.$secret === '') add(at, '$secret must not be empty')
+      else checkConfigValue(v.$secret, at, add)
       return
     }
     for (const [k, x] of Object.entries(v)) {
+      const badKey = textProblem(k)
       if (isReservedKey(k)) add([...at, k], 'is a reserved name (__proto__, constructor and prototype are refused)')
+      else if (badKey !== undefined) add([...at, k], `the key ${badKey}`)
       else checkConfigValue(x, [...at, k], add)
     }
   }

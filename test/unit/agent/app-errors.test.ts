@@ -163,9 +163,10 @@ t.test('unknown route: the package 404 without the query string', async t => {
   t.same(r.json(), { code: 'AGT_NOT_FOUND', message: 'no route GET /nope', statusCode: 404 })
 })
 
-t.test('malformed JSON body: 400 from fastify, rendered the same way', async t => {
+t.test('malformed JSON body: 400 from fastify, rendered the same way with a code of the catalogue', async t => {
   const { app } = await handlerApp(t)
   const r = await app.inject({ method: 'POST', url: '/typed', headers: { 'content-type': 'application/json' }, payload: '{"name":' })
   t.equal(r.statusCode, 400)
-  t.match(r.json(), { code: /^FST_ERR_CTP_/, statusCode: 400 })
+  // fastify's own FST_ code is not one of ours: it never leaves the process.
+  t.match(r.json(), { code: 'SHR_BAD_REQUEST', statusCode: 400, message: String })
 })

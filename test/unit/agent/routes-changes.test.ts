@@ -35,7 +35,7 @@ t.test('POST /v1/plan: no body, or neither JSON nor YAML', async t => {
   t.equal((await app.inject({ method: 'POST', url: '/v1/plan' })).statusCode, 400)
   const text = await app.inject({ method: 'POST', url: '/v1/plan', headers: { 'content-type': 'application/xml' }, payload: '<revision>1</revision>' })
   t.equal(text.statusCode, 415)
-  t.match(text.json(), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' })
+  t.match(text.json(), { code: 'SHR_UNSUPPORTED_MEDIA_TYPE', message: /application\/xml.*application\/json/ })
 })
 
 const YAML_SPEC = `# the spec file of the README

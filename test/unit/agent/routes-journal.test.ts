@@ -21,10 +21,17 @@ t.test('GET /v1/journal: entries of the unit as NDJSON, resumable by cursor', as
   t.same(lines(after.body).map(e => e.cursor), [up?.cursor])
   const limited = await app.inject('/v1/journal?limit=1')
   t.same(lines(limited.body).map(e => e.cursor), [up?.cursor], 'without a cursor a limit keeps the newest, as journalctl -n does')
-  const unknown = await app.inject('/v1/journal?after=s%3D0%3Bi%3Dfff')
+  const unknown = await app.inject(`/v1/journal?after=s%3D${'0'.repeat(32)}%3Bi%3Dfff`)
   t.equal(unknown.statusCode, 502, 'a well-formed cursor journald does not know is refused, as journalctl refuses it')
   const garbage = await app.inject('/v1/journal?after=s%3Dgone')
   t.equal(garbage.statusCode, 400, 'what is not a cursor never reaches journalctl')
+  // Of the cursor's form, but journald could not read it (journalctl would exit 1): a 400 too.
+  for (const c of ['s%3D0%3Bi%3D1', 'i%3D1', 'x%3D1', `b%3D${'0'.repeat(31)}%3Bm%3D1`]) {
+    const r = await app.inject(`/v1/journal?after=${c}`)
+    t.equal(r.statusCode, 400, `${c}: refused before journalctl`)
+    t.match(r.json(), { code: 'SHR_VALIDATION', message: /querystring\.after: .*cursor exactly as a journal entry carries it/ })
+  }
+  t.equal(core.journal.calls.filter(c => c.method === 'read').length, 4, 'journalctl asked only for the cursors it can read')
 })
 
 t.test('query validation', async t => {
