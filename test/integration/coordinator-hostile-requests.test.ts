@@ -6,16 +6,13 @@
 // and a code of docs/errors.md, the engine and the migration orchestrator are never asked, and no
 // answer or log line holds the secret sent along.
 import t, { type Test } from 'tap'
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { repoRoot } from '../lab/repo.js'
 import { buildTestCoordinator } from '../helpers/coordinator-app.js'
 import { FakeHsmMigrationControl } from '../helpers/fake-hsm-migration-control.js'
 import { get, post, rawRequest, type RawAnswer } from '../helpers/raw-http.js'
+import { documentedRefusal } from '../helpers/documented-refusal.js'
 
 const SECRET = 'k2:SuperSecretValueThatMustNeverLeak_0123456789abcdef'
 const SECRET_CORE = 'SuperSecretValueThatMustNeverLeak'
-const CODES = new Set([...(await readFile(join(repoRoot(), 'docs/errors.md'), 'utf8')).matchAll(/`([A-Z]{3}_[A-Z0-9_]+)`/g)].map(m => m[1]))
 
 const migrations = new FakeHsmMigrationControl()
 const c = await buildTestCoordinator(t, { migrations })
@@ -29,17 +26,9 @@ function authed (payload: string | Buffer, headers = OP): string {
   return payload.toString().replace('\r\n', `\r\n${headers}`)
 }
 
-/** A documented 4xx: JSON `{ code, message, statusCode }`, a code of the catalogue, no secret. */
+/** A documented 4xx without the secret (test/helpers/documented-refusal.ts). */
 function refused (t: Test, a: RawAnswer, what: string, code?: string | RegExp, status?: number): void {
-  t.ok(a.status >= 400 && a.status < 500, `${what}: 4xx (got ${a.status})`)
-  if (status !== undefined) t.equal(a.status, status, `${what}: ${status}`)
-  t.match(a.headers, /content-type: application\/json/i, `${what}: JSON`)
-  let body: { code?: unknown } = {}
-  try { body = JSON.parse(a.body) } catch { t.fail(`${what}: JSON body (got ${a.body.slice(0, 80)})`) }
-  t.match(body, { code: String, message: String, statusCode: a.status }, `${what}: { code, message, statusCode }`)
-  t.ok(CODES.has(String(body.code)), `${what}: ${String(body.code)} is in docs/errors.md`)
-  if (code !== undefined) t.match(body.code, code, `${what}: code`)
-  t.notOk(a.body.includes(SECRET_CORE), `${what}: no secret in the answer`)
+  documentedRefusal(t, a, what, SECRET_CORE, code, status)
 }
 
 t.test('refusals fastify and Node make before a route carry a code of the catalogue', async t => {
