@@ -8,6 +8,7 @@ import type { Problem } from '../shared/edit/problem.js'
 import type { Static } from 'typebox'
 import { CoordinatorConfigSchema, type CoordinatorConfig } from './config-schema.js'
 import type { NodeRef } from './ports/node-ref.js'
+import { strategyProblems } from './engine/strategy.js'
 
 /** Where the coordinator looks for its config when none is named. */
 export const DEFAULT_CONFIG_FILE = '/etc/keyroll/coordinator.yaml'
@@ -66,6 +67,8 @@ export function coordinatorConfigRules (c: Static<typeof CoordinatorConfigSchema
   const agentAt = new Map<string, string>()
   const minkmsAt = new Map<string, string>()
   c.clusters.forEach((cl, i) => {
+    // As a request's strategy is (engine/strategy.ts): a day at most, or the engine's timers overflow.
+    for (const p of strategyProblems(cl.strategy)) out.push({ path: `clusters[${i}].strategy.${p.field}`, message: p.message })
     const first = clusterAt.get(cl.name)
     if (first !== undefined) out.push({ path: `clusters[${i}].name`, message: `cluster ${cl.name} is named twice (also clusters[${first}].name); cluster names must be unique` })
     else clusterAt.set(cl.name, i)

@@ -71,7 +71,8 @@ t.test('each problem is named by its field', async t => {
     ['unknown field', `${GOOD}colour: blue\n`, /colour/],
     ['no agents', `${TLS}clusters:\n${C1}`, /agents/],
     ['bad log level', `${GOOD}log: { level: loud }\n`, /log\.level/],
-    ['bad strategy', `${TLS}${AGENTS}clusters:\n${C1}    strategy: { maxParallel: 0 }\n`, /clusters\[0\]\.strategy\.maxParallel/]
+    ['bad strategy', `${TLS}${AGENTS}clusters:\n${C1}    strategy: { maxParallel: 0 }\n`, /clusters\[0\]\.strategy\.maxParallel/],
+    ['a strategy duration over a day', `${TLS}${AGENTS}clusters:\n${C1}    strategy: { minHealthyTime: 1000h }\n`, /clusters\[0\]\.strategy\.minHealthyTime: must be at most 24h/]
   ]
   for (const [what, yaml, expected] of cases) t.match(await problems(t, yaml), expected, what)
 })
