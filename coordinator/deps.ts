@@ -3,7 +3,7 @@
 // minkms probe), and how it is closed. serve.ts takes a CreateCoordinatorParts; main.ts hands it
 // this module's `createCoordinatorParts`, which wires the real parts (coordinator/store,
 // coordinator/engine, coordinator/agents, coordinator/gate). Tests hand in fakes.
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { parseDuration } from '../shared/change/duration.js'
 import { systemClock } from '../shared/clock.js'
 import type { Logger } from '../shared/logger.js'
@@ -59,6 +59,12 @@ export const createCoordinatorParts: CreateCoordinatorParts = async (config, log
     const agentTls = await readAgentTls(config.agents)
     const agents = new HttpAgentClient({ tls: agentTls })
     const adminKeys = new Map(await Promise.all(config.clusters.map(async (c) => [c.name, (await readFile(c.minkms.adminKeyFile, 'utf8')).trim()] as const)))
+    // The cluster's root credential: said loudly when other users can read it (not refused, so an
+    // existing site keeps running; docs/operations.md asks for 0600).
+    for (const c of config.clusters) {
+      const mode = (await stat(c.minkms.adminKeyFile)).mode
+      if ((mode & 0o077) !== 0) log.warn({ cluster: c.name, file: c.minkms.adminKeyFile, mode: `0${(mode & 0o777).toString(8)}` }, `the admin key file of cluster ${c.name} can be read by other users; chmod 600 it`)
+    }
     const refs = nodeRefs(config)
     const adoption = new RootKeyAdoption({
       agents,
