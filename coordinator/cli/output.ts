@@ -151,6 +151,26 @@ export function printRollout (io: CliIo, r: Rollout): void {
     for (const l of stepEvidence(n)) out(io, `  ${' '.repeat(width)}    ${l}`)
   }
   if (r.message !== undefined) out(io, `  ${oneLine(r.message)}`)
+  const next = nextStep(r)
+  if (next !== undefined) out(io, `  next: ${next}`)
+}
+
+/** What an operator can do from the rollout's state, as a command to paste. */
+function nextStep (r: Rollout): string | undefined {
+  const k = cliName()
+  const done = r.nodes.filter((n) => n.state === 'done').map((n) => n.node)
+  switch (r.state) {
+    case 'pending':
+    case 'running': return `${k} rollout watch ${r.id} follows it`
+    case 'paused': return `${k} rollout resume ${r.id} goes on (${k} rollout abort ${r.id} stops it)`
+    case 'awaiting-promotion': return `${k} rollout promote ${r.id} rolls the other nodes (${k} rollout abort ${r.id} stops here)`
+    case 'failed':
+    case 'aborted':
+      return done.length === 0
+        ? undefined
+        : `${done.join(', ')} ${done.length === 1 ? 'stays' : 'stay'} on revision ${r.revision}; ${k} rollout rollback ${r.id} returns ${done.length === 1 ? 'it' : 'them'} to the previous revision, or a new rollout completes the others`
+    default: return undefined
+  }
 }
 
 export function printRollouts (io: CliIo, rollouts: readonly Rollout[]): void {

@@ -171,6 +171,9 @@ t.test('status, list, the steering commands and audit: paths, queries, output', 
   t.match(st.stdout, /node1\s+done in 4\.0 s/)
   t.match(st.stdout, /node2\s+failed\n\s+verdict: a fatal line\n\s+fatal: FATAL: no HSM/)
   t.match(st.stdout, /node2 failed its verdict; halted/)
+  t.match(st.stdout, /next: node1 stays on revision 4; keyroll rollout rollback r-42 returns it to the previous revision, or a new rollout completes the others/, 'the next step of a halted rollout')
+  const paused = await run(t, s, ['rollout', 'pause', 'r-42'])
+  t.match(paused.stdout, /next: keyroll rollout resume r-42 goes on/, 'and of a paused one')
 
   const list = await run(t, s, ['rollout', 'list', '--cluster', 'prod', '--json'])
   t.equal(s.calls.at(-1)?.url, '/v1/rollouts?cluster=prod')
