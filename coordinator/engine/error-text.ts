@@ -10,3 +10,12 @@ export function errorText (err: unknown): string {
   }
   return redactText(String(err), [])
 }
+
+/**
+ * An agent's answer as one line, `result: message; verdict: summary`. The agent's message often
+ * quotes its verdict already ("did not come back: <summary>; …"): then the verdict is not said again.
+ */
+export function agentAnswerText (a: { result: string, message: string, verdict?: { summary: string } }): string {
+  const verdict = a.verdict === undefined || a.message.includes(a.verdict.summary) ? '' : `; verdict: ${a.verdict.summary}`
+  return `${a.result}: ${a.message}${verdict}`
+}

@@ -14,6 +14,7 @@
 import type { GateResult, NodeStep, Rollout, RolloutEventType, RolloutState, StepState } from '../../shared/schemas/rollout.js'
 import { TERMINAL_ROLLOUT_STATES } from '../../shared/schemas/rollout.js'
 import type { Effect, Input, StepOutcome } from './machine-types.js'
+import { agentAnswerText } from './error-text.js'
 
 /** The machine's answer. `refused` is set (and nothing changed) when a command does not fit the state. */
 export interface Transition {
@@ -200,9 +201,7 @@ function applied (d: Draft, s: NodeStep, o: StepOutcome): void {
     d.effect({ type: 'gate', node: s.node })
     return
   }
-  // The agent's message often quotes its verdict already ("did not come back: <summary>; …"): said once.
-  const verdict = o.verdict === undefined || o.message.includes(o.verdict.summary) ? '' : `; verdict: ${o.verdict.summary}`
-  d.setStep(s, 'failed', `agent: ${o.result}: ${o.message}${verdict}`, { ...patch, finishedAt: d.now })
+  d.setStep(s, 'failed', `agent: ${agentAnswerText(o)}`, { ...patch, finishedAt: d.now })
   d.effect({ type: 'stop-follow', node: s.node })
 }
 

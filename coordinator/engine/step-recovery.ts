@@ -9,7 +9,7 @@ import type { Clock } from '../../shared/clock.js'
 import type { ApplyEvent } from '../../shared/schemas/apply.js'
 import type { AgentClient } from '../ports/agent-client.js'
 import type { NodeRef } from '../ports/node-ref.js'
-import { errorText } from './error-text.js'
+import { agentAnswerText, errorText } from './error-text.js'
 import type { Input } from './machine-types.js'
 
 /** One node's step, as these operations see it. */
@@ -64,8 +64,7 @@ export async function rollbackNode (c: StepContext, onEvent: (e: ApplyEvent) => 
       if (!s.applying) {
         if (s.appliedRevision < c.revision) return { ok: true, message: `the node is on revision ${s.appliedRevision}` }
         const r = await c.agents.rollback(c.node, { signal: c.signal, onEvent })
-        const verdict = r.verdict === undefined || r.message.includes(r.verdict.summary) ? '' : `; verdict: ${r.verdict.summary}`
-        return { ok: r.result === 'ok' || r.result === 'changed', message: `${r.result}: ${r.message}${verdict}` }
+        return { ok: r.result === 'ok' || r.result === 'changed', message: agentAnswerText(r) }
       }
       last = 'the agent is applying'
     } catch (err) {
